@@ -1,0 +1,117 @@
+"""Settings: `DIOGEN_*` environment variables, an optional `diogen.toml`, and command-line overrides.
+
+Precedence, highest first: explicit overrides (command-line options), environment, config file,
+defaults. Nothing is read at import time; call `load_settings` at the edge.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from diogen.errors import ConfigError
+
+CONFIG_FILE_NAME = "diogen.toml"
+# v1.2.3, 1.2.3, v1.2, each optionally followed by +build metadata (DESIGN.md §5).
+RELEASE_PATTERN = r"^v?\d+\.\d+(\.\d+)?(\+[0-9A-Za-z.-]+)?$"
+# The same, allowing a pre-release suffix such as -rc1 before the build metadata.
+PRERELEASE_PATTERN = r"^v?\d+\.\d+(\.\d+)?(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
+BOT_PATTERN = r"(\[bot\]|-bot\b|^dependabot|^renovate|^github-actions|noreply@github\.com$)"
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "diogen"
+
+
+class Settings(BaseSettings):
+    """Every setting Diogen reads. The same model backs the CLI, the config file and the API."""
+
+    model_config = SettingsConfigDict(env_prefix="DIOGEN_", extra="forbid")
+
+    database_url: str = "sqlite:///./diogen.db"
+    cache_dir: Path = _default_cache_dir()
+    release_pattern: str | None = None
+    include_prereleases: bool = False
+    production_environment: str = r"^prod(uction)?$"
+    benchmarks: Literal["2023", "2024", "2021"] = "2023"
+    bot_pattern: str = BOT_PATTERN
+    git_jobs: int = 2
+
+    @field_validator("release_pattern", "production_environment", "bot_pattern")
+    @classmethod
+    def _must_compile(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+    @field_validator("git_jobs")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    @property
+    def effective_release_pattern(self) -> str:
+        """The tag pattern that makes a release: configured, or the default for the prerelease rule."""
+        if self.release_pattern:
+            return self.release_pattern
+        return PRERELEASE_PATTERN if self.include_prereleases else RELEASE_PATTERN
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from overrides, environment and `config_file` (or `./diogen.toml` if present).
+
+    Overrides whose value is None are ignored, so CLI options that were not given fall through.
+    """
+    path = _config_path(config_file)
+    given = {key: value for key, value in overrides.items() if value is not None}
+
+    class _Settings(Settings):
+        model_config = SettingsConfigDict(toml_file=path)
+
+    try:
+        return _Settings(**given)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        where = f" (config file {path})" if path else ""
+        raise ConfigError(f"invalid settings{where}: {problems}", config_file=path) from exc
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}", config_file=path) from exc
+
+
+def _config_path(config_file: Path | None) -> Path | None:
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"config file not found: {config_file}", config_file=config_file)
+        return config_file
+    default = Path(CONFIG_FILE_NAME)
+    return default if default.is_file() else None

@@ -1,0 +1,1 @@
+"""Connectors: fetch raw records from a source and normalise them into silver rows."""

@@ -1,0 +1,142 @@
+"""The git connector: config, fetch (what is new since the last sync) and normalize.
+
+The cursor of the `commits` stream is the set of commit shas the refs pointed at after the last
+complete sync. Everything reachable from today's refs and not from those tips is new; whatever
+those tips reached that today's refs do not is history that was rewritten away.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from diogen.config import BOT_PATTERN, RELEASE_PATTERN
+from diogen.connectors.base import Checkpoint, FetchStats, RawItem, SilverRow
+from diogen.connectors.git import repo as gitrepo
+from diogen.connectors.git.commits import log_commits
+from diogen.connectors.git.normalize import normalize_commit, normalize_ref, normalize_repository
+from diogen.silver import history
+from diogen.silver.deployments import link_deployed_commits, sync_release_deployments
+from diogen.silver.keys import ref_id, repository_id
+
+
+class GitConfig(BaseModel):
+    """A git source: a local path or a URL to clone, and how to read releases from its tags."""
+
+    location: str
+    name: str | None = None
+    release_pattern: str = RELEASE_PATTERN
+    bot_pattern: str = BOT_PATTERN
+    jobs: int = Field(default=2, ge=1)
+    cache_dir: Path = Path(".diogen-cache")
+
+
+class GitConnector:
+    def __init__(self, config: GitConfig) -> None:
+        self.config = config
+        self.name = config.name or gitrepo.default_name(config.location)
+        self.source = f"git:{self.name}"
+        self.repository_id = repository_id("git", self.name)
+        self.stats = FetchStats()
+        self._bot = re.compile(config.bot_pattern, re.I)
+        self._path: Path | None = None
+
+    @property
+    def path(self) -> Path:
+        """The repository on disk; a URL is cloned (or fetched) into the cache on first use."""
+        if self._path is None:
+            location = self.config.location
+            if gitrepo.is_url(location):
+                self._path = gitrepo.mirror(location, self.config.cache_dir)
+            else:
+                self._path = gitrepo.open_local(Path(location).expanduser())
+        return self._path
+
+    def fetch(self, cursors: Mapping[str, dict[str, Any]]) -> Iterator[RawItem | Checkpoint]:
+        refs = gitrepo.list_refs(self.path)
+        tips = sorted({ref.commit_sha for ref in refs})
+        cursor = dict(cursors.get("commits") or {})
+        state = {"tips": tips, "refs": _fingerprint(refs), "release_pattern": self.config.release_pattern}
+        if cursor == state:
+            return
+        yield RawItem("repository", self.name, self._repository_payload())
+        for ref in refs:
+            yield RawItem("refs", f"{ref.kind}:{ref.name}", _ref_payload(ref))
+        old = cursor.get("tips", [])
+        present = gitrepo.existing_objects(self.path, old)
+        new = gitrepo.rev_list(self.path, tips, sorted(present))
+        self.stats.add("commits_to_read", len(new))
+        yield from self._commits(new)
+        lost, reachable = self._lost_history(old, present, tips)
+        finish = partial(self._finish, refs=refs, lost=lost, reachable=reachable)
+        yield Checkpoint({"commits": state}, finish=finish)
+
+    def normalize(self, item: RawItem) -> Iterable[SilverRow]:
+        if item.stream == "commits":
+            return normalize_commit(self.repository_id, item.payload, self._bot)
+        if item.stream == "refs":
+            return normalize_ref(self.repository_id, item.payload)
+        return normalize_repository(self.repository_id, item.payload)
+
+    def _commits(self, shas: list[str]) -> Iterator[RawItem]:
+        boundary = gitrepo.shallow_boundary(self.path)
+        if boundary:
+            self.stats.add("shallow_boundary_commits", len(boundary))
+        for payload in log_commits(self.path, shas, self.config.jobs):
+            if payload["sha"] in boundary:
+                payload["shallow_boundary"] = True
+            self.stats.add("commits")
+            yield RawItem("commits", payload["sha"], payload)
+
+    def _lost_history(self, old: list[str], present: set[str], tips: list[str]) -> tuple[list[str], set[str] | None]:
+        """Commits the previous tips reached that today's refs do not. When an old tip is gone
+        from the object database that cannot be asked of git, so the full reachable set is
+        returned instead for the database to compare against."""
+        if len(present) < len(old):
+            return [], set(gitrepo.rev_list(self.path, tips, []))
+        return gitrepo.rev_list(self.path, sorted(present), tips), None
+
+    def _finish(self, session: Session, *, refs: list[gitrepo.Ref], lost: list[str],
+                reachable: set[str] | None) -> dict[str, Any]:
+        current = {ref_id(self.repository_id, ref.kind, ref.name) for ref in refs}
+        summary: dict[str, Any] = {
+            "refs_removed": history.remove_stale_refs(session, self.repository_id, current)
+        }
+        if reachable is not None:
+            summary["unreachable"] = history.mark_reachable_exactly(session, self.repository_id, reachable)
+        else:
+            summary["unreachable"] = history.mark_unreachable(session, self.repository_id, lost)
+        summary["releases"] = sync_release_deployments(session, self.repository_id, self.config.release_pattern)
+        summary.update(link_deployed_commits(session, self.repository_id))
+        return summary
+
+    def _repository_payload(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "location": self.config.location,
+            "path": str(self.path),
+            "default_branch": gitrepo.default_branch(self.path),
+        }
+
+
+def _fingerprint(refs: list[gitrepo.Ref]) -> list[str]:
+    return sorted(f"{r.kind}:{r.name}:{r.commit_sha}:{r.tag_sha or ''}" for r in refs)
+
+
+def _ref_payload(ref: gitrepo.Ref) -> dict[str, Any]:
+    return {
+        "name": ref.name,
+        "kind": ref.kind,
+        "commit_sha": ref.commit_sha,
+        "tag_sha": ref.tag_sha,
+        "tagger_name": ref.tagger_name,
+        "tagger_email": ref.tagger_email,
+        "tagger_date": ref.tagger_date,
+    }
+

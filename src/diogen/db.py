@@ -1,0 +1,145 @@
+"""Engines, sessions, column types and the idempotent upsert every writer uses.
+
+Engines are built by `make_engine` at the edge (CLI command, app start-up); sessions are
+committed by `session_scope` at that same edge, never inside services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect, Engine, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
+
+from diogen.errors import StorageError
+
+UPSERT_BATCH = 2000
+
+
+def normalize_url(url: str) -> URL:
+    """Parse `url`, choosing our PostgreSQL driver for a plain `postgresql://` URL."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StorageError(f"not a database URL: {url!r}", url=url) from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise StorageError(
+            f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql://",
+            url=url,
+        )
+    return parsed
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`, checked to be reachable; SQLite gets WAL and foreign keys."""
+    parsed = normalize_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite":
+        _check_sqlite_path(parsed, shown)
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise StorageError(f"cannot connect to database {shown}: {reason}", url=shown) from exc
+    return engine
+
+
+def _check_sqlite_path(url: URL, shown: str) -> None:
+    database = url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        parent = Path(database).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise StorageError(
+                f"cannot open database {shown}: directory {parent} does not exist", url=shown
+            )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session committed when the block ends and rolled back if it raises."""
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite keeps no zone, so values are normalised to UTC before they are written.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: Diogen stores aware UTC times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def upsert(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: Iterable[str] = ("id",),
+    update: Iterable[str] | None = None,
+    protect: str | None = None,
+) -> None:
+    """Insert `rows`, or update `update` columns of rows whose `key` exists (all other columns
+    by default). With `update=()` existing rows are left as they are; an existing row whose
+    boolean column `protect` is true is left as it is too."""
+    if not rows:
+        return
+    key = list(key)
+    columns = list(rows[0].keys())
+    to_update = [c for c in columns if c not in key] if update is None else list(update)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table)
+    if to_update:
+        guard = table.c[protect].is_not(True) if protect else None
+        stmt = stmt.on_conflict_do_update(
+            index_elements=key, set_={c: stmt.excluded[c] for c in to_update}, where=guard
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=key)
+    for start in range(0, len(rows), UPSERT_BATCH):
+        session.execute(stmt, list(rows[start : start + UPSERT_BATCH]))

@@ -1,0 +1,1 @@
+"""Ingest: bronze storage, cursors and the sync runner that drives connectors."""

@@ -1,0 +1,75 @@
+"""Writing bronze: raw records, quarantined rejects and cursors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from hashlib import blake2b
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from diogen.connectors.base import RawItem
+from diogen.db import upsert
+from diogen.ids import stable_id
+from diogen.ingest.models import QuarantinedRecord, RawRecord, SyncCursor
+
+RAW = RawRecord.__table__
+QUARANTINE = QuarantinedRecord.__table__
+CURSOR = SyncCursor.__table__
+
+
+def payload_text(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def raw_row(source: str, item: RawItem, fetched_at: datetime) -> dict[str, Any]:
+    """The bronze envelope of `item`. Its id covers the payload, so an unchanged re-fetch is a no-op."""
+    digest = blake2b(payload_text(item.payload).encode("utf-8", "replace"), digest_size=16).hexdigest()
+    return {
+        "id": stable_id(source, item.stream, item.natural_key, digest),
+        "source": source,
+        "stream": item.stream,
+        "natural_key": item.natural_key,
+        "payload_hash": digest,
+        "fetched_at": fetched_at,
+        "request": item.request,
+        "payload": item.payload,
+    }
+
+
+def quarantine_row(source: str, item: RawItem, error: str, received_at: datetime) -> dict[str, Any]:
+    text = payload_text(item.payload)
+    return {
+        "id": stable_id(source, "quarantine", item.stream, item.natural_key, text),
+        "source": source,
+        "stream": item.stream,
+        "natural_key": item.natural_key,
+        "received_at": received_at,
+        "error": error,
+        "payload": text,
+    }
+
+
+def write_raw(session: Session, rows: list[dict[str, Any]]) -> None:
+    upsert(session, RAW, rows, update=())  # type: ignore[arg-type]
+
+
+def write_quarantine(session: Session, rows: list[dict[str, Any]]) -> None:
+    upsert(session, QUARANTINE, rows, update=("error", "received_at"))  # type: ignore[arg-type]
+
+
+def load_cursors(session: Session, source: str) -> dict[str, dict[str, Any]]:
+    rows = session.execute(select(SyncCursor.stream, SyncCursor.value).where(SyncCursor.source == source))
+    return {stream: value for stream, value in rows}
+
+
+def save_cursors(session: Session, source: str, cursors: Mapping[str, dict[str, Any]], now: datetime) -> None:
+    rows = [
+        {"id": stable_id(source, "cursor", stream), "source": source, "stream": stream,
+         "value": dict(value), "updated_at": now}
+        for stream, value in cursors.items()
+    ]
+    upsert(session, CURSOR, rows, update=("value", "updated_at"))  # type: ignore[arg-type]

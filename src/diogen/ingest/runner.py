@@ -1,0 +1,136 @@
+"""The sync runner: drives a connector, writes bronze and silver in batches, commits cursors.
+
+Each batch is one transaction: raw records, the silver rows normalised from them, quarantined
+rejects, and (at a checkpoint) the cursors that say the batch is complete. A sync killed at
+any point leaves complete batches behind; the next run re-reads from the last committed cursor
+and its upserts make the overlap a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, Table, update
+from sqlalchemy.orm import Session
+
+from diogen.connectors.base import Checkpoint, Connector, RawItem, SilverRow
+from diogen.db import session_scope, upsert
+from diogen.errors import RejectedRecord
+from diogen.ids import stable_id
+from diogen.ingest import bronze
+from diogen.ingest.models import SyncRun
+from diogen.silver.base import Base
+
+log = logging.getLogger(__name__)
+BATCH_SIZE = 2000
+# Normalisers signal a malformed payload with these; anything else is a bug and stops the sync.
+REJECTIONS = (RejectedRecord, KeyError, ValueError, TypeError, IndexError)
+TABLE_ORDER = {table.name: index for index, table in enumerate(Base.metadata.sorted_tables)}
+
+Clock = Callable[[], datetime]
+Progress = Callable[[dict[str, int]], None]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SyncResult:
+    source: str
+    run_id: str
+    records: int = 0
+    rejected: int = 0
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Batch:
+    raw: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    rows: dict[tuple[str, tuple[str, ...] | None, str | None], dict[str, dict[str, Any]]] = field(
+        default_factory=dict
+    )
+
+    def add_rows(self, rows: list[SilverRow]) -> None:
+        for row in rows:
+            group = self.rows.setdefault((row.table.name, row.update, row.protect), {})
+            group[row.values["id"]] = row.values
+
+    def write(self, session: Session) -> None:
+        bronze.write_raw(session, self.raw)
+        bronze.write_quarantine(session, self.rejected)
+        for (name, columns, protect), rows in sorted(self.rows.items(), key=lambda g: TABLE_ORDER[g[0][0]]):
+            table: Table = Base.metadata.tables[name]
+            upsert(session, table, list(rows.values()), update=columns, protect=protect)
+
+
+def run_sync(engine: Engine, connector: Connector, *, clock: Clock = utcnow,
+             progress: Progress | None = None, batch_size: int = BATCH_SIZE) -> SyncResult:
+    """Run one sync of `connector` to completion; raise whatever stopped it after logging the run."""
+    started = clock()
+    result = SyncResult(connector.source, stable_id(connector.source, "sync_run", started.isoformat()))
+    with session_scope(engine) as session:
+        cursors = bronze.load_cursors(session, connector.source)
+        session.add(SyncRun(id=result.run_id, source=connector.source, started_at=started, status="running"))
+    try:
+        _drive(engine, connector, cursors, result, clock, progress, batch_size)
+    except BaseException as exc:
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        _finish_run(engine, result, clock(), status, str(exc) or exc.__class__.__name__)
+        raise
+    _finish_run(engine, result, clock(), "succeeded", None)
+    return result
+
+
+def _drive(engine: Engine, connector: Connector, cursors: dict[str, dict[str, Any]], result: SyncResult,
+           clock: Clock, progress: Progress | None, batch_size: int) -> None:
+    batch = _Batch()
+    for item in connector.fetch(cursors):
+        if isinstance(item, Checkpoint):
+            with session_scope(engine) as session:
+                batch.write(session)
+                bronze.save_cursors(session, connector.source, item.cursors, clock())
+                if item.finish is not None:
+                    result.summary.update(item.finish(session))
+            batch = _Batch()
+            continue
+        _add(batch, connector, item, clock(), result)
+        if len(batch.raw) >= batch_size:
+            with session_scope(engine) as session:
+                batch.write(session)
+            batch = _Batch()
+            if progress is not None:
+                progress({**connector.stats.counters, "records": result.records})
+    if batch.raw:
+        with session_scope(engine) as session:
+            batch.write(session)
+    result.summary.update(connector.stats.counters)
+
+
+def _add(batch: _Batch, connector: Connector, item: RawItem, now: datetime, result: SyncResult) -> None:
+    batch.raw.append(bronze.raw_row(connector.source, item, now))
+    result.records += 1
+    try:
+        rows = list(connector.normalize(item))
+    except REJECTIONS as exc:
+        reason = f"{exc.__class__.__name__}: {exc}"
+        log.warning("rejected %s/%s: %s", item.stream, item.natural_key, reason)
+        batch.rejected.append(bronze.quarantine_row(connector.source, item, reason, now))
+        result.rejected += 1
+        return
+    batch.add_rows(rows)
+
+
+def _finish_run(engine: Engine, result: SyncResult, now: datetime, status: str, error: str | None) -> None:
+    with session_scope(engine) as session:
+        session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == result.run_id)
+            .values(finished_at=now, status=status, records=result.records,
+                    rejected=result.rejected, summary=result.summary, error=error)
+        )

@@ -1,0 +1,46 @@
+"""The platform-independent domain model (DESIGN.md §4)."""
+
+from diogen.silver.base import Base
+from diogen.silver.code import (
+    Commit,
+    CommitFile,
+    GitRef,
+    PullRequest,
+    PullRequestCommit,
+    Repository,
+    Review,
+    ReviewComment,
+    Service,
+    ServiceRepository,
+)
+from diogen.silver.delivery import Deployment, DeploymentCommit, Incident, PipelineJob, PipelineRun
+from diogen.silver.people import Identity, Organization, Person, Team, TeamMembership
+from diogen.silver.work import Issue, IssueStatusTransition, Sprint, SprintScopeChange
+
+__all__ = [
+    "Base",
+    "Commit",
+    "CommitFile",
+    "Deployment",
+    "DeploymentCommit",
+    "GitRef",
+    "Identity",
+    "Incident",
+    "Issue",
+    "IssueStatusTransition",
+    "Organization",
+    "Person",
+    "PipelineJob",
+    "PipelineRun",
+    "PullRequest",
+    "PullRequestCommit",
+    "Repository",
+    "Review",
+    "ReviewComment",
+    "Service",
+    "ServiceRepository",
+    "Sprint",
+    "SprintScopeChange",
+    "Team",
+    "TeamMembership",
+]

@@ -1,0 +1,150 @@
+"""Deployments derived from silver: release tags as deployments, and deployed commits by ancestry.
+
+DESIGN.md §5: a commit is deployed by the first deployment (in time) that contains it. Walking
+deployments in time order and stopping at commits already claimed gives exactly that, and for
+a linear history it equals "reachable from this deployment and not from the previous one".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from diogen.db import upsert
+from diogen.ids import stable_id
+from diogen.silver.code import Commit, GitRef
+from diogen.silver.delivery import Deployment, DeploymentCommit
+
+TAG_SOURCE = "git-tag"
+PRODUCTION = "production"
+
+
+def sync_release_deployments(session: Session, repository_id: str, pattern: str) -> int:
+    """Make the repository's tag deployments match its tags that fit `pattern`.
+
+    A release is deployed at its tag's time: the tagger date of an annotated tag, the
+    committer date of the commit for a lightweight one. Returns how many there are.
+    """
+    release = re.compile(pattern)
+    rows = session.execute(
+        select(GitRef.name, GitRef.commit_sha, GitRef.tagged_at, Commit.committed_at)
+        .join(Commit, (Commit.repository_id == GitRef.repository_id) & (Commit.sha == GitRef.commit_sha))
+        .where(GitRef.repository_id == repository_id, GitRef.kind == "tag")
+    ).all()
+    wanted = [_tag_deployment(repository_id, *row) for row in rows if release.search(row.name)]
+    keep = {row["id"] for row in wanted}
+    existing = session.scalars(
+        select(Deployment.id).where(
+            Deployment.repository_id == repository_id, Deployment.source == TAG_SOURCE
+        )
+    ).all()
+    stale = [dep for dep in existing if dep not in keep]
+    if stale:
+        session.execute(delete(DeploymentCommit).where(DeploymentCommit.deployment_id.in_(stale)))
+        session.execute(delete(Deployment).where(Deployment.id.in_(stale)))
+    upsert(session, Deployment.__table__, wanted)  # type: ignore[arg-type]
+    return len(wanted)
+
+
+def _tag_deployment(repository_id: str, tag: str, sha: str, tagged_at: Any, committed_at: Any) -> dict[str, Any]:
+    external_id = f"{repository_id}:refs/tags/{tag}"
+    when = tagged_at or committed_at
+    return {
+        "id": stable_id(TAG_SOURCE, "deployment", external_id),
+        "source": TAG_SOURCE,
+        "external_id": external_id,
+        "url": None,
+        "repository_id": repository_id,
+        "service_id": None,
+        "environment": PRODUCTION,
+        "sha": sha,
+        "ref_name": tag,
+        "status": "success",
+        "started_at": when,
+        "finished_at": when,
+        "is_rollback": False,
+        "marked_failed": None,
+        "fixes_deployment_id": None,
+    }
+
+
+def link_deployed_commits(session: Session, repository_id: str) -> dict[str, int]:
+    """Recompute which deployment first shipped each commit; write only the difference."""
+    graph = _commit_graph(session, repository_id)
+    wanted: set[tuple[str, str]] = set()
+    for deployments in _successful_by_environment(session, repository_id).values():
+        claimed: set[str] = set()
+        for deployment_id, sha in deployments:
+            wanted.update((deployment_id, cid) for cid in _claim(graph, sha, claimed))
+    existing = {
+        (deployment_id, commit_id)
+        for deployment_id, commit_id in session.execute(
+            select(DeploymentCommit.deployment_id, DeploymentCommit.commit_id)
+            .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
+            .where(Deployment.repository_id == repository_id)
+        )
+    }
+    _delete_links(session, existing - wanted)
+    added = [
+        {"id": stable_id("silver", "deployment_commit", d, c), "deployment_id": d, "commit_id": c}
+        for d, c in sorted(wanted - existing)
+    ]
+    upsert(session, DeploymentCommit.__table__, added, update=())  # type: ignore[arg-type]
+    return {"deployed_commits": len(wanted), "links_added": len(added), "links_removed": len(existing - wanted)}
+
+
+def _commit_graph(session: Session, repository_id: str) -> dict[str, tuple[str, list[str]]]:
+    """sha → (commit id, parent shas) for every stored commit of the repository."""
+    rows = session.execute(
+        select(Commit.sha, Commit.id, Commit.parents).where(Commit.repository_id == repository_id)
+    )
+    return {sha: (cid, parents.split()) for sha, cid, parents in rows}
+
+
+def _successful_by_environment(session: Session, repository_id: str) -> dict[str, list[tuple[str, str]]]:
+    rows = session.execute(
+        select(Deployment.environment, Deployment.id, Deployment.sha)
+        .where(
+            Deployment.repository_id == repository_id,
+            Deployment.status == "success",
+            Deployment.finished_at.is_not(None),
+        )
+        .order_by(Deployment.finished_at, Deployment.id)
+    )
+    grouped: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for environment, deployment_id, sha in rows:
+        grouped[environment].append((deployment_id, sha))
+    return grouped
+
+
+def _claim(graph: dict[str, tuple[str, list[str]]], tip: str, claimed: set[str]) -> list[str]:
+    """Commit ids reachable from `tip` not yet claimed by an earlier deployment; claims them."""
+    found: list[str] = []
+    stack = [tip]
+    while stack:
+        sha = stack.pop()
+        if sha in claimed or sha not in graph:
+            continue
+        claimed.add(sha)
+        commit, parents = graph[sha]
+        found.append(commit)
+        stack.extend(parents)
+    return found
+
+
+def _delete_links(session: Session, links: set[tuple[str, str]]) -> None:
+    by_deployment: dict[str, list[str]] = defaultdict(list)
+    for deployment_id, commit_id in links:
+        by_deployment[deployment_id].append(commit_id)
+    for deployment_id, commits in by_deployment.items():
+        for start in range(0, len(commits), 500):
+            session.execute(
+                delete(DeploymentCommit).where(
+                    DeploymentCommit.deployment_id == deployment_id,
+                    DeploymentCommit.commit_id.in_(commits[start : start + 500]),
+                )
+            )

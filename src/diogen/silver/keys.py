@@ -1,0 +1,33 @@
+"""Id conventions for silver rows that several sources must agree on.
+
+A commit is the same row whether it came from a local clone or a provider's API, so its id
+depends only on its repository and sha.
+"""
+
+from __future__ import annotations
+
+from diogen.ids import stable_id
+
+
+def repository_id(provider: str, name: str) -> str:
+    return stable_id(provider, "repository", name)
+
+
+def commit_id(repository: str, sha: str) -> str:
+    return stable_id("silver", "commit", repository, sha)
+
+
+def commit_file_id(commit: str, path: str) -> str:
+    return stable_id("silver", "commit_file", commit, path)
+
+
+def identity_id(provider: str, key: str) -> str:
+    return stable_id(provider, "identity", key)
+
+
+def person_id(canonical_key: str) -> str:
+    return stable_id("silver", "person", canonical_key)
+
+
+def ref_id(repository: str, kind: str, name: str) -> str:
+    return stable_id("silver", "git_ref", repository, kind, name)

@@ -1,0 +1,1 @@
+"""Helpers for tests and benchmarks: building git repositories with controlled history."""

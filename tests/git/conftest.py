@@ -1,0 +1,36 @@
+"""Fixtures for git tests: a migrated database engine and a sync function bound to it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from diogen.connectors.git import GitConfig, GitConnector
+from diogen.db import make_engine
+from diogen.ingest.runner import SyncResult, run_sync
+from diogen.migrations import upgrade
+
+Sync = Callable[..., SyncResult]
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sync(engine: Engine, tmp_path: Path) -> Sync:
+    """sync(path_or_url, name=..., **GitConfig fields) runs one git sync into `engine`."""
+
+    def run(location: Path | str, name: str = "repo", **options: Any) -> SyncResult:
+        config = GitConfig(location=str(location), name=name, cache_dir=tmp_path / "cache", **options)
+        return run_sync(engine, GitConnector(config))
+
+    return run
