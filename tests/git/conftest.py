@@ -30,7 +30,9 @@ def sync(engine: Engine, tmp_path: Path) -> Sync:
     """sync(path_or_url, name=..., **GitConfig fields) runs one git sync into `engine`."""
 
     def run(location: Path | str, name: str = "repo", **options: Any) -> SyncResult:
-        config = GitConfig(location=str(location), name=name, cache_dir=tmp_path / "cache", **options)
+        config = GitConfig(
+            location=str(location), name=name, cache_dir=tmp_path / "cache", **options
+        )
         return run_sync(engine, GitConnector(config))
 
     return run

@@ -25,7 +25,9 @@ T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
 
 def diogen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DIOGEN_CACHE_DIR": str(cwd or Path.cwd()) + "/.cache"}
-    return subprocess.run([DIOGEN, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+    return subprocess.run(
+        [DIOGEN, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -37,9 +39,13 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
 
 def linear_history(count: int, start: int = 1_700_000_000, tag_every: int = 0) -> list[FastCommit]:
     return [
-        FastCommit(f"change {i}", start + i * 600, {f"pkg{i % 20}/mod{i % 97}.py": f"{i}\n".encode() * (i % 5 + 1)},
-                   author=(f"Dev {i % 7}", f"dev{i % 7}@example.com"),
-                   tag=f"v1.{i}.0" if tag_every and i % tag_every == tag_every - 1 else None)
+        FastCommit(
+            f"change {i}",
+            start + i * 600,
+            {f"pkg{i % 20}/mod{i % 97}.py": f"{i}\n".encode() * (i % 5 + 1)},
+            author=(f"Dev {i % 7}", f"dev{i % 7}@example.com"),
+            tag=f"v1.{i}.0" if tag_every and i % tag_every == tag_every - 1 else None,
+        )
         for i in range(count)
     ]
 
@@ -58,11 +64,27 @@ def test_not_a_repository_is_one_line(tmp_path: Path, sqlite_url: str, target: s
 def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
     repo = GitRepo(tmp_path / "r")
     repo.commit("a", T0)
-    line = one_error_line(diogen("sync", "git", str(repo.path), "--database",
-                                 "postgresql://nobody@127.0.0.1:1/nothing", cwd=tmp_path))
+    line = one_error_line(
+        diogen(
+            "sync",
+            "git",
+            str(repo.path),
+            "--database",
+            "postgresql://nobody@127.0.0.1:1/nothing",
+            cwd=tmp_path,
+        )
+    )
     assert "cannot connect to database" in line
-    line = one_error_line(diogen("sync", "git", str(repo.path), "--database",
-                                 f"sqlite:///{tmp_path}/no/such/dir/x.db", cwd=tmp_path))
+    line = one_error_line(
+        diogen(
+            "sync",
+            "git",
+            str(repo.path),
+            "--database",
+            f"sqlite:///{tmp_path}/no/such/dir/x.db",
+            cwd=tmp_path,
+        )
+    )
     assert "does not exist" in line
 
 
@@ -81,7 +103,9 @@ def test_empty_repository_and_no_tags(tmp_path: Path, sqlite_url: str) -> None:
     assert result.returncode == 0 and "1 new commits, 0 releases" in result.stderr
 
 
-def test_bare_repository_with_spaces_and_non_ascii_path(tmp_path: Path, engine: Engine, sync) -> None:  # type: ignore[no-untyped-def]
+def test_bare_repository_with_spaces_and_non_ascii_path(
+    tmp_path: Path, engine: Engine, sync
+) -> None:  # type: ignore[no-untyped-def]
     source = GitRepo(tmp_path / "src")
     source.commit("a", T0, files={"ünï cødé/f ile.txt": "1\n"})
     source.tag("v1.0.0")
@@ -98,7 +122,9 @@ def test_shallow_clone_boundary_has_no_stats(tmp_path: Path, engine: Engine, syn
     for i in range(4):
         source.commit(f"c{i}", T0 + timedelta(hours=i), files={"f.txt": "line\n" * (i + 1)})
     clone = tmp_path / "shallow"
-    subprocess.run(["git", "clone", "-q", "--depth", "2", f"file://{source.path}", str(clone)], check=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "2", f"file://{source.path}", str(clone)], check=True
+    )
     result = sync(clone)
     assert result.summary["shallow_boundary_commits"] == 1
     with session_scope(engine) as session:
@@ -120,23 +146,42 @@ def test_file_url_is_cloned_then_fetched(tmp_path: Path, engine: Engine, sync) -
     assert result.summary["commits"] == 1
     with session_scope(engine) as session:
         assert dict(session.execute(select(Commit.sha, Commit.reachable)).all()) == {
-            first: True, second: True, gone: False}
+            first: True,
+            second: True,
+            gone: False,
+        }
 
 
 def test_odd_encodings(tmp_path: Path, engine: Engine, sync) -> None:  # type: ignore[no-untyped-def]
     repo = GitRepo(tmp_path / "r")
     repo.git("config", "i18n.commitEncoding", "ISO-8859-1")
     (repo.path / "msg").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
-    env = {"GIT_AUTHOR_NAME": "Jos\xe9".encode("latin-1").decode("latin-1"), "GIT_AUTHOR_DATE": T0.isoformat(),
-           "GIT_COMMITTER_DATE": T0.isoformat()}
+    env = {
+        "GIT_AUTHOR_NAME": "Jos\xe9".encode("latin-1").decode("latin-1"),
+        "GIT_AUTHOR_DATE": T0.isoformat(),
+        "GIT_COMMITTER_DATE": T0.isoformat(),
+    }
     repo.git("commit", "-q", "--allow-empty", "-F", "msg", env=env)
     # Invalid UTF-8 with no encoding header: git passes the bytes through; we must not choke.
     fast_import(tmp_path / "raw", [FastCommit("ok", 1_700_000_000, {"a": b"1\n"})])
     raw = tmp_path / "raw"
-    tree = subprocess.run(["git", "-C", str(raw), "write-tree"], capture_output=True, text=True, check=True).stdout.strip()
-    body = f"tree {tree}\nauthor Bad \xff\xfe Name <b@x> 1700000000 +0000\ncommitter C <c@x> 1700000000 +0000\n\nmsg \xff\n".encode("latin-1")
-    sha = subprocess.run(["git", "-C", str(raw), "hash-object", "-t", "commit", "-w", "--stdin", "--literally"],
-                         input=body, capture_output=True, check=True).stdout.decode().strip()
+    tree = subprocess.run(
+        ["git", "-C", str(raw), "write-tree"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    body = (
+        f"tree {tree}\nauthor Bad \xff\xfe Name <b@x> 1700000000 +0000\n"
+        "committer C <c@x> 1700000000 +0000\n\nmsg \xff\n"
+    ).encode("latin-1")
+    sha = (
+        subprocess.run(
+            ["git", "-C", str(raw), "hash-object", "-t", "commit", "-w", "--stdin", "--literally"],
+            input=body,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
     subprocess.run(["git", "-C", str(raw), "update-ref", "refs/heads/odd", sha], check=True)
     assert sync(repo.path, name="latin").rejected == 0
     assert sync(raw, name="raw").rejected == 0
@@ -163,7 +208,12 @@ def test_parallel_and_serial_reads_store_the_same(tmp_path: Path, sync, engine: 
     assert serial.summary["commits"] == parallel.summary["commits"] == 2600
     with session_scope(engine) as session:
         rows = session.execute(
-            select(Commit.repository_id, func.count(), func.sum(Commit.additions), func.count(DeploymentCommit.id))
+            select(
+                Commit.repository_id,
+                func.count(),
+                func.sum(Commit.additions),
+                func.count(DeploymentCommit.id),
+            )
             .outerjoin(DeploymentCommit, DeploymentCommit.commit_id == Commit.id)
             .group_by(Commit.repository_id)
         ).all()
@@ -173,8 +223,11 @@ def test_parallel_and_serial_reads_store_the_same(tmp_path: Path, sync, engine: 
 @pytest.mark.slow
 def test_kill_9_mid_sync_then_resume(tmp_path: Path, sqlite_url: str) -> None:
     fast_import(tmp_path / "repo", linear_history(12_000, tag_every=1000))
-    process = subprocess.Popen([DIOGEN, "sync", "git", str(tmp_path / "repo"), "--database", sqlite_url],
-                               stderr=subprocess.PIPE, cwd=tmp_path)
+    process = subprocess.Popen(
+        [DIOGEN, "sync", "git", str(tmp_path / "repo"), "--database", sqlite_url],
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
     engine = make_engine(sqlite_url)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and _stored(engine) == 0:
@@ -196,8 +249,12 @@ def test_kill_9_mid_sync_then_resume(tmp_path: Path, sqlite_url: str) -> None:
 
 def test_ctrl_c_is_recorded_and_exits_130(tmp_path: Path, sqlite_url: str) -> None:
     fast_import(tmp_path / "repo", linear_history(12_000))
-    process = subprocess.Popen([DIOGEN, "sync", "git", str(tmp_path / "repo"), "--database", sqlite_url],
-                               stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    process = subprocess.Popen(
+        [DIOGEN, "sync", "git", str(tmp_path / "repo"), "--database", sqlite_url],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
     engine = make_engine(sqlite_url)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and _stored(engine) == 0:
@@ -214,5 +271,5 @@ def _stored(engine: Engine) -> int:
     try:
         with session_scope(engine) as session:
             return int(session.scalar(select(func.count()).select_from(Commit)) or 0)
-    except Exception:  # noqa: BLE001 - the schema may not exist yet while the child starts
+    except Exception:
         return 0

@@ -24,7 +24,9 @@ def numstat_totals(path: Path) -> dict[str, tuple[int | None, int | None]]:
     """sha → (additions, deletions) from `git log --numstat` itself; merges → (None, None)."""
     out = subprocess.run(
         ["git", "-C", str(path), "log", "--all", "--numstat", "--format=@%H %P"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     totals: dict[str, tuple[int | None, int | None]] = {}
     sha = ""
@@ -36,13 +38,19 @@ def numstat_totals(path: Path) -> dict[str, tuple[int | None, int | None]]:
             added, deleted, _ = line.split("\t", 2)
             a, d = totals[sha]
             assert a is not None and d is not None
-            totals[sha] = (a + (0 if added == "-" else int(added)), d + (0 if deleted == "-" else int(deleted)))
+            totals[sha] = (
+                a + (0 if added == "-" else int(added)),
+                d + (0 if deleted == "-" else int(deleted)),
+            )
     return totals
 
 
 def stored_totals(engine: Engine) -> dict[str, tuple[int | None, int | None]]:
     with session_scope(engine) as session:
-        return {sha: (a, d) for sha, a, d in session.execute(select(Commit.sha, Commit.additions, Commit.deletions))}
+        return {
+            sha: (a, d)
+            for sha, a, d in session.execute(select(Commit.sha, Commit.additions, Commit.deletions))
+        }
 
 
 def count(engine: Engine, model: type) -> int:
@@ -55,7 +63,9 @@ def build_history(repo: GitRepo) -> dict[str, str]:
     at c2), v1.1.0 (lightweight, at the merge), v1.2.0-rc1 (pre-release, at c3)."""
     shas = {}
     shas["c1"] = repo.commit("c1", T0, files={"src/app.py": "a\nb\nc\n", "docs/read me.md": "x\n"})
-    shas["c2"] = repo.commit("c2", T0 + timedelta(hours=5), files={"img.bin": BINARY, "src/app.py": "a\nB\nc\nd\n"})
+    shas["c2"] = repo.commit(
+        "c2", T0 + timedelta(hours=5), files={"img.bin": BINARY, "src/app.py": "a\nB\nc\nd\n"}
+    )
     repo.git("mv", "docs/read me.md", "docs/läs mig.md")
     shas["c2b"] = repo.commit("rename", T0 + timedelta(hours=6), files={})
     repo.tag("v1.0.0", when=T0 + timedelta(days=1), message="first release")
@@ -89,8 +99,13 @@ def test_commit_fields_times_and_offsets(tmp_path: Path, engine: Engine, sync: S
     tokyo = timezone(timedelta(hours=9))
     authored = datetime(2024, 1, 2, 8, 30, tzinfo=tokyo)
     committed = datetime(2024, 1, 2, 1, 0, tzinfo=timezone(timedelta(hours=-5, minutes=-30)))
-    sha = repo.commit("subject line\n\nbody", authored, author=("Åsa Ölund", "asa@example.com"),
-                      committed=committed, committer=("Ci", "ci@example.com"))
+    sha = repo.commit(
+        "subject line\n\nbody",
+        authored,
+        author=("Åsa Ölund", "asa@example.com"),
+        committed=committed,
+        committer=("Ci", "ci@example.com"),
+    )
     sync(repo.path)
     with session_scope(engine) as session:
         commit = session.scalars(select(Commit)).one()
@@ -105,7 +120,9 @@ def test_commit_fields_times_and_offsets(tmp_path: Path, engine: Engine, sync: S
     assert author is not None and (author.name, author.email) == ("Åsa Ölund", "asa@example.com")
 
 
-def test_release_tags_become_deployments_with_commits_by_ancestry(tmp_path: Path, engine: Engine, sync: Sync) -> None:
+def test_release_tags_become_deployments_with_commits_by_ancestry(
+    tmp_path: Path, engine: Engine, sync: Sync
+) -> None:
     repo = GitRepo(tmp_path / "r")
     shas = build_history(repo)
     sync(repo.path)
@@ -120,7 +137,9 @@ def test_release_tags_become_deployments_with_commits_by_ancestry(tmp_path: Path
             by_deployment.setdefault(ref_name, set()).add(sha)
     assert set(deployments) == {"v1.0.0", "v1.1.0"}  # the -rc1 pre-release is not a release
     assert deployments["v1.0.0"].finished_at == T0 + timedelta(days=1)  # annotated: tagger date
-    assert deployments["v1.1.0"].finished_at == T0 + timedelta(days=3)  # lightweight: committer date
+    assert deployments["v1.1.0"].finished_at == T0 + timedelta(
+        days=3
+    )  # lightweight: committer date
     assert deployments["v1.0.0"].environment == "production"
     assert by_deployment["v1.0.0"] == {shas["c1"], shas["c2"], shas["c2b"]}
     assert by_deployment["v1.1.0"] == {shas["f1"], shas["f2"], shas["merge"]}
@@ -150,7 +169,9 @@ def test_second_sync_reads_only_new_commits(tmp_path: Path, engine: Engine, sync
     assert stored_totals(engine) == numstat_totals(repo.path)
 
 
-def test_rewritten_history_is_marked_unreachable(tmp_path: Path, engine: Engine, sync: Sync) -> None:
+def test_rewritten_history_is_marked_unreachable(
+    tmp_path: Path, engine: Engine, sync: Sync
+) -> None:
     repo = GitRepo(tmp_path / "r")
     base = repo.commit("base", T0)
     repo.checkout("topic", create=True)
@@ -170,7 +191,9 @@ def test_rewritten_history_is_marked_unreachable(tmp_path: Path, engine: Engine,
     assert refs == {"main"}
 
 
-def test_pruned_old_tips_fall_back_to_full_reachability(tmp_path: Path, engine: Engine, sync: Sync) -> None:
+def test_pruned_old_tips_fall_back_to_full_reachability(
+    tmp_path: Path, engine: Engine, sync: Sync
+) -> None:
     repo = GitRepo(tmp_path / "r")
     base = repo.commit("base", T0)
     doomed = repo.commit("doomed", T0 + timedelta(hours=1))
@@ -180,18 +203,32 @@ def test_pruned_old_tips_fall_back_to_full_reachability(tmp_path: Path, engine: 
     repo.git("gc", "-q", "--prune=now")
     sync(repo.path)
     with session_scope(engine) as session:
-        assert dict(session.execute(select(Commit.sha, Commit.reachable)).all()) == {base: True, doomed: False}
+        assert dict(session.execute(select(Commit.sha, Commit.reachable)).all()) == {
+            base: True,
+            doomed: False,
+        }
 
 
-def test_mailmap_and_noreply_resolve_to_one_person(tmp_path: Path, engine: Engine, sync: Sync) -> None:
+def test_mailmap_and_noreply_resolve_to_one_person(
+    tmp_path: Path, engine: Engine, sync: Sync
+) -> None:
     repo = GitRepo(tmp_path / "r")
     repo.commit("a", T0, author=("Jo Dev", "jo@work.example"))
     repo.commit("b", T0 + timedelta(hours=1), author=("jo", "jo@home.example"))
     repo.commit("c", T0 + timedelta(hours=2), author=("Jo", "12345+jodev@users.noreply.github.com"))
     repo.commit("d", T0 + timedelta(hours=3), author=("Jo", "jodev@users.noreply.github.com"))
-    repo.commit("e", T0 + timedelta(hours=4), author=("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com"))
-    repo.write(".mailmap", "Jo Dev <jo@work.example> <jo@home.example>\nthis line is not a mailmap entry\n<broken\n")
-    repo.commit("mailmap", T0 + timedelta(hours=5), files={".mailmap": (repo.path / ".mailmap").read_text()})
+    repo.commit(
+        "e",
+        T0 + timedelta(hours=4),
+        author=("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com"),
+    )
+    repo.write(
+        ".mailmap",
+        "Jo Dev <jo@work.example> <jo@home.example>\nthis line is not a mailmap entry\n<broken\n",
+    )
+    repo.commit(
+        "mailmap", T0 + timedelta(hours=5), files={".mailmap": (repo.path / ".mailmap").read_text()}
+    )
     result = sync(repo.path)
     assert result.rejected == 0
     with session_scope(engine) as session:
@@ -199,19 +236,27 @@ def test_mailmap_and_noreply_resolve_to_one_person(tmp_path: Path, engine: Engin
         bots = {i.name for i in session.scalars(select(Identity).where(Identity.is_bot))}
         persons = count(engine, Person)
     assert people["jo@work.example"] == people["jo@home.example"]
-    assert people["12345+jodev@users.noreply.github.com"] == people["jodev@users.noreply.github.com"]
+    assert (
+        people["12345+jodev@users.noreply.github.com"] == people["jodev@users.noreply.github.com"]
+    )
     assert people["jo@work.example"] != people["jodev@users.noreply.github.com"]
     assert bots == {"dependabot[bot]"}
     assert persons == 4  # Jo Dev (mailmap), jodev (noreply), dependabot, Default Dev (committer)
 
 
-def test_raw_records_are_kept_and_cursor_committed(tmp_path: Path, engine: Engine, sync: Sync) -> None:
+def test_raw_records_are_kept_and_cursor_committed(
+    tmp_path: Path, engine: Engine, sync: Sync
+) -> None:
     repo = GitRepo(tmp_path / "r")
     build_history(repo)
     sync(repo.path)
     sync(repo.path)
     with session_scope(engine) as session:
-        streams = dict(session.execute(select(RawRecord.stream, func.count()).group_by(RawRecord.stream)).all())
+        streams = dict(
+            session.execute(select(RawRecord.stream, func.count()).group_by(RawRecord.stream)).all()
+        )
         cursor = session.scalars(select(SyncCursor)).one()
     assert streams == {"repository": 1, "refs": 5, "commits": 7}
-    assert cursor.stream == "commits" and len(cursor.value["tips"]) == 4  # c3, f2, c2b (v1.0.0), merge (v1.1.0)
+    assert (
+        cursor.stream == "commits" and len(cursor.value["tips"]) == 4
+    )  # c3, f2, c2b (v1.0.0), merge (v1.1.0)

@@ -15,8 +15,10 @@ from diogen.errors import DiogenError
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("DIOGEN_LOG_LEVEL", "WARNING").upper(),
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("DIOGEN_LOG_LEVEL", "WARNING").upper(),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         app()
     except DiogenError as exc:
@@ -25,7 +27,7 @@ def main() -> None:
         _reraise_if_debugging()
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         _fail(f"database error: {reason}")
-    except Exception as exc:  # noqa: BLE001 - the last line of defence for a person at a terminal
+    except Exception as exc:
         _reraise_if_debugging()
         _fail(f"unexpected {exc.__class__.__name__}: {exc} (set DIOGEN_DEBUG=1 for details)")
 

@@ -27,17 +27,42 @@ from diogen.ingest.runner import SyncResult, run_sync
 
 @sync_app.command("git")
 def sync_git(
-    location: Annotated[str, typer.Argument(metavar="PATH_OR_URL", help="A local repository, or a URL to clone.")],
-    name: Annotated[str | None, typer.Option(help="Name of the repository in Diogen (default: its directory name).")] = None,
-    release_pattern: Annotated[str | None, typer.Option(metavar="REGEX", help="Tags matching this are releases (default: v1.2.3, 1.2.3, v1.2, +build allowed).")] = None,
-    include_prereleases: Annotated[bool | None, typer.Option("--include-prereleases", help="Count pre-release tags such as v1.2.0-rc1 as releases too.", show_default=False)] = None,
-    jobs: Annotated[int | None, typer.Option(min=1, help="Parallel git processes (default: 2).")] = None,
+    location: Annotated[
+        str, typer.Argument(metavar="PATH_OR_URL", help="A local repository, or a URL to clone.")
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option(help="Name of the repository in Diogen (default: its directory name)."),
+    ] = None,
+    release_pattern: Annotated[
+        str | None,
+        typer.Option(
+            metavar="REGEX",
+            help="Tags matching this are releases (default: v1.2.3, 1.2.3, v1.2, +build allowed).",
+        ),
+    ] = None,
+    include_prereleases: Annotated[
+        bool | None,
+        typer.Option(
+            "--include-prereleases",
+            help="Count pre-release tags such as v1.2.0-rc1 as releases too.",
+            show_default=False,
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option(min=1, help="Parallel git processes (default: 2).")
+    ] = None,
     db: DatabaseOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Sync a git repository: commits with per-file stats, branches, tags, and releases from tags."""
-    settings = settings_for(db, config, release_pattern=release_pattern,
-                            include_prereleases=include_prereleases, git_jobs=jobs)
+    """Sync a git repository: commits with file stats, branches, tags, and releases from tags."""
+    settings = settings_for(
+        db,
+        config,
+        release_pattern=release_pattern,
+        include_prereleases=include_prereleases,
+        git_jobs=jobs,
+    )
     connector = GitConnector(git_config(location, name, settings))
     started = time.monotonic()
     with interruptible(), database(settings) as engine, _progress(connector.source) as report:
@@ -45,8 +70,10 @@ def sync_git(
     info(_summary(result, time.monotonic() - started))
     shallow = result.summary.get("shallow_boundary_commits")
     if shallow:
-        info(f"warning: shallow clone: {shallow} boundary commit(s) have no stats; "
-             "run 'git fetch --unshallow' for complete history")
+        info(
+            f"warning: shallow clone: {shallow} boundary commit(s) have no stats; "
+            "run 'git fetch --unshallow' for complete history"
+        )
 
 
 def git_config(location: str, name: str | None, settings: Settings) -> GitConfig:
@@ -63,7 +90,7 @@ def git_config(location: str, name: str | None, settings: Settings) -> GitConfig
     )
 
 
-class _progress:  # noqa: N801 - used as a context manager, reads like one
+class _progress:
     """A progress bar on a terminal; silence elsewhere (logs and pipes get the summary only)."""
 
     def __init__(self, source: str) -> None:
@@ -74,16 +101,24 @@ class _progress:  # noqa: N801 - used as a context manager, reads like one
     def __enter__(self) -> Any:
         if not is_interactive():
             return None
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), transient=True)
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            transient=True,
+        )
         self.bar.start()
         self.task = self.bar.add_task(f"syncing {self.source}", total=None)
         return self.update
 
     def update(self, counters: dict[str, int]) -> None:
         assert self.bar is not None
-        self.bar.update(self.task, completed=counters.get("commits", counters.get("records", 0)),
-                        total=counters.get("commits_to_read"))
+        self.bar.update(
+            self.task,
+            completed=counters.get("commits", counters.get("records", 0)),
+            total=counters.get("commits_to_read"),
+        )
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

@@ -15,10 +15,11 @@ from diogen.connectors.base import RawItem
 from diogen.db import upsert
 from diogen.ids import stable_id
 from diogen.ingest.models import QuarantinedRecord, RawRecord, SyncCursor
+from diogen.silver.base import table_of
 
-RAW = RawRecord.__table__
-QUARANTINE = QuarantinedRecord.__table__
-CURSOR = SyncCursor.__table__
+RAW = table_of(RawRecord)
+QUARANTINE = table_of(QuarantinedRecord)
+CURSOR = table_of(SyncCursor)
 
 
 def payload_text(payload: Mapping[str, Any]) -> str:
@@ -26,8 +27,10 @@ def payload_text(payload: Mapping[str, Any]) -> str:
 
 
 def raw_row(source: str, item: RawItem, fetched_at: datetime) -> dict[str, Any]:
-    """The bronze envelope of `item`. Its id covers the payload, so an unchanged re-fetch is a no-op."""
-    digest = blake2b(payload_text(item.payload).encode("utf-8", "replace"), digest_size=16).hexdigest()
+    """The bronze envelope of `item`; its id covers the payload, so a same re-fetch is a no-op."""
+    digest = blake2b(
+        payload_text(item.payload).encode("utf-8", "replace"), digest_size=16
+    ).hexdigest()
     return {
         "id": stable_id(source, item.stream, item.natural_key, digest),
         "source": source,
@@ -54,22 +57,31 @@ def quarantine_row(source: str, item: RawItem, error: str, received_at: datetime
 
 
 def write_raw(session: Session, rows: list[dict[str, Any]]) -> None:
-    upsert(session, RAW, rows, update=())  # type: ignore[arg-type]
+    upsert(session, RAW, rows, update=())
 
 
 def write_quarantine(session: Session, rows: list[dict[str, Any]]) -> None:
-    upsert(session, QUARANTINE, rows, update=("error", "received_at"))  # type: ignore[arg-type]
+    upsert(session, QUARANTINE, rows, update=("error", "received_at"))
 
 
 def load_cursors(session: Session, source: str) -> dict[str, dict[str, Any]]:
-    rows = session.execute(select(SyncCursor.stream, SyncCursor.value).where(SyncCursor.source == source))
+    rows = session.execute(
+        select(SyncCursor.stream, SyncCursor.value).where(SyncCursor.source == source)
+    )
     return {stream: value for stream, value in rows}
 
 
-def save_cursors(session: Session, source: str, cursors: Mapping[str, dict[str, Any]], now: datetime) -> None:
+def save_cursors(
+    session: Session, source: str, cursors: Mapping[str, dict[str, Any]], now: datetime
+) -> None:
     rows = [
-        {"id": stable_id(source, "cursor", stream), "source": source, "stream": stream,
-         "value": dict(value), "updated_at": now}
+        {
+            "id": stable_id(source, "cursor", stream),
+            "source": source,
+            "stream": stream,
+            "value": dict(value),
+            "updated_at": now,
+        }
         for stream, value in cursors.items()
     ]
-    upsert(session, CURSOR, rows, update=("value", "updated_at"))  # type: ignore[arg-type]
+    upsert(session, CURSOR, rows, update=("value", "updated_at"))

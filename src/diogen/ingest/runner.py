@@ -64,19 +64,31 @@ class _Batch:
     def write(self, session: Session) -> None:
         bronze.write_raw(session, self.raw)
         bronze.write_quarantine(session, self.rejected)
-        for (name, columns, protect), rows in sorted(self.rows.items(), key=lambda g: TABLE_ORDER[g[0][0]]):
+        for (name, columns, protect), rows in sorted(
+            self.rows.items(), key=lambda g: TABLE_ORDER[g[0][0]]
+        ):
             table: Table = Base.metadata.tables[name]
             upsert(session, table, list(rows.values()), update=columns, protect=protect)
 
 
-def run_sync(engine: Engine, connector: Connector, *, clock: Clock = utcnow,
-             progress: Progress | None = None, batch_size: int = BATCH_SIZE) -> SyncResult:
-    """Run one sync of `connector` to completion; raise whatever stopped it after logging the run."""
+def run_sync(
+    engine: Engine,
+    connector: Connector,
+    *,
+    clock: Clock = utcnow,
+    progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> SyncResult:
+    """Run one sync of `connector` to the end; whatever stops it is logged, then raised."""
     started = clock()
-    result = SyncResult(connector.source, stable_id(connector.source, "sync_run", started.isoformat()))
+    result = SyncResult(
+        connector.source, stable_id(connector.source, "sync_run", started.isoformat())
+    )
     with session_scope(engine) as session:
         cursors = bronze.load_cursors(session, connector.source)
-        session.add(SyncRun(id=result.run_id, source=connector.source, started_at=started, status="running"))
+        session.add(
+            SyncRun(id=result.run_id, source=connector.source, started_at=started, status="running")
+        )
     try:
         _drive(engine, connector, cursors, result, clock, progress, batch_size)
     except BaseException as exc:
@@ -87,8 +99,15 @@ def run_sync(engine: Engine, connector: Connector, *, clock: Clock = utcnow,
     return result
 
 
-def _drive(engine: Engine, connector: Connector, cursors: dict[str, dict[str, Any]], result: SyncResult,
-           clock: Clock, progress: Progress | None, batch_size: int) -> None:
+def _drive(
+    engine: Engine,
+    connector: Connector,
+    cursors: dict[str, dict[str, Any]],
+    result: SyncResult,
+    clock: Clock,
+    progress: Progress | None,
+    batch_size: int,
+) -> None:
     batch = _Batch()
     for item in connector.fetch(cursors):
         if isinstance(item, Checkpoint):
@@ -112,7 +131,9 @@ def _drive(engine: Engine, connector: Connector, cursors: dict[str, dict[str, An
     result.summary.update(connector.stats.counters)
 
 
-def _add(batch: _Batch, connector: Connector, item: RawItem, now: datetime, result: SyncResult) -> None:
+def _add(
+    batch: _Batch, connector: Connector, item: RawItem, now: datetime, result: SyncResult
+) -> None:
     batch.raw.append(bronze.raw_row(connector.source, item, now))
     result.records += 1
     try:
@@ -126,11 +147,19 @@ def _add(batch: _Batch, connector: Connector, item: RawItem, now: datetime, resu
     batch.add_rows(rows)
 
 
-def _finish_run(engine: Engine, result: SyncResult, now: datetime, status: str, error: str | None) -> None:
+def _finish_run(
+    engine: Engine, result: SyncResult, now: datetime, status: str, error: str | None
+) -> None:
     with session_scope(engine) as session:
         session.execute(
             update(SyncRun)
             .where(SyncRun.id == result.run_id)
-            .values(finished_at=now, status=status, records=result.records,
-                    rejected=result.rejected, summary=result.summary, error=error)
+            .values(
+                finished_at=now,
+                status=status,
+                records=result.records,
+                rejected=result.rejected,
+                summary=result.summary,
+                error=error,
+            )
         )

@@ -7,9 +7,9 @@ and models compare equal on both.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, MetaData, String
+from sqlalchemy import JSON, ForeignKey, MetaData, String, Table
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -29,11 +29,18 @@ JsonDocument = JSON().with_variant(JSONB(), "postgresql")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime(),
         dict[str, Any]: JsonDocument,
         list[str]: JsonDocument,
     }
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table behind a model (SQLAlchemy types `__table__` as a mere FromClause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def id_column() -> Mapped[str]:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from diogen.db import upsert
 from diogen.ids import stable_id
+from diogen.silver.base import table_of
 from diogen.silver.code import Commit, GitRef
 from diogen.silver.delivery import Deployment, DeploymentCommit
 
@@ -32,7 +33,10 @@ def sync_release_deployments(session: Session, repository_id: str, pattern: str)
     release = re.compile(pattern)
     rows = session.execute(
         select(GitRef.name, GitRef.commit_sha, GitRef.tagged_at, Commit.committed_at)
-        .join(Commit, (Commit.repository_id == GitRef.repository_id) & (Commit.sha == GitRef.commit_sha))
+        .join(
+            Commit,
+            (Commit.repository_id == GitRef.repository_id) & (Commit.sha == GitRef.commit_sha),
+        )
         .where(GitRef.repository_id == repository_id, GitRef.kind == "tag")
     ).all()
     wanted = [_tag_deployment(repository_id, *row) for row in rows if release.search(row.name)]
@@ -46,11 +50,13 @@ def sync_release_deployments(session: Session, repository_id: str, pattern: str)
     if stale:
         session.execute(delete(DeploymentCommit).where(DeploymentCommit.deployment_id.in_(stale)))
         session.execute(delete(Deployment).where(Deployment.id.in_(stale)))
-    upsert(session, Deployment.__table__, wanted)  # type: ignore[arg-type]
+    upsert(session, table_of(Deployment), wanted)
     return len(wanted)
 
 
-def _tag_deployment(repository_id: str, tag: str, sha: str, tagged_at: Any, committed_at: Any) -> dict[str, Any]:
+def _tag_deployment(
+    repository_id: str, tag: str, sha: str, tagged_at: Any, committed_at: Any
+) -> dict[str, Any]:
     external_id = f"{repository_id}:refs/tags/{tag}"
     when = tagged_at or committed_at
     return {
@@ -93,8 +99,12 @@ def link_deployed_commits(session: Session, repository_id: str) -> dict[str, int
         {"id": stable_id("silver", "deployment_commit", d, c), "deployment_id": d, "commit_id": c}
         for d, c in sorted(wanted - existing)
     ]
-    upsert(session, DeploymentCommit.__table__, added, update=())  # type: ignore[arg-type]
-    return {"deployed_commits": len(wanted), "links_added": len(added), "links_removed": len(existing - wanted)}
+    upsert(session, table_of(DeploymentCommit), added, update=())
+    return {
+        "deployed_commits": len(wanted),
+        "links_added": len(added),
+        "links_removed": len(existing - wanted),
+    }
 
 
 def _commit_graph(session: Session, repository_id: str) -> dict[str, tuple[str, list[str]]]:
@@ -105,7 +115,9 @@ def _commit_graph(session: Session, repository_id: str) -> dict[str, tuple[str, 
     return {sha: (cid, parents.split()) for sha, cid, parents in rows}
 
 
-def _successful_by_environment(session: Session, repository_id: str) -> dict[str, list[tuple[str, str]]]:
+def _successful_by_environment(
+    session: Session, repository_id: str
+) -> dict[str, list[tuple[str, str]]]:
     rows = session.execute(
         select(Deployment.environment, Deployment.id, Deployment.sha)
         .where(

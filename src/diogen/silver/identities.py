@@ -13,7 +13,9 @@ from typing import Any
 
 from diogen.silver.keys import identity_id, person_id
 
-NOREPLY = re.compile(r"^(?:\d+\+)?([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)@users\.noreply\.github\.com$", re.I)
+NOREPLY = re.compile(
+    r"^(?:\d+\+)?([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)@users\.noreply\.github\.com$", re.I
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +43,9 @@ def github_login(email: str) -> str | None:
     return match.group(1) if match else None
 
 
-def git_identity_rows(account: Account, bot: re.Pattern[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+def git_identity_rows(
+    account: Account, bot: re.Pattern[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The person row and the identity row for a git author or committer."""
     key = account.email.strip().lower() or f"name:{account.name.strip()}"
     display = account.mailmap_name or account.name

@@ -62,7 +62,11 @@ class GitConnector:
         refs = gitrepo.list_refs(self.path)
         tips = sorted({ref.commit_sha for ref in refs})
         cursor = dict(cursors.get("commits") or {})
-        state = {"tips": tips, "refs": _fingerprint(refs), "release_pattern": self.config.release_pattern}
+        state = {
+            "tips": tips,
+            "refs": _fingerprint(refs),
+            "release_pattern": self.config.release_pattern,
+        }
         if cursor == state:
             return
         yield RawItem("repository", self.name, self._repository_payload())
@@ -94,7 +98,9 @@ class GitConnector:
             self.stats.add("commits")
             yield RawItem("commits", payload["sha"], payload)
 
-    def _lost_history(self, old: list[str], present: set[str], tips: list[str]) -> tuple[list[str], set[str] | None]:
+    def _lost_history(
+        self, old: list[str], present: set[str], tips: list[str]
+    ) -> tuple[list[str], set[str] | None]:
         """Commits the previous tips reached that today's refs do not. When an old tip is gone
         from the object database that cannot be asked of git, so the full reachable set is
         returned instead for the database to compare against."""
@@ -102,17 +108,27 @@ class GitConnector:
             return [], set(gitrepo.rev_list(self.path, tips, []))
         return gitrepo.rev_list(self.path, sorted(present), tips), None
 
-    def _finish(self, session: Session, *, refs: list[gitrepo.Ref], lost: list[str],
-                reachable: set[str] | None) -> dict[str, Any]:
+    def _finish(
+        self,
+        session: Session,
+        *,
+        refs: list[gitrepo.Ref],
+        lost: list[str],
+        reachable: set[str] | None,
+    ) -> dict[str, Any]:
         current = {ref_id(self.repository_id, ref.kind, ref.name) for ref in refs}
         summary: dict[str, Any] = {
             "refs_removed": history.remove_stale_refs(session, self.repository_id, current)
         }
         if reachable is not None:
-            summary["unreachable"] = history.mark_reachable_exactly(session, self.repository_id, reachable)
+            summary["unreachable"] = history.mark_reachable_exactly(
+                session, self.repository_id, reachable
+            )
         else:
             summary["unreachable"] = history.mark_unreachable(session, self.repository_id, lost)
-        summary["releases"] = sync_release_deployments(session, self.repository_id, self.config.release_pattern)
+        summary["releases"] = sync_release_deployments(
+            session, self.repository_id, self.config.release_pattern
+        )
         summary.update(link_deployed_commits(session, self.repository_id))
         return summary
 
@@ -139,4 +155,3 @@ def _ref_payload(ref: gitrepo.Ref) -> dict[str, Any]:
         "tagger_email": ref.tagger_email,
         "tagger_date": ref.tagger_date,
     }
-

@@ -50,7 +50,9 @@ def parse_record(text: str) -> dict[str, Any]:
     }
 
 
-def _person(name: str, email: str, mapped_name: str, mapped_email: str, date: str) -> dict[str, Any]:
+def _person(
+    name: str, email: str, mapped_name: str, mapped_email: str, date: str
+) -> dict[str, Any]:
     seconds, _, offset = date.partition(" ")
     return {
         "name": name,
@@ -85,5 +87,7 @@ def parse_numstat(text: str) -> list[list[Any]]:
             old_path, path = entries[index], entries[index + 1]
             index += 2
         binary = added == "-"
-        files.append([path, old_path, None if binary else int(added), None if binary else int(deleted)])
+        files.append(
+            [path, old_path, None if binary else int(added), None if binary else int(deleted)]
+        )
     return files

@@ -65,8 +65,15 @@ def mirror(url: str, cache_dir: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         run_git(target.parent, "clone", "--bare", "--quiet", "--no-tags", url, target.name)
     run_git(
-        target, "fetch", "--quiet", "--prune", "--prune-tags", "--force", url,
-        "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
+        target,
+        "fetch",
+        "--quiet",
+        "--prune",
+        "--prune-tags",
+        "--force",
+        url,
+        "+refs/heads/*:refs/heads/*",
+        "+refs/tags/*:refs/tags/*",
     )
     return target
 
@@ -91,8 +98,15 @@ def _parse_ref(fields: list[str]) -> Ref | None:
     if objtype == "commit":
         return Ref(short, kind, obj, None, None, None, None)
     if objtype == "tag" and peeled_type == "commit":
-        return Ref(short, kind, peeled, obj, tagger or None, tagger_email.strip("<>") or None,
-                   tagger_date or None)
+        return Ref(
+            short,
+            kind,
+            peeled,
+            obj,
+            tagger or None,
+            tagger_email.strip("<>") or None,
+            tagger_date or None,
+        )
     return None
 
 
@@ -115,8 +129,9 @@ def existing_objects(repo: Path, shas: list[str]) -> set[str]:
     """Which of `shas` the object database still has (a force-push may have pruned old tips)."""
     if not shas:
         return set()
-    output = run_git(repo, "cat-file", "--batch-check=%(objectname) %(objecttype)",
-                     input="\n".join(shas) + "\n")
+    output = run_git(
+        repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", input="\n".join(shas) + "\n"
+    )
     return {line.split()[0] for line in output.splitlines() if not line.endswith(" missing")}
 
 

@@ -1,0 +1,112 @@
+"""`diogen demo`: a fresh embedded database, one repository synced, its DORA metrics printed."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import diogen
+from diogen.cli.app import (
+    ConfigOption,
+    DatabaseOption,
+    app,
+    database,
+    info,
+    interruptible,
+    settings_for,
+)
+from diogen.cli.sync import _progress, git_config
+from diogen.connectors.git import GitConnector
+from diogen.connectors.git.repo import open_local
+from diogen.db import session_scope
+from diogen.errors import InputError, SourceError
+from diogen.ingest.runner import run_sync
+from diogen.metrics import Scope, Window, dora_report, render_table
+from diogen.metrics.window import start_of_next_day
+from diogen.silver import Commit
+
+DEMO_DATABASE = Path("diogen-demo.db")
+
+
+@app.command()
+def demo(
+    repo: Annotated[
+        Path | None,
+        typer.Option(metavar="PATH", help="Repository to analyse (default: this Diogen checkout)."),
+    ] = None,
+    db: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Sync a git repository into a fresh embedded database and print its DORA metrics. Offline."""
+    path = repo or _own_checkout()
+    if db is None:
+        _remove_demo_database()
+        db = f"sqlite:///{DEMO_DATABASE}"
+    settings = settings_for(db, config)
+    git = git_config(str(path), None, settings)
+    connector = GitConnector(git)
+    started = time.monotonic()
+    with interruptible(), database(settings) as engine:
+        with _progress(connector.source) as report:
+            result = run_sync(engine, connector, progress=report)
+        info(
+            f"synced {connector.name}: {result.summary.get('commits', 0)} commits, "
+            f"{result.summary.get('releases', 0)} releases ({time.monotonic() - started:.1f} s)"
+        )
+        with session_scope(engine) as session:
+            window = _whole_history(session, connector.repository_id)
+            report_doc = dora_report(
+                session,
+                Scope(repo=connector.name),
+                window,
+                benchmarks=settings.benchmarks,
+                production_environment=settings.production_environment,
+            )
+    typer.echo(render_table(report_doc))
+    _hints(connector.name, db, report_doc, git.release_pattern)
+
+
+def _own_checkout() -> Path:
+    """The git checkout Diogen runs from, when it runs from one (an editable install)."""
+    candidate = Path(diogen.__file__).resolve().parents[2]
+    try:
+        return open_local(candidate)
+    except SourceError:
+        raise InputError(
+            "no repository to analyse: pass --repo PATH (Diogen is not running from a git checkout)"
+        ) from None
+
+
+def _remove_demo_database() -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
+
+
+def _whole_history(session: Session, repository_id: str) -> Window:
+    """From the first commit's day to the end of today: the demo shows everything there is."""
+    first = session.scalar(
+        select(func.min(Commit.authored_at)).where(Commit.repository_id == repository_id)
+    )
+    end = start_of_next_day(None)
+    start = first.replace(hour=0, minute=0, second=0, microsecond=0) if first else end
+    return Window(min(start, end), end)
+
+
+def _hints(name: str, database_url: str, report: dict[str, object], pattern: str) -> None:
+    frequency = report["deployment_frequency"]
+    assert isinstance(frequency, dict)
+    if not frequency.get("deployments"):
+        info(
+            f"no deployments: no tag of {name} matches the release pattern {pattern!r}; "
+            "tag releases like v1.2.3, or set --release-pattern on 'diogen sync git'"
+        )
+    info(
+        f"data kept in {database_url}; explore it with:\n"
+        f"  diogen metrics dora --database {database_url} --repo {name} --bucket month --explain\n"
+        f"  diogen export commits --database {database_url} --format csv"
+    )

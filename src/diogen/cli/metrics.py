@@ -1,0 +1,113 @@
+"""`diogen metrics dora`: the DORA report as a table for people or the §6 JSON document."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from diogen.cli.app import ConfigOption, DatabaseOption, database, metrics_app, settings_for
+from diogen.db import session_scope
+from diogen.metrics import Scope, dora_report, make_window, render_table
+
+
+class BucketChoice(StrEnum):
+    day = "day"
+    week = "week"
+    month = "month"
+
+
+class BenchmarksChoice(StrEnum):
+    y2023 = "2023"
+    y2024 = "2024"
+    y2021 = "2021"
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+RepoOption = Annotated[
+    str | None,
+    typer.Option(
+        "--repo",
+        metavar="NAME",
+        help="One repository by name (default: the whole organisation, every repository).",
+        show_default=False,
+    ),
+]
+FromOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        metavar="DATE",
+        help="Window start, included: YYYY-MM-DD (UTC midnight) or an ISO 8601 date-time "
+        "(default: 90 days before --to).",
+        show_default=False,
+    ),
+]
+ToOption = Annotated[
+    str | None,
+    typer.Option(
+        "--to",
+        metavar="DATE",
+        help="Window end, excluded (default: the start of tomorrow, UTC, so today counts).",
+        show_default=False,
+    ),
+]
+BucketOption = Annotated[
+    BucketChoice | None,
+    typer.Option("--bucket", help="Also break the window down by day, week (Monday) or month."),
+]
+BenchmarksOption = Annotated[
+    BenchmarksChoice | None,
+    typer.Option(
+        "--benchmarks",
+        help="DORA report year whose tiers to use (default: settings, 2023).",
+        show_default=False,
+    ),
+]
+ExplainOption = Annotated[
+    bool,
+    typer.Option(
+        "--explain", help="List the deployments and changes counted, and every exclusion."
+    ),
+]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+
+
+@metrics_app.command("dora")
+def dora(
+    repo: RepoOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    bucket: BucketOption = None,
+    benchmarks: BenchmarksOption = None,
+    explain: ExplainOption = False,
+    output: FormatOption = OutputFormat.table,
+    database_url: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Deployment frequency, lead time, change failure rate, recovery time and rework rate."""
+    settings = settings_for(
+        database_url, config, benchmarks=benchmarks.value if benchmarks else None
+    )
+    # Dates are checked before the database is opened, so a typo fails fast.
+    window = make_window(start, end)
+    with database(settings) as engine, session_scope(engine) as session:
+        report = dora_report(
+            session,
+            Scope(repo=repo),
+            window,
+            bucket=bucket.value if bucket else None,
+            benchmarks=settings.benchmarks,
+            production_environment=settings.production_environment,
+            explain=explain,
+        )
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(render_table(report), nl=False)

@@ -1,0 +1,110 @@
+"""The DORA report (DESIGN.md §5 and §6): the four key metrics plus rework rate, with evidence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from diogen.metrics.buckets import bucket_rows
+from diogen.metrics.data import DoraData, load
+from diogen.metrics.evidence import evidence
+from diogen.metrics.frequency import deployment_frequency
+from diogen.metrics.scope import Scope, environment_pattern
+from diogen.metrics.stats import HOURS_DIGITS, ratio, rounded, summarize_hours
+from diogen.metrics.tiers import (
+    Benchmarks,
+    benchmark_table,
+    failure_rate_tier,
+    lead_time_tier,
+    recovery_tier,
+)
+from diogen.metrics.window import Window, check_bucket, default_window
+
+DEFAULT_PRODUCTION_ENVIRONMENT = r"^prod(uction)?$"
+
+
+def lead_time_section(data: DoraData, table: Benchmarks) -> dict[str, Any]:
+    summary = summarize_hours([change.hours for change in data.changes])
+    # Tiers judge the figure the reader sees, so a shown 24.0 h is never "less than a day".
+    return {
+        **summary.to_json("changes"),
+        "tier": lead_time_tier(rounded(summary.median, HOURS_DIGITS), table),
+    }
+
+
+def failure_rate_section(data: DoraData, table: Benchmarks) -> dict[str, Any]:
+    failed = sum(verdict.failed for verdict in data.verdicts.values())
+    rate = ratio(failed, len(data.counted))
+    return {
+        "deployments": len(data.counted),
+        "failed": failed,
+        "rate": rate,
+        "tier": failure_rate_tier(rate, table),
+    }
+
+
+def recovery_section(data: DoraData, table: Benchmarks) -> dict[str, Any]:
+    failed = [verdict for verdict in data.verdicts.values() if verdict.failed]
+    hours = [v.recovery_hours for v in failed if v.recovery_hours is not None]
+    summary = summarize_hours(hours)
+    figures = summary.to_json("recovered")
+    return {
+        "failures": len(failed),
+        **figures,
+        "tier": recovery_tier(rounded(summary.median, HOURS_DIGITS), table),
+    }
+
+
+def rework_section(data: DoraData) -> dict[str, Any]:
+    rework = sum(verdict.rework for verdict in data.verdicts.values())
+    return {
+        "deployments": len(data.counted),
+        "rework": rework,
+        "rate": ratio(rework, len(data.counted)),
+    }
+
+
+def build_report(
+    data: DoraData, table: Benchmarks, *, bucket: str | None = None, explain: bool = False
+) -> dict[str, Any]:
+    """The §6 document from loaded data; keys may be added over time, never renamed."""
+    times = [d.finished_at for d in data.counted if d.finished_at is not None]
+    report: dict[str, Any] = {
+        "scope": data.scope.to_json(),
+        "window": data.window.to_json(),
+        "benchmarks": table.year,
+        "deployment_frequency": deployment_frequency(times, data.window).to_json(table),
+        "lead_time_for_changes": lead_time_section(data, table),
+        "change_failure_rate": failure_rate_section(data, table),
+        "failed_deployment_recovery_time": recovery_section(data, table),
+        "rework_rate": rework_section(data),
+    }
+    unit = check_bucket(bucket)
+    if unit is not None:
+        report["buckets"] = bucket_rows(data.window, unit, data.verdicts, data.changes)
+    if explain:
+        report["evidence"] = evidence(data)
+    return report
+
+
+def dora_report(
+    session: Session,
+    scope: Scope | None = None,
+    window: Window | None = None,
+    *,
+    bucket: str | None = None,
+    benchmarks: str = "2023",
+    production_environment: str = DEFAULT_PRODUCTION_ENVIRONMENT,
+    explain: bool = False,
+) -> dict[str, Any]:
+    """DORA metrics for `scope` (default: the organisation) over `window` (default: 90 days).
+
+    Raises `NotFoundError` for an unknown repository and `InputError` for an unknown bucket,
+    benchmark year or a bad environment pattern, before anything is computed.
+    """
+    table = benchmark_table(benchmarks)
+    check_bucket(bucket)
+    environment_pattern(production_environment)
+    data = load(session, scope or Scope(), window or default_window(), production_environment)
+    return build_report(data, table, bucket=bucket, explain=explain)

@@ -1,0 +1,186 @@
+"""The silver reads behind a DORA report: a handful of set-based queries, never one per row.
+
+"Counted" deployments (successful, production, finished in the window, in scope) are expressed
+once as a SQL subquery that the change, fixer and incident queries join against, so nothing
+scales with the number of deployments on the Python side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from diogen.metrics.scope import ResolvedScope
+from diogen.metrics.window import Window
+from diogen.silver import Commit, Deployment, DeploymentCommit, Incident, Repository
+
+SUCCESS = "success"
+
+
+@dataclass(frozen=True)
+class DeploymentRecord:
+    id: str
+    repository_id: str | None
+    service_id: str | None
+    environment: str
+    sha: str
+    ref_name: str | None
+    status: str
+    source: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    is_rollback: bool
+    marked_failed: bool | None
+    fixes_deployment_id: str | None
+
+    @property
+    def stream(self) -> tuple[str | None, str | None, str]:
+        """Deployments replace one another within a repository/service and environment."""
+        return (self.repository_id, self.service_id, self.environment)
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    deployment_id: str
+    commit_id: str
+    sha: str
+    repository_id: str
+    authored_at: datetime
+    is_merge: bool
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    id: str
+    deployment_id: str
+    started_at: datetime
+    resolved_at: datetime | None
+
+
+_DEPLOYMENT_COLUMNS = (
+    Deployment.id,
+    Deployment.repository_id,
+    Deployment.service_id,
+    Deployment.environment,
+    Deployment.sha,
+    Deployment.ref_name,
+    Deployment.status,
+    Deployment.source,
+    Deployment.started_at,
+    Deployment.finished_at,
+    Deployment.is_rollback,
+    Deployment.marked_failed,
+    Deployment.fixes_deployment_id,
+)
+
+
+def _deployments(session: Session, *conditions: ColumnElement[bool]) -> list[DeploymentRecord]:
+    query = select(*_DEPLOYMENT_COLUMNS).where(*conditions)
+    rows = session.execute(query.order_by(Deployment.finished_at, Deployment.id))
+    return [DeploymentRecord(**row._asdict()) for row in rows]
+
+
+def counted_ids(scope: ResolvedScope, environments: tuple[str, ...], window: Window) -> Select[str]:
+    return select(Deployment.id).where(
+        scope.deployment_filter(),
+        Deployment.status == SUCCESS,
+        Deployment.environment.in_(environments),
+        Deployment.finished_at >= window.start,
+        Deployment.finished_at < window.end,
+    )
+
+
+def candidate_deployments(
+    session: Session, scope: ResolvedScope, window: Window
+) -> list[DeploymentRecord]:
+    """Deployments in scope that touch the window: started or finished within [from, to].
+
+    The closed upper end lists a deployment finishing exactly at `to`, so the evidence can say
+    it was left out for being outside the window.
+    """
+    touches = or_(
+        Deployment.finished_at.between(window.start, window.end),
+        Deployment.started_at.between(window.start, window.end),
+    )
+    return _deployments(session, scope.deployment_filter(), touches)
+
+
+def later_production(
+    session: Session, scope: ResolvedScope, environments: tuple[str, ...], since: datetime
+) -> list[DeploymentRecord]:
+    """Successful production deployments finished at or after `since`, oldest first.
+
+    Needed to find what an unlinked rollback rolled back: the deployment before it in its stream.
+    """
+    return _deployments(
+        session,
+        scope.deployment_filter(),
+        Deployment.status == SUCCESS,
+        Deployment.environment.in_(environments),
+        Deployment.finished_at >= since,
+    )
+
+
+def fixers(session: Session, counted: Select[str]) -> list[DeploymentRecord]:
+    """Deployments (of any status) linked as fixing one of the counted deployments."""
+    return _deployments(session, Deployment.fixes_deployment_id.in_(counted))
+
+
+def linked_incidents(session: Session, counted: Select[str]) -> list[IncidentRecord]:
+    """Incidents explicitly attributed to one of the counted deployments."""
+    query = select(
+        Incident.id, Incident.deployment_id, Incident.started_at, Incident.resolved_at
+    ).where(Incident.deployment_id.in_(counted))
+    rows = session.execute(query.order_by(Incident.started_at, Incident.id))
+    return [IncidentRecord(**row._asdict()) for row in rows]
+
+
+def deployed_changes(session: Session, counted: Select[str]) -> list[ChangeRecord]:
+    """Commits first shipped by the counted deployments."""
+    query = (
+        select(
+            DeploymentCommit.deployment_id,
+            Commit.id,
+            Commit.sha,
+            Commit.repository_id,
+            Commit.authored_at,
+            Commit.is_merge,
+        )
+        .join(Commit, Commit.id == DeploymentCommit.commit_id)
+        .where(DeploymentCommit.deployment_id.in_(counted))
+    )
+    # Positional rows: this is the one query that grows with history (one row per commit).
+    return [ChangeRecord(*row) for row in session.execute(query)]
+
+
+def first_production_deploy(
+    session: Session, scope: ResolvedScope, environments: tuple[str, ...], before: datetime
+) -> dict[str, datetime]:
+    """When a production deployment first shipped each commit that several of them shipped.
+
+    With several production environments (prod-eu, prod-us) one commit has a deployment_commit
+    row per environment; a change is counted once, with the earliest. Commits shipped once (all
+    of them with git alone) are left out of the answer: their only deployment is the first.
+    The query walks deployments to their commits, never commits back to deployments, so its
+    plan stays cheap even before PostgreSQL has statistics for freshly loaded tables.
+    """
+    query = (
+        select(DeploymentCommit.commit_id, func.min(Deployment.finished_at))
+        .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
+        .where(
+            scope.deployment_filter(),
+            Deployment.status == SUCCESS,
+            Deployment.environment.in_(environments),
+            Deployment.finished_at < before,
+        )
+        .group_by(DeploymentCommit.commit_id)
+        .having(func.count() > 1)
+    )
+    return {commit_id: first for commit_id, first in session.execute(query) if first is not None}
+
+
+def repository_names(session: Session) -> dict[str, str]:
+    return {id_: name for id_, name in session.execute(select(Repository.id, Repository.name))}

@@ -1,0 +1,142 @@
+"""A DORA report as plain-text tables for people; JSON is the format for machines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+# Per-change listings in a terminal stop here; the JSON document always has every row.
+CHANGE_ROWS_SHOWN = 50
+NONE = "-"
+
+
+def _hours(value: float | None) -> str:
+    return NONE if value is None else f"{value:g} h"
+
+
+def _percent(rate: float | None) -> str:
+    return NONE if rate is None else f"{rate * 100:.2f} %"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[NONE if cell is None else str(cell) for cell in row] for row in rows]
+    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _durations(section: dict[str, Any]) -> str:
+    return (
+        f"median {_hours(section['median_hours'])}, p75 {_hours(section['p75_hours'])}, "
+        f"p90 {_hours(section['p90_hours'])}"
+    )
+
+
+def _summary_rows(report: dict[str, Any]) -> list[list[Any]]:
+    df = report["deployment_frequency"]
+    lt = report["lead_time_for_changes"]
+    cfr = report["change_failure_rate"]
+    rec = report["failed_deployment_recovery_time"]
+    rework = report["rework_rate"]
+    median_week = df["median_weekly_deployments"]
+    median_week_text = NONE if median_week is None else median_week
+    return [
+        [
+            "Deployment frequency",
+            f"{df['deployments']} deployments, {df['per_week']:g}/week, "
+            f"{df['deploy_days']} deploy days, median week {median_week_text}",
+            df["tier"],
+        ],
+        ["Lead time for changes", f"{lt['changes']} changes; {_durations(lt)}", lt["tier"]],
+        [
+            "Change failure rate",
+            f"{cfr['failed']} of {cfr['deployments']} failed ({_percent(cfr['rate'])})",
+            cfr["tier"],
+        ],
+        [
+            "Failed deployment recovery time",
+            f"{rec['failures']} failed, {rec['recovered']} recovered; {_durations(rec)}",
+            rec["tier"],
+        ],
+        [
+            "Rework rate",
+            f"{rework['rework']} of {rework['deployments']} ({_percent(rework['rate'])})",
+            None,
+        ],
+    ]
+
+
+def _title(report: dict[str, Any]) -> str:
+    scope = report["scope"]
+    what = f"repository {scope['repo']}" if "repo" in scope else "organisation"
+    window = report["window"]
+    return (
+        f"DORA metrics for {what}, {window['from']} to {window['to']} (end excluded), "
+        f"benchmarks {report['benchmarks']}"
+    )
+
+
+def _buckets(rows: list[dict[str, Any]]) -> str:
+    headers = ["Start", "Deployments", "Changes", "Median lead time", "Failed", "CFR"]
+    body = [
+        [
+            row["start"] + (" (partial)" if row["partial"] else ""),
+            row["deployments"],
+            row["changes"],
+            _hours(row["median_lead_time_hours"]),
+            row["failed"],
+            _percent(row["change_failure_rate"]),
+        ]
+        for row in rows
+    ]
+    return _table(headers, body)
+
+
+def _row_name(row: dict[str, Any]) -> str:
+    """A deployment by its ref (tag) when it has one, a change by its short sha."""
+    if row["kind"] == "deployment":
+        return str(row["ref"] or row["id"])
+    return str(row["sha"][:12])
+
+
+def _evidence(evidence: dict[str, Any]) -> str:
+    deployments = [
+        [
+            d["finished_at"],
+            d["repo"],
+            d["ref"] or d["sha"][:12],
+            d["changes"],
+            "yes" if d["failed"] else "no",
+            _hours(d["recovery_hours"]),
+        ]
+        for d in evidence["deployments"]
+    ]
+    changes = [
+        [c["sha"][:12], c["repo"], c["authored_at"], c["deployed_at"], _hours(c["lead_time_hours"])]
+        for c in evidence["changes"]
+    ]
+    excluded = [[e["kind"], _row_name(e), e["reason"], e["detail"]] for e in evidence["excluded"]]
+    parts = [
+        "Deployments counted",
+        _table(["Finished", "Repo", "Ref", "Changes", "Failed", "Recovery"], deployments),
+        "Changes counted",
+        _table(
+            ["Commit", "Repo", "Authored", "Deployed", "Lead time"], changes[:CHANGE_ROWS_SHOWN]
+        ),
+    ]
+    if len(changes) > CHANGE_ROWS_SHOWN:
+        parts.append(f"... and {len(changes) - CHANGE_ROWS_SHOWN} more (--format json lists all)")
+    parts += ["Excluded", _table(["Kind", "Row", "Reason", "Detail"], excluded)]
+    return "\n\n".join(parts)
+
+
+def render_table(report: dict[str, Any]) -> str:
+    """The report as text: a summary table, then buckets and evidence when present."""
+    parts = [_title(report), _table(["Metric", "Value", "Tier"], _summary_rows(report))]
+    if "buckets" in report:
+        parts.append(_buckets(report["buckets"]))
+    if "evidence" in report:
+        parts.append(_evidence(report["evidence"]))
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,111 @@
+"""`diogen metrics dora` end to end: options, formats and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from sqlalchemy.orm import Session
+from test_metrics_dora import build_api
+from test_metrics_support import Silver
+from typer.testing import CliRunner
+
+import diogen.cli.metrics  # noqa: F401 - registers `metrics dora`
+from diogen.cli.app import app
+from diogen.db import make_engine
+from diogen.errors import InputError, NotFoundError
+from diogen.migrations import upgrade
+
+runner = CliRunner()
+JANUARY = ["--from", "2024-01-01", "--to", "2024-01-29"]
+
+
+@pytest.fixture
+def url(database_url: str) -> str:
+    """A migrated database holding the golden "api" repository."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with Session(engine) as session:
+        build_api(Silver(session))
+        session.commit()
+    engine.dispose()
+    return database_url
+
+
+def dora(url: str, *args: str) -> list[str]:
+    return ["metrics", "dora", "--database", url, *args]
+
+
+def test_json_is_the_report_document(url: str) -> None:
+    result = runner.invoke(app, dora(url, "--repo", "api", *JANUARY, "--format", "json"))
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["scope"] == {"repo": "api"}
+    assert report["window"] == {"from": "2024-01-01T00:00:00Z", "to": "2024-01-29T00:00:00Z"}
+    # The same figures as the golden test: 5 deployments, 7 changes, median 24 h.
+    assert report["deployment_frequency"]["deployments"] == 5
+    assert report["lead_time_for_changes"]["median_hours"] == 24.0
+    assert "buckets" not in report and "evidence" not in report
+
+
+def test_buckets_explain_and_benchmarks(url: str) -> None:
+    args = [*JANUARY, "--bucket", "week", "--explain", "--benchmarks", "2021", "--format", "json"]
+    result = runner.invoke(app, dora(url, "--repo", "api", *args))
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["benchmarks"] == "2021"
+    assert [b["deployments"] for b in report["buckets"]] == [3, 1, 0, 1]
+    assert len(report["evidence"]["excluded"]) == 5
+    # 2021: a median lead time of 24 h is not < 1 h but < 1 week -> high.
+    assert report["lead_time_for_changes"]["tier"] == "high"
+
+
+def test_table_for_people(url: str) -> None:
+    result = runner.invoke(app, dora(url, *JANUARY, "--bucket", "week", "--explain"))
+    assert result.exit_code == 0, result.output
+    assert "DORA metrics for organisation" in result.stdout
+    assert "5 deployments, 1.25/week, 4 deploy days, median week 1.0" in result.stdout
+    assert "2024-01-15T00:00:00Z" in result.stdout  # the empty week still has its row
+    assert "negative_lead_time" in result.stdout
+
+
+def test_benchmarks_default_comes_from_settings(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIOGEN_BENCHMARKS", "2024")
+    result = runner.invoke(app, dora(url, *JANUARY, "--format", "json"))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["benchmarks"] == "2024"
+
+
+def test_bad_input_raises_diogen_errors(url: str) -> None:
+    result = runner.invoke(app, dora(url, "--from", "yesterday"))
+    assert isinstance(result.exception, InputError)
+    result = runner.invoke(app, dora(url, "--repo", "nope", *JANUARY))
+    assert isinstance(result.exception, NotFoundError)
+    assert "known: api" in str(result.exception)
+
+
+def test_bad_choice_is_a_usage_error(url: str) -> None:
+    result = runner.invoke(app, dora(url, "--bucket", "year"))
+    assert result.exit_code == 2
+
+
+def test_entry_point_prints_one_line_and_exits_1(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from diogen.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["diogen", *dora(url, "--to", "31/01/2024")])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert error.startswith("error: to: '31/01/2024' is not a date")
+
+
+def test_help() -> None:
+    result = runner.invoke(app, ["metrics", "dora", "--help"])
+    assert result.exit_code == 0
+    for option in ("--repo", "--from", "--to", "--bucket", "--benchmarks", "--explain", "--format"):
+        assert option in result.stdout
