@@ -13,8 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-POSTGRES_URL = os.environ.get("DIOGEN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-SHARED_DATA = Path(os.environ.get("DIOGEN_SHARED_DATA", Path(__file__).parents[2] / "shared" / "data"))
+POSTGRES_URL = os.environ.get(
+    "DIOGEN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+SHARED_DATA = Path(
+    os.environ.get("DIOGEN_SHARED_DATA", Path(__file__).parents[2] / "shared" / "data")
+)
 
 
 def services_required() -> bool:
@@ -40,7 +44,7 @@ def postgres_url() -> Iterator[str]:
         admin = create_engine(_postgres_admin_url(), connect_args={"connect_timeout": 3})
         with admin.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure here means "no server"
+    except Exception as exc:
         service_unavailable(f"PostgreSQL at {POSTGRES_URL} unreachable: {exc.__class__.__name__}")
     yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
     with admin.begin() as connection:

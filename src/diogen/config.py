@@ -1,4 +1,4 @@
-"""Settings: `DIOGEN_*` environment variables, an optional `diogen.toml`, and command-line overrides.
+"""Settings: `DIOGEN_*` environment variables, an optional `diogen.toml`, command-line options.
 
 Precedence, highest first: explicit overrides (command-line options), environment, config file,
 defaults. Nothing is read at import time; call `load_settings` at the edge.
@@ -67,7 +67,7 @@ class Settings(BaseSettings):
 
     @property
     def effective_release_pattern(self) -> str:
-        """The tag pattern that makes a release: configured, or the default for the prerelease rule."""
+        """The tag pattern that makes a release: configured, else the default for prereleases."""
         if self.release_pattern:
             return self.release_pattern
         return PRERELEASE_PATTERN if self.include_prereleases else RELEASE_PATTERN

@@ -28,16 +28,18 @@ def fast_import(repo: Path, commits: Iterable[FastCommit]) -> None:
     repo.mkdir(parents=True, exist_ok=True)
     if not (repo / ".git").exists() and not (repo / "HEAD").exists():
         subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    process = subprocess.Popen(["git", "-C", str(repo), "fast-import", "--quiet", "--force"],
-                               stdin=subprocess.PIPE)
+    process = subprocess.Popen(
+        ["git", "-C", str(repo), "fast-import", "--quiet", "--force"], stdin=subprocess.PIPE
+    )
     assert process.stdin is not None
     for mark, commit in enumerate(commits, start=1):
         process.stdin.write(_commit_block(mark, commit))
     process.stdin.close()
     if process.wait() != 0:
         raise RuntimeError("git fast-import failed")
-    subprocess.run(["git", "-C", str(repo), "reset", "-q", "--hard"], check=False,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(repo), "reset", "-q", "--hard"], check=False, capture_output=True
+    )
 
 
 def _commit_block(mark: int, commit: FastCommit) -> bytes:
@@ -55,13 +57,19 @@ def _commit_block(mark: int, commit: FastCommit) -> bytes:
         if content is None:
             parts.append(f"D {path}\n".encode())
         else:
-            parts.append(f"M 100644 inline {path}\ndata {len(content)}\n".encode() + content + b"\n")
+            parts.append(
+                f"M 100644 inline {path}\ndata {len(content)}\n".encode() + content + b"\n"
+            )
     parts.append(b"\n")
     if commit.tag:
         tag_message = f"release {commit.tag}".encode()
         parts.append(
             f"tag {commit.tag}\nfrom :{mark}\n".encode()
-            + b"tagger " + who + b"\n"
-            + f"data {len(tag_message)}\n".encode() + tag_message + b"\n"
+            + b"tagger "
+            + who
+            + b"\n"
+            + f"data {len(tag_message)}\n".encode()
+            + tag_message
+            + b"\n"
         )
     return b"".join(parts)

@@ -71,8 +71,14 @@ class GitRepo:
         self.git("merge", "--no-ff", "-q", "-m", message or f"Merge {branch}", branch, env=env)
         return self.git("rev-parse", "HEAD")
 
-    def tag(self, name: str, *, when: datetime | None = None, ref: str = "HEAD",
-            message: str | None = None) -> None:
+    def tag(
+        self,
+        name: str,
+        *,
+        when: datetime | None = None,
+        ref: str = "HEAD",
+        message: str | None = None,
+    ) -> None:
         """A lightweight tag, or an annotated one dated `when` when a message is given."""
         if message is None:
             self.git("tag", name, ref)
@@ -89,15 +95,27 @@ class GitRepo:
         with (self.path / name).open("a", encoding="utf-8") as handle:
             handle.write(line)
 
-    def _commit(self, args: list[str], when: datetime, author: tuple[str, str],
-                committed: datetime, committer: tuple[str, str]) -> str:
-        self.git("commit", "-q", "--allow-empty", *args,
-                 env=self._env(when, author, committed, committer))
+    def _commit(
+        self,
+        args: list[str],
+        when: datetime,
+        author: tuple[str, str],
+        committed: datetime,
+        committer: tuple[str, str],
+    ) -> str:
+        self.git(
+            "commit",
+            "-q",
+            "--allow-empty",
+            *args,
+            env=self._env(when, author, committed, committer),
+        )
         return self.git("rev-parse", "HEAD")
 
     @staticmethod
-    def _env(authored: datetime, author: tuple[str, str], committed: datetime,
-             committer: tuple[str, str]) -> dict[str, str]:
+    def _env(
+        authored: datetime, author: tuple[str, str], committed: datetime, committer: tuple[str, str]
+    ) -> dict[str, str]:
         return {
             "GIT_AUTHOR_NAME": author[0],
             "GIT_AUTHOR_EMAIL": author[1],
