@@ -50,11 +50,10 @@ class GitRepo:
         committer: tuple[str, str] | None = None,
     ) -> str:
         """Write `files` (or touch a log file), commit with the given dates, return the sha."""
-        for name, content in (files or {"log.txt": f"{message}\n"}).items():
-            if name == "log.txt" and files is None:
-                self._append("log.txt", content if isinstance(content, str) else "")
-            else:
-                self.write(name, content)
+        if files is None:
+            self._append("log.txt", f"{message}\n")
+        for name, content in (files or {}).items():
+            self.write(name, content)
         self.git("add", "-A")
         return self._commit(["-m", message], when, author, committed or when, committer or author)
 

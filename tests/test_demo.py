@@ -1,0 +1,70 @@
+"""`diogen demo`: fresh embedded database, one sync, the metrics printed, offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from diogen.testing.gitrepo import GitRepo
+
+DIOGEN = str(Path(sys.executable).parent / "diogen")
+T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    env.pop("DIOGEN_DATABASE_URL", None)
+    return subprocess.run(
+        [DIOGEN, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+    )
+
+
+def test_demo_on_a_repository_with_releases(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "shop")
+    repo.commit("a", T0)  # lead time to v1.0.0: 24 h
+    repo.commit("b", T0 + timedelta(hours=12))  # 12 h
+    repo.tag("v1.0.0", when=T0 + timedelta(days=1), message="one")
+    repo.commit("c", T0 + timedelta(days=2))  # 48 h to v1.1.0
+    repo.tag("v1.1.0", when=T0 + timedelta(days=4), message="two")
+    work = tmp_path / "work"
+    work.mkdir()
+    first = run("demo", "--repo", str(repo.path), cwd=work)
+    assert first.returncode == 0, first.stderr
+    assert "Deployment frequency" in first.stdout and "2 deployments" in first.stdout
+    assert "synced shop: 3 commits, 2 releases" in first.stderr
+    again = run("demo", "--repo", str(repo.path), cwd=work)
+    assert again.returncode == 0 and "3 commits" in again.stderr  # a fresh database each time
+    report = run(
+        "metrics",
+        "dora",
+        "--repo",
+        "shop",
+        "--database",
+        "sqlite:///diogen-demo.db",
+        "--from",
+        "2024-03-01",
+        "--to",
+        "2024-04-01",
+        "--format",
+        "json",
+        cwd=work,
+    )
+    lead = json.loads(report.stdout)["lead_time_for_changes"]
+    assert (lead["changes"], lead["median_hours"]) == (3, 24.0)
+
+
+def test_demo_on_the_diogen_checkout(tmp_path: Path) -> None:
+    result = run("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Lead time for changes" in result.stdout
+    assert (tmp_path / "diogen-demo.db").exists()
+
+
+def test_demo_on_a_missing_repository_is_one_line(tmp_path: Path) -> None:
+    result = run("demo", "--repo", str(tmp_path / "nope"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: no such directory: {tmp_path / 'nope'}"
