@@ -172,6 +172,10 @@ def _seed(session: Session) -> None:
                 parents="",
                 author_identity_id="id-ada-git",
                 committer_identity_id="id-ada-git",
+                author_name="Ada Lovelace",
+                author_email="ada@example.com",
+                committer_name="Ada Lovelace",
+                committer_email="ada@example.com",
                 # Written at +02:00: exported in UTC.
                 authored_at=datetime(2024, 1, 2, 5, 4, 5, tzinfo=timezone(timedelta(hours=2))),
                 author_tz_offset=120,
@@ -190,6 +194,10 @@ def _seed(session: Session) -> None:
                 repository_id="repo-flask",
                 sha=SHA_B,
                 parents=f"{SHA_A} {SHA_C}",
+                author_name="Grace Hopper",
+                author_email="grace@example.com",
+                committer_name="Grace Hopper",
+                committer_email="grace@example.com",
                 authored_at=T + timedelta(days=1),
                 author_tz_offset=0,
                 committed_at=T + timedelta(days=1),
@@ -203,6 +211,10 @@ def _seed(session: Session) -> None:
                 id="c-3",
                 repository_id="repo-other",
                 sha=SHA_D,
+                author_name="Ada Lovelace",
+                author_email="ada@example.com",
+                committer_name="Ada Lovelace",
+                committer_email="ada@example.com",
                 authored_at=T,
                 author_tz_offset=0,
                 committed_at=T,
@@ -459,9 +471,10 @@ def test_commits_as_csv(session: Session) -> None:
         "reachable": "true",
     }
     merge = rows[1]
+    # The commit's own name and address, even with no identity behind them.
     assert (merge["parents"], merge["author_email"], merge["additions"], merge["is_merge"]) == (
         f"{SHA_A} {SHA_C}",
-        "",
+        "grace@example.com",
         "",
         "true",
     )
@@ -492,7 +505,7 @@ def test_commits_as_jsonl(session: Session) -> None:
         "is_merge": False,
         "reachable": True,
     }
-    assert rows["c-2"]["author_name"] is None
+    assert rows["c-2"]["author_name"] == "Grace Hopper"
     assert rows["c-2"]["files_changed"] is None
     assert rows["c-3"]["reachable"] is False
 
@@ -894,7 +907,7 @@ def test_cli_reports_an_unknown_entity_in_one_line(sqlite_url: str) -> None:
         text=True,
         check=False,
     )
-    assert result.returncode == 1
+    assert result.returncode == 2  # bad usage
     assert result.stdout == ""
     assert result.stderr.startswith("error: unknown entity 'commmits'; choose one of: ")
     assert result.stderr.count("\n") == 1

@@ -100,7 +100,7 @@ def test_empty_repository_and_no_tags(tmp_path: Path, sqlite_url: str) -> None:
     untagged = GitRepo(tmp_path / "untagged")
     untagged.commit("a", T0)
     result = diogen("sync", "git", str(untagged.path), "--database", sqlite_url, cwd=tmp_path)
-    assert result.returncode == 0 and "1 new commits, 0 releases" in result.stderr
+    assert result.returncode == 0 and "1 commits read, 0 releases" in result.stderr
 
 
 def test_bare_repository_with_spaces_and_non_ascii_path(
@@ -273,3 +273,89 @@ def _stored(engine: Engine) -> int:
             return int(session.scalar(select(func.count()).select_from(Commit)) or 0)
     except Exception:
         return 0
+
+
+def test_two_repositories_under_one_name_are_refused(tmp_path: Path, sqlite_url: str) -> None:
+    for side in ("a", "b"):
+        GitRepo(tmp_path / side / "app").commit(side, T0)
+    first = diogen(
+        "sync", "git", str(tmp_path / "a" / "app"), "--database", sqlite_url, cwd=tmp_path
+    )
+    assert first.returncode == 0, first.stderr
+    clash = diogen(
+        "sync", "git", str(tmp_path / "b" / "app"), "--database", sqlite_url, cwd=tmp_path
+    )
+    assert clash.returncode == 2
+    assert clash.stderr == (
+        f"error: repository 'app' is already synced from {tmp_path / 'a' / 'app'}; "
+        f"pass --name to keep {tmp_path / 'b' / 'app'} under another name\n"
+    )
+    twice = diogen(
+        "sync",
+        "git",
+        str(tmp_path / "a" / "app"),
+        "--name",
+        "again",
+        "--database",
+        sqlite_url,
+        cwd=tmp_path,
+    )
+    assert twice.returncode == 2 and "already synced as 'app'" in twice.stderr
+    other = diogen(
+        "sync",
+        "git",
+        str(tmp_path / "b" / "app"),
+        "--name",
+        "app-b",
+        "--database",
+        sqlite_url,
+        cwd=tmp_path,
+    )
+    assert other.returncode == 0, other.stderr
+
+
+def test_control_characters_and_markup_in_names(tmp_path: Path, sqlite_url: str) -> None:
+    repo = GitRepo(tmp_path / "[red]proj")
+    repo.commit(
+        "message with \x1e and \x1f",
+        T0,
+        author=("Ev\x1fil \x1c", "e@example.com"),
+        files={"pa\x1eth.txt": "x\n"},
+    )
+    repo.tag("rel\u2028x")
+    repo.git("tag", "-a", "v1.0.0", "-m", "m", env={"GIT_COMMITTER_NAME": "Tag\x1cger"})
+    result = diogen(
+        "sync", "git", str(repo.path), "--name", "x[/b]:cl:", "--database", sqlite_url, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("git:x[/b]:cl:: 1 commits read, 1 releases")
+    export = diogen(
+        "export", "commit_files", "--database", sqlite_url, "--format", "jsonl", cwd=tmp_path
+    )
+    assert '"path": "pa\\u001eth.txt"' in export.stdout
+
+
+def test_git_directory_of_a_work_tree_is_accepted(tmp_path: Path, sqlite_url: str) -> None:
+    repo = GitRepo(tmp_path / "r")
+    repo.commit("a", T0)
+    result = diogen(
+        "sync",
+        "git",
+        str(repo.path / ".git"),
+        "--name",
+        "r",
+        "--database",
+        sqlite_url,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0 and "1 commits read" in result.stderr
+
+
+def test_failed_clone_says_why(tmp_path: Path, sqlite_url: str) -> None:
+    line = one_error_line(
+        diogen("sync", "git", f"file://{tmp_path}/nothing", "--database", sqlite_url, cwd=tmp_path)
+    )
+    assert (
+        line
+        == f"error: git clone failed: '{tmp_path}/nothing' does not appear to be a git repository"
+    )

@@ -1,5 +1,5 @@
-"""The `diogen` command line. `main` turns every failure into one line on stderr and exit code 1
-(set DIOGEN_DEBUG=1 to see the traceback of an unexpected one)."""
+"""The `diogen` command line. `main` turns every failure into one line on stderr and exit code 1,
+or 2 for a request that cannot be done as asked (DIOGEN_DEBUG=1 shows an unexpected traceback)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from diogen.cli import db_commands, demo, export, metrics, sync  # noqa: F401 - registers commands
 from diogen.cli.app import app
-from diogen.errors import DiogenError
+from diogen.errors import DiogenError, InputError, NotFoundError
 
 
 def main() -> None:
@@ -21,6 +21,10 @@ def main() -> None:
     )
     try:
         app()
+    except NotFoundError as exc:
+        _fail(str(exc))
+    except InputError as exc:
+        _fail(str(exc), code=2)
     except DiogenError as exc:
         _fail(str(exc))
     except SQLAlchemyError as exc:
@@ -37,9 +41,10 @@ def _reraise_if_debugging() -> None:
         raise
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 1) -> None:
+    """One line on stderr; exit 2 for a request that cannot be done as asked, else 1."""
     sys.stderr.write(f"error: {message.splitlines()[0] if message else 'failed'}\n")
-    sys.exit(1)
+    sys.exit(code)
 
 
 __all__ = ["app", "main"]

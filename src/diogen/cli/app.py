@@ -30,7 +30,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(sync_app, name="sync")
 app.add_typer(metrics_app, name="metrics")
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Names and paths are printed as they are: no markup, no emoji codes.
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 DatabaseOption = Annotated[
     str | None,

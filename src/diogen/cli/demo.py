@@ -20,12 +20,11 @@ from diogen.cli.app import (
     interruptible,
     settings_for,
 )
-from diogen.cli.sync import _progress, git_config
+from diogen.cli.sync import git_config, run_git_sync
 from diogen.connectors.git import GitConnector
 from diogen.connectors.git.repo import open_local
 from diogen.db import session_scope
 from diogen.errors import InputError, SourceError
-from diogen.ingest.runner import run_sync
 from diogen.metrics import Scope, Window, dora_report, render_table
 from diogen.metrics.window import start_of_next_day
 from diogen.silver import Commit
@@ -52,8 +51,7 @@ def demo(
     connector = GitConnector(git)
     started = time.monotonic()
     with interruptible(), database(settings) as engine:
-        with _progress(connector.source) as report:
-            result = run_sync(engine, connector, progress=report)
+        result = run_git_sync(engine, connector)
         info(
             f"synced {connector.name}: {result.summary.get('commits', 0)} commits, "
             f"{result.summary.get('releases', 0)} releases ({time.monotonic() - started:.1f} s)"

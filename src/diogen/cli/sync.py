@@ -8,11 +8,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
 
 from diogen.cli.app import (
     ConfigOption,
     DatabaseOption,
     database,
+    err,
     info,
     interruptible,
     is_interactive,
@@ -22,7 +24,9 @@ from diogen.cli.app import (
 from diogen.config import Settings
 from diogen.connectors.git import GitConfig, GitConnector
 from diogen.connectors.git.repo import is_url
+from diogen.db import session_scope
 from diogen.ingest.runner import SyncResult, run_sync
+from diogen.silver.repositories import check_location
 
 
 @sync_app.command("git")
@@ -65,8 +69,8 @@ def sync_git(
     )
     connector = GitConnector(git_config(location, name, settings))
     started = time.monotonic()
-    with interruptible(), database(settings) as engine, _progress(connector.source) as report:
-        result = run_sync(engine, connector, progress=report)
+    with interruptible(), database(settings) as engine:
+        result = run_git_sync(engine, connector)
     info(_summary(result, time.monotonic() - started))
     shallow = result.summary.get("shallow_boundary_commits")
     if shallow:
@@ -90,7 +94,15 @@ def git_config(location: str, name: str | None, settings: Settings) -> GitConfig
     )
 
 
-class _progress:
+def run_git_sync(engine: Engine, connector: GitConnector) -> SyncResult:
+    """One sync of a git repository, with a progress bar on a terminal."""
+    with session_scope(engine) as session:
+        check_location(session, "git", connector.name, connector.config.location)
+    with SyncProgress(connector.source) as report:
+        return run_sync(engine, connector, progress=report)
+
+
+class SyncProgress:
     """A progress bar on a terminal; silence elsewhere (logs and pipes get the summary only)."""
 
     def __init__(self, source: str) -> None:
@@ -102,11 +114,12 @@ class _progress:
         if not is_interactive():
             return None
         self.bar = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             transient=True,
+            console=err,
         )
         self.bar.start()
         self.task = self.bar.add_task(f"syncing {self.source}", total=None)
@@ -129,7 +142,7 @@ def _summary(result: SyncResult, seconds: float) -> str:
     s = result.summary
     if not result.records and not s:
         return f"{result.source}: up to date ({seconds:.1f} s)"
-    parts = [f"{s.get('commits', 0)} new commits"]
+    parts = [f"{s.get('commits', 0)} commits read"]
     if s.get("unreachable"):
         parts.append(f"{s['unreachable']} no longer reachable")
     parts.append(f"{s.get('releases', 0)} releases")

@@ -7,7 +7,7 @@ envelope, batching, transactions, cursors, quarantine and progress.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -29,8 +29,9 @@ class RawItem:
 class Checkpoint:
     """Everything yielded before this is complete: store `cursors` with it, in one transaction.
 
-    `finish` runs in that same transaction, for derivations that need the whole batch in place
-    (reachability, deployments from tags, deployed-commit links).
+    `finish` runs in that same transaction, for what needs the whole batch in place
+    (reachability, deployments from tags). The runner then links the deployed commits of
+    every repository the batch touched, whichever source its deployments came from.
     """
 
     cursors: Mapping[str, dict[str, Any]]
@@ -59,12 +60,18 @@ class FetchStats:
         self.counters[name] = self.counters.get(name, 0) + amount
 
 
+StoredKeys = Callable[[str, Collection[str]], set[str]]
+"""stored(stream, keys): which of `keys` the source's `stream` already keeps in bronze."""
+
+
 class Connector(Protocol):
     """What the ingest runner drives. `source` names the configured source, e.g. 'git:flask'."""
 
     source: str
     stats: FetchStats
 
-    def fetch(self, cursors: Mapping[str, dict[str, Any]]) -> Iterator[RawItem | Checkpoint]: ...
+    def fetch(
+        self, cursors: Mapping[str, dict[str, Any]], stored: StoredKeys
+    ) -> Iterator[RawItem | Checkpoint]: ...
 
     def normalize(self, item: RawItem) -> Iterable[SilverRow]: ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from hashlib import blake2b
 from typing import Any
@@ -20,6 +20,7 @@ from diogen.silver.base import table_of
 RAW = table_of(RawRecord)
 QUARANTINE = table_of(QuarantinedRecord)
 CURSOR = table_of(SyncCursor)
+LOOKUP_CHUNK = 500
 
 
 def payload_text(payload: Mapping[str, Any]) -> str:
@@ -62,6 +63,23 @@ def write_raw(session: Session, rows: list[dict[str, Any]]) -> None:
 
 def write_quarantine(session: Session, rows: list[dict[str, Any]]) -> None:
     upsert(session, QUARANTINE, rows, update=("error", "received_at"))
+
+
+def stored_keys(session: Session, source: str, stream: str, keys: Collection[str]) -> set[str]:
+    """Which of `keys` the source's stream already keeps."""
+    found: set[str] = set()
+    wanted = list(keys)
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        found.update(
+            session.scalars(
+                select(RawRecord.natural_key).where(
+                    RawRecord.source == source,
+                    RawRecord.stream == stream,
+                    RawRecord.natural_key.in_(wanted[start : start + LOOKUP_CHUNK]),
+                )
+            )
+        )
+    return found
 
 
 def load_cursors(session: Session, source: str) -> dict[str, dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, UniqueConstraint
+from sqlalchemy import Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from diogen.silver.base import Base, id_column
@@ -19,8 +19,10 @@ class RawRecord(Base):
     """
 
     __tablename__ = "raw_record"
+    # Which records of a stream are already kept (resuming a sync, finding a record's versions).
+    __table_args__ = (Index("ix_raw_record_source_stream_key", "source", "stream", "natural_key"),)
     id: Mapped[str] = id_column()
-    source: Mapped[str] = mapped_column(String(255), index=True)
+    source: Mapped[str] = mapped_column(String(255))
     stream: Mapped[str] = mapped_column(String(100))
     natural_key: Mapped[str] = mapped_column(String(1000))
     payload_hash: Mapped[str] = mapped_column(String(64))

@@ -9,7 +9,7 @@ and its upserts make the overlap a no-op.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,11 +24,14 @@ from diogen.ids import stable_id
 from diogen.ingest import bronze
 from diogen.ingest.models import SyncRun
 from diogen.silver.base import Base
+from diogen.silver.deployments import link_deployed_commits
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 2000
 # Normalisers signal a malformed payload with these; anything else is a bug and stops the sync.
 REJECTIONS = (RejectedRecord, KeyError, ValueError, TypeError, IndexError)
+# Writing these can change which deployment shipped which commit.
+LINKED_TABLES = {"git_commit", "git_ref", "deployment"}
 TABLE_ORDER = {table.name: index for index, table in enumerate(Base.metadata.sorted_tables)}
 
 Clock = Callable[[], datetime]
@@ -60,6 +63,16 @@ class _Batch:
         for row in rows:
             group = self.rows.setdefault((row.table.name, row.update, row.protect), {})
             group[row.values["id"]] = row.values
+
+    def repositories(self) -> set[str]:
+        """Repositories whose commits, refs or deployments this batch writes."""
+        return {
+            row["repository_id"]
+            for (table, _, _), rows in self.rows.items()
+            if table in LINKED_TABLES
+            for row in rows.values()
+            if row.get("repository_id")
+        }
 
     def write(self, session: Session) -> None:
         bronze.write_raw(session, self.raw)
@@ -109,17 +122,22 @@ def _drive(
     batch_size: int,
 ) -> None:
     batch = _Batch()
-    for item in connector.fetch(cursors):
+    touched: set[str] = set()
+
+    def stored(stream: str, keys: Collection[str]) -> set[str]:
+        with session_scope(engine) as session:
+            return bronze.stored_keys(session, connector.source, stream, keys)
+
+    for item in connector.fetch(cursors, stored):
         if isinstance(item, Checkpoint):
+            touched |= batch.repositories()
             with session_scope(engine) as session:
-                batch.write(session)
-                bronze.save_cursors(session, connector.source, item.cursors, clock())
-                if item.finish is not None:
-                    result.summary.update(item.finish(session))
-            batch = _Batch()
+                _checkpoint(session, connector, item, batch, touched, result, clock())
+            batch, touched = _Batch(), set()
             continue
         _add(batch, connector, item, clock(), result)
         if len(batch.raw) >= batch_size:
+            touched |= batch.repositories()
             with session_scope(engine) as session:
                 batch.write(session)
             batch = _Batch()
@@ -129,6 +147,25 @@ def _drive(
         with session_scope(engine) as session:
             batch.write(session)
     result.summary.update(connector.stats.counters)
+
+
+def _checkpoint(
+    session: Session,
+    connector: Connector,
+    item: Checkpoint,
+    batch: _Batch,
+    touched: set[str],
+    result: SyncResult,
+    now: datetime,
+) -> None:
+    """Complete what the checkpoint covers: its rows, its cursors, the source's own finishing
+    step, and the deployed commits of every repository that changed."""
+    batch.write(session)
+    bronze.save_cursors(session, connector.source, item.cursors, now)
+    if item.finish is not None:
+        result.summary.update(item.finish(session))
+    for repository in sorted(touched):
+        result.summary.update(link_deployed_commits(session, repository))
 
 
 def _add(

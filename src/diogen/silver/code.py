@@ -74,6 +74,11 @@ class Commit(Base):
     parents: Mapped[str] = mapped_column(Text, default="")
     author_identity_id: Mapped[str | None] = ref("identity.id", ondelete="SET NULL")
     committer_identity_id: Mapped[str | None] = ref("identity.id", ondelete="SET NULL")
+    # As written in this commit: an identity keeps one name, a person may use several.
+    author_name: Mapped[str] = mapped_column(String(255))
+    author_email: Mapped[str] = mapped_column(String(320))
+    committer_name: Mapped[str] = mapped_column(String(255))
+    committer_email: Mapped[str] = mapped_column(String(320))
     authored_at: Mapped[datetime]
     author_tz_offset: Mapped[int] = mapped_column(Integer)
     committed_at: Mapped[datetime]

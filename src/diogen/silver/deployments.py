@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -24,23 +25,49 @@ TAG_SOURCE = "git-tag"
 PRODUCTION = "production"
 
 
-def sync_release_deployments(session: Session, repository_id: str, pattern: str) -> int:
+def sync_release_deployments(session: Session, repository_id: str, pattern: str) -> dict[str, int]:
     """Make the repository's tag deployments match its tags that fit `pattern`.
 
     A release is deployed at its tag's time: the tagger date of an annotated tag, the
-    committer date of the commit for a lightweight one. Returns how many there are.
+    committer date of the commit for a lightweight one. Several release tags on one commit
+    (v2.1 and v2.1.0) are one release, at the earliest of their times. A person's verdict on
+    a deployment (marked failed, linked fix) is kept across syncs.
     """
     release = re.compile(pattern)
     rows = session.execute(
         select(GitRef.name, GitRef.commit_sha, GitRef.tagged_at, Commit.committed_at)
-        .join(
+        .outerjoin(
             Commit,
             (Commit.repository_id == GitRef.repository_id) & (Commit.sha == GitRef.commit_sha),
         )
         .where(GitRef.repository_id == repository_id, GitRef.kind == "tag")
     ).all()
-    wanted = [_tag_deployment(repository_id, *row) for row in rows if release.search(row.name)]
-    keep = {row["id"] for row in wanted}
+    releases = [row for row in rows if release.search(row.name)]
+    # A lightweight tag on a commit we do not have (beyond a shallow clone) has no time.
+    dated = [(row.tagged_at or row.committed_at, row.name, row.commit_sha) for row in releases]
+    first_by_sha: dict[str, tuple[datetime, str]] = {}
+    for when, name, sha in sorted(d for d in dated if d[0] is not None):
+        first_by_sha.setdefault(sha, (when, name))
+    wanted = [
+        _tag_deployment(repository_id, name, sha, when)
+        for sha, (when, name) in first_by_sha.items()
+    ]
+    _remove_other_tag_deployments(session, repository_id, {row["id"] for row in wanted})
+    upsert(session, table_of(Deployment), wanted, update=TAG_DERIVED)
+    return {
+        "releases": len(wanted),
+        "release_tags_on_released_commits": len(dated)
+        - len(wanted)
+        - sum(d[0] is None for d in dated),
+        "release_tags_without_time": sum(d[0] is None for d in dated),
+    }
+
+
+# What a tag decides about its deployment; everything else is a person's or a rule's to set.
+TAG_DERIVED = ("sha", "ref_name", "started_at", "finished_at", "environment", "status")
+
+
+def _remove_other_tag_deployments(session: Session, repository_id: str, keep: set[str]) -> None:
     existing = session.scalars(
         select(Deployment.id).where(
             Deployment.repository_id == repository_id, Deployment.source == TAG_SOURCE
@@ -50,15 +77,10 @@ def sync_release_deployments(session: Session, repository_id: str, pattern: str)
     if stale:
         session.execute(delete(DeploymentCommit).where(DeploymentCommit.deployment_id.in_(stale)))
         session.execute(delete(Deployment).where(Deployment.id.in_(stale)))
-    upsert(session, table_of(Deployment), wanted)
-    return len(wanted)
 
 
-def _tag_deployment(
-    repository_id: str, tag: str, sha: str, tagged_at: Any, committed_at: Any
-) -> dict[str, Any]:
-    external_id = f"{repository_id}:refs/tags/{tag}"
-    when = tagged_at or committed_at
+def _tag_deployment(repository_id: str, tag: str, sha: str, when: datetime) -> dict[str, Any]:
+    external_id = f"{repository_id}:{sha}"
     return {
         "id": stable_id(TAG_SOURCE, "deployment", external_id),
         "source": TAG_SOURCE,

@@ -188,6 +188,7 @@ def _select(entity: _Entity) -> tuple[Select[Any], dict[str, FromClause]]:
     source: FromClause = table
     columns: list[ColumnElement[Any]] = []
     parents: dict[str, FromClause] = {}
+    own = {column.name for column in table.columns if _referenced_table(column) is None}
     for column in table.columns:
         target = _referenced_table(column)
         if target is None:
@@ -198,9 +199,12 @@ def _select(entity: _Entity) -> tuple[Select[Any], dict[str, FromClause]]:
         # Outer joins: a dangling or absent reference must not drop the row.
         source = source.outerjoin(parent, parent.c.id == column)
         parents[column.name] = parent
+        # A row's own column wins over one derived from its reference: a commit's author_name
+        # is the name written in that commit, the identity's is only the one it kept.
         columns.extend(
             parent.c[name].label(_label(reference, suffix))
             for suffix, name in _NATURAL_KEYS_BY_TABLE[target]
+            if _label(reference, suffix) not in own
         )
     if entity.repository_via is not None:
         repository = _table(Repository).alias("ref_repository")

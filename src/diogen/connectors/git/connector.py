@@ -1,8 +1,10 @@
 """The git connector: config, fetch (what is new since the last sync) and normalize.
 
-The cursor of the `commits` stream is the set of commit shas the refs pointed at after the last
-complete sync. Everything reachable from today's refs and not from those tips is new; whatever
-those tips reached that today's refs do not is history that was rewritten away.
+The cursor of the `commits` stream records what the last complete sync saw: the commit shas
+the refs pointed at, the refs themselves, the release pattern, the .mailmap in force and the
+shallow boundary. Everything reachable from today's refs and not from those tips is new;
+whatever those tips reached that today's refs do not is history that was rewritten away. A
+changed .mailmap or shallow boundary changes what old commits mean, so all are read again.
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from diogen.config import BOT_PATTERN, RELEASE_PATTERN
-from diogen.connectors.base import Checkpoint, FetchStats, RawItem, SilverRow
+from diogen.connectors.base import Checkpoint, FetchStats, RawItem, SilverRow, StoredKeys
 from diogen.connectors.git import repo as gitrepo
 from diogen.connectors.git.commits import log_commits
 from diogen.connectors.git.normalize import normalize_commit, normalize_ref, normalize_repository
 from diogen.silver import history
-from diogen.silver.deployments import link_deployed_commits, sync_release_deployments
+from diogen.silver.deployments import sync_release_deployments
 from diogen.silver.keys import ref_id, repository_id
 
 
@@ -58,26 +60,26 @@ class GitConnector:
                 self._path = gitrepo.open_local(Path(location).expanduser())
         return self._path
 
-    def fetch(self, cursors: Mapping[str, dict[str, Any]]) -> Iterator[RawItem | Checkpoint]:
+    def fetch(
+        self, cursors: Mapping[str, dict[str, Any]], stored: StoredKeys
+    ) -> Iterator[RawItem | Checkpoint]:
         refs = gitrepo.list_refs(self.path)
-        tips = sorted({ref.commit_sha for ref in refs})
+        boundary = gitrepo.shallow_boundary(self.path)
         cursor = dict(cursors.get("commits") or {})
-        state = {
-            "tips": tips,
-            "refs": _fingerprint(refs),
-            "release_pattern": self.config.release_pattern,
-        }
+        state = self._state(refs, boundary)
         if cursor == state:
             return
         yield RawItem("repository", self.name, self._repository_payload())
         for ref in refs:
             yield RawItem("refs", f"{ref.kind}:{ref.name}", _ref_payload(ref))
-        old = cursor.get("tips", [])
+        reread = bool(cursor) and any(cursor.get(k) != state[k] for k in ("mailmap", "shallow"))
+        old = [] if reread else cursor.get("tips", [])
         present = gitrepo.existing_objects(self.path, old)
-        new = gitrepo.rev_list(self.path, tips, sorted(present))
-        self.stats.add("commits_to_read", len(new))
-        yield from self._commits(new)
-        lost, reachable = self._lost_history(old, present, tips)
+        new = gitrepo.rev_list(self.path, state["tips"], sorted(present))
+        # Commits an interrupted run already kept need not be read again.
+        kept = set() if reread else stored("commits", new)
+        yield from self._commits([sha for sha in new if sha not in kept], boundary)
+        lost, reachable = self._lost_history(old, present, state["tips"], new)
         finish = partial(self._finish, refs=refs, lost=lost, reachable=reachable)
         yield Checkpoint({"commits": state}, finish=finish)
 
@@ -88,8 +90,17 @@ class GitConnector:
             return normalize_ref(self.repository_id, item.payload)
         return normalize_repository(self.repository_id, item.payload)
 
-    def _commits(self, shas: list[str]) -> Iterator[RawItem]:
-        boundary = gitrepo.shallow_boundary(self.path)
+    def _state(self, refs: list[gitrepo.Ref], boundary: set[str]) -> dict[str, Any]:
+        return {
+            "tips": sorted({ref.commit_sha for ref in refs}),
+            "refs": sorted(f"{r.kind}:{r.name}:{r.commit_sha}:{r.tag_sha or ''}" for r in refs),
+            "release_pattern": self.config.release_pattern,
+            "mailmap": gitrepo.mailmap_digest(self.path),
+            "shallow": sorted(boundary),
+        }
+
+    def _commits(self, shas: list[str], boundary: set[str]) -> Iterator[RawItem]:
+        self.stats.add("commits_to_read", len(shas))
         if boundary:
             self.stats.add("shallow_boundary_commits", len(boundary))
         for payload in log_commits(self.path, shas, self.config.jobs):
@@ -99,11 +110,14 @@ class GitConnector:
             yield RawItem("commits", payload["sha"], payload)
 
     def _lost_history(
-        self, old: list[str], present: set[str], tips: list[str]
+        self, old: list[str], present: set[str], tips: list[str], new: list[str]
     ) -> tuple[list[str], set[str] | None]:
-        """Commits the previous tips reached that today's refs do not. When an old tip is gone
-        from the object database that cannot be asked of git, so the full reachable set is
-        returned instead for the database to compare against."""
+        """Commits the previous tips reached that today's refs do not, or, when that cannot be
+        asked of git, the full reachable set for the database to compare against: with no
+        complete previous sync (an interrupted first run may have kept commits since dropped)
+        or with an old tip pruned from the object database."""
+        if not old:
+            return [], set(new)
         if len(present) < len(old):
             return [], set(gitrepo.rev_list(self.path, tips, []))
         return gitrepo.rev_list(self.path, sorted(present), tips), None
@@ -117,19 +131,15 @@ class GitConnector:
         reachable: set[str] | None,
     ) -> dict[str, Any]:
         current = {ref_id(self.repository_id, ref.kind, ref.name) for ref in refs}
+        repo = self.repository_id
         summary: dict[str, Any] = {
-            "refs_removed": history.remove_stale_refs(session, self.repository_id, current)
+            "refs_removed": history.remove_stale_refs(session, repo, current)
         }
         if reachable is not None:
-            summary["unreachable"] = history.mark_reachable_exactly(
-                session, self.repository_id, reachable
-            )
+            summary["unreachable"] = history.mark_reachable_exactly(session, repo, reachable)
         else:
-            summary["unreachable"] = history.mark_unreachable(session, self.repository_id, lost)
-        summary["releases"] = sync_release_deployments(
-            session, self.repository_id, self.config.release_pattern
-        )
-        summary.update(link_deployed_commits(session, self.repository_id))
+            summary["unreachable"] = history.mark_unreachable(session, repo, lost)
+        summary.update(sync_release_deployments(session, repo, self.config.release_pattern))
         return summary
 
     def _repository_payload(self) -> dict[str, Any]:
@@ -139,10 +149,6 @@ class GitConnector:
             "path": str(self.path),
             "default_branch": gitrepo.default_branch(self.path),
         }
-
-
-def _fingerprint(refs: list[gitrepo.Ref]) -> list[str]:
-    return sorted(f"{r.kind}:{r.name}:{r.commit_sha}:{r.tag_sha or ''}" for r in refs)
 
 
 def _ref_payload(ref: gitrepo.Ref) -> dict[str, Any]:

@@ -1,52 +1,78 @@
 """Parse `git log -z --numstat` output, streamed, into one raw payload per commit.
 
-Each record starts with \\x1e; header fields are separated by \\x1f; the message is closed by
-\\x1f; then come NUL-separated numstat entries: "added\\tdeleted\\tpath", or for a rename
-"added\\tdeleted\\t" followed by the old and the new path as two more entries. Binary files show
-"-" for both counts.
+Everything is NUL-separated, and NUL is the one byte no git name, message or path can hold,
+so the stream is read as tokens, positionally: a commit is its 13 header tokens (sha, parents,
+author and committer with their .mailmap forms and dates, message), then its numstat entries.
+An entry is "added\\tdeleted\\tpath" (the first one after a "\\n"), or for a rename
+"added\\tdeleted\\t" followed by the old and the new path as two more tokens; binary files
+show "-" for both counts. The first token that is not an entry starts the next commit.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-RECORD = b"\x1e"
-FIELD = "\x1f"
+from diogen.errors import SourceError
+
+HEADER = ("%H", "%P", "%an", "%ae", "%aN", "%aE", "%ad", "%cn", "%ce", "%cN", "%cE", "%cd", "%B")
 # Raw (%an %ae) and .mailmap-resolved (%aN %aE) identities, dates as "<unix> <+hhmm>".
-LOG_FORMAT = (
-    "--format=%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%aN%x1f%aE%x1f%ad"
-    "%x1f%cn%x1f%ce%x1f%cN%x1f%cE%x1f%cd%x1f%B%x1f"
-)
+LOG_FORMAT = "--format=" + "%x00".join(HEADER)
 # Messages recorded in another encoding are re-encoded; the repository config must not decide.
 LOG_ARGS = ("log", "-z", "--numstat", "--date=raw", "--encoding=UTF-8", LOG_FORMAT)
-HEADER_FIELDS = 12
+ENTRY = re.compile(r"\n?(\d+|-)\t(\d+|-)\t(.*)", re.S)
+SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
+
+
+def tokens(chunks: Iterable[bytes]) -> Iterator[str]:
+    """NUL-separated tokens of a byte stream, decoded as UTF-8 (a NUL is never inside a
+    multi-byte character, so cutting there is safe)."""
+    pending = b""
+    for chunk in chunks:
+        data = pending + chunk
+        cut = data.rfind(b"\x00")
+        if cut < 0:
+            pending = data
+            continue
+        pending = data[cut + 1 :]
+        yield from data[:cut].decode("utf-8", "replace").split("\x00")
+    if pending:
+        yield pending.decode("utf-8", "replace")
 
 
 def parse_log(chunks: Iterable[bytes]) -> Iterator[dict[str, Any]]:
     """Commit payloads from a stream of `git log` output chunks, in the order git wrote them."""
-    pending = b""
-    for chunk in chunks:
-        records = (pending + chunk).split(RECORD)
-        pending = records.pop()
-        for record in records:
-            if record:
-                yield parse_record(record.decode("utf-8", "replace"))
-    if pending:
-        yield parse_record(pending.decode("utf-8", "replace"))
+    stream = tokens(chunks)
+    token = next(stream, None)
+    while token is not None:
+        if not SHA.fullmatch(token):
+            raise SourceError(f"unexpected git log output near {token[:60]!r}")
+        header = [token, *(next(stream) for _ in range(len(HEADER) - 1))]
+        files: list[list[Any]] = []
+        token = next(stream, None)
+        while token is not None and (entry := ENTRY.fullmatch(token)):
+            added, deleted, path = entry.groups()
+            old_path = None
+            if not path:
+                old_path, path = next(stream), next(stream)
+            binary = added == "-"
+            files.append(
+                [path, old_path, None if binary else int(added), None if binary else int(deleted)]
+            )
+            token = next(stream, None)
+        yield _payload(header, files)
 
 
-def parse_record(text: str) -> dict[str, Any]:
-    fields = text.split(FIELD, HEADER_FIELDS)
-    sha, parents, an, ae, amn, ame, adate, cn, ce, cmn, cme, cdate, rest = fields
-    message, _, numstat = rest.rpartition(FIELD)
+def _payload(header: list[str], files: list[list[Any]]) -> dict[str, Any]:
+    sha, parents, an, ae, amn, ame, adate, cn, ce, cmn, cme, cdate, message = header
     return {
         "sha": sha,
         "parents": parents.split(),
         "author": _person(an, ae, amn, ame, adate),
         "committer": _person(cn, ce, cmn, cme, cdate),
         "message": message,
-        "files": parse_numstat(numstat),
+        "files": files,
     }
 
 
@@ -69,25 +95,3 @@ def offset_minutes(offset: str) -> int:
     sign = -1 if offset.startswith("-") else 1
     digits = offset.lstrip("+-").rjust(4, "0")
     return sign * (int(digits[:2]) * 60 + int(digits[2:4]))
-
-
-def parse_numstat(text: str) -> list[list[Any]]:
-    """[[path, old_path or None, additions or None (binary), deletions or None], ...]."""
-    entries = text.lstrip("\x00\n").split("\x00")
-    files: list[list[Any]] = []
-    index = 0
-    while index < len(entries):
-        entry = entries[index]
-        index += 1
-        if not entry:
-            continue
-        added, deleted, path = entry.split("\t", 2)
-        old_path = None
-        if not path:
-            old_path, path = entries[index], entries[index + 1]
-            index += 2
-        binary = added == "-"
-        files.append(
-            [path, old_path, None if binary else int(added), None if binary else int(deleted)]
-        )
-    return files

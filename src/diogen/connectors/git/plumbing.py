@@ -66,6 +66,10 @@ def stream_git(repo: Path, args: Sequence[str], stdin_lines: Sequence[str] = ())
 
 
 def _failure(args: Sequence[str], stderr: bytes) -> str:
-    lines = [line for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-    detail = lines[-1].removeprefix("fatal: ").removeprefix("error: ") if lines else "failed"
+    """One line: git's fatal error if it gave one, else its last words."""
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines()]
+    lines = [line for line in lines if line]
+    fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    detail = (fatal or lines or ["failed"])[0]
+    detail = detail.removeprefix("fatal: ").removeprefix("error: ")
     return f"git {args[0]} failed: {detail}"

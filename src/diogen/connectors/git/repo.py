@@ -41,15 +41,17 @@ def default_name(location: str) -> str:
 
 
 def open_local(path: Path) -> Path:
-    """The top of the repository at `path` (a work tree or a bare repository)."""
+    """The repository at `path`: the top of its work tree, or its git directory when bare
+    (or when `path` is the .git directory itself)."""
     if not path.exists():
         raise SourceError(f"no such directory: {path}", path=str(path))
     if not path.is_dir():
         raise SourceError(f"not a directory: {path}", path=str(path))
-    inside = run_git(path, "rev-parse", "--is-bare-repository", check=False).strip()
-    if inside not in ("true", "false"):
+    bare = run_git(path, "rev-parse", "--is-bare-repository", check=False).strip()
+    if bare not in ("true", "false"):
         raise SourceError(f"not a git repository: {path}", path=str(path))
-    if inside == "true":
+    inside_git_dir = run_git(path, "rev-parse", "--is-inside-git-dir").strip() == "true"
+    if bare == "true" or inside_git_dir:
         return Path(run_git(path, "rev-parse", "--absolute-git-dir").strip())
     return Path(run_git(path, "rev-parse", "--show-toplevel").strip())
 
@@ -79,29 +81,42 @@ def mirror(url: str, cache_dir: Path) -> Path:
 
 
 def list_refs(repo: Path) -> list[Ref]:
-    """Branches, remote branches and tags pointing (perhaps through a tag) at a commit."""
+    """Branches, remote branches and tags pointing (perhaps through tags) at a commit."""
     output = run_git(repo, "for-each-ref", f"--format={REF_FORMAT}", *REF_KINDS)
+    # Only "\n" ends a line: names may hold other characters str.splitlines() would cut at.
+    rows = [line.split("\x00") for line in output.split("\n") if line]
+    nested = [row[0] for row in rows if row[1] == "tag" and row[3] == "tag"]
+    peeled = _peel(repo, nested)
     refs = []
-    for line in output.splitlines():
-        ref = _parse_ref(line.split("\x00"))
+    for row in rows:
+        ref = _parse_ref(row, peeled)
         if ref is not None:
             refs.append(ref)
     return refs
 
 
-def _parse_ref(fields: list[str]) -> Ref | None:
-    name, objtype, obj, peeled_type, peeled, tagger, tagger_email, tagger_date, symref = fields
+def _peel(repo: Path, names: list[str]) -> dict[str, str]:
+    """The commits that tags of tags finally point at (for-each-ref peels one level only)."""
+    if not names:
+        return {}
+    output = run_git(repo, "rev-parse", *(f"{name}^{{commit}}" for name in names), check=False)
+    return dict(zip(names, output.split(), strict=False))
+
+
+def _parse_ref(fields: list[str], peeled: dict[str, str]) -> Ref | None:
+    name, objtype, obj, peeled_type, peeled_obj, tagger, tagger_email, tagger_date, symref = fields
     if symref:
         return None
     kind = next(k for prefix, k in REF_KINDS.items() if name.startswith(prefix))
     short = name.split("/", 2)[2]
     if objtype == "commit":
         return Ref(short, kind, obj, None, None, None, None)
-    if objtype == "tag" and peeled_type == "commit":
+    commit = peeled_obj if peeled_type == "commit" else peeled.get(name)
+    if objtype == "tag" and commit:
         return Ref(
             short,
             kind,
-            peeled,
+            commit,
             obj,
             tagger or None,
             tagger_email.strip("<>") or None,
@@ -123,6 +138,15 @@ def shallow_boundary(repo: Path) -> set[str]:
     if not shallow.is_absolute():
         shallow = repo / shallow
     return set(shallow.read_text().split()) if shallow.exists() else set()
+
+
+def mailmap_digest(repo: Path) -> str:
+    """What identifies the .mailmap git applies: the work tree's file, or HEAD's in a bare
+    repository; '' when there is none."""
+    worktree = repo / ".mailmap"
+    if worktree.is_file():
+        return blake2b(worktree.read_bytes(), digest_size=16).hexdigest()
+    return run_git(repo, "rev-parse", "-q", "--verify", "HEAD:.mailmap", check=False).strip()
 
 
 def existing_objects(repo: Path, shas: list[str]) -> set[str]:

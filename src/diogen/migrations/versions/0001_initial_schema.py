@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 03:17:33.698247
+Create Date: 2026-11-22 03:47:30.828380
 """
 
 from collections.abc import Sequence
@@ -73,7 +73,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_raw_record")),
     )
     with op.batch_alter_table("raw_record", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_raw_record_source"), ["source"], unique=False)
+        batch_op.create_index(
+            "ix_raw_record_source_stream_key", ["source", "stream", "natural_key"], unique=False
+        )
 
     op.create_table(
         "sprint",
@@ -383,6 +385,10 @@ def upgrade() -> None:
         sa.Column("parents", sa.Text(), nullable=False),
         sa.Column("author_identity_id", sa.String(length=32), nullable=True),
         sa.Column("committer_identity_id", sa.String(length=32), nullable=True),
+        sa.Column("author_name", sa.String(length=255), nullable=False),
+        sa.Column("author_email", sa.String(length=320), nullable=False),
+        sa.Column("committer_name", sa.String(length=255), nullable=False),
+        sa.Column("committer_email", sa.String(length=320), nullable=False),
         sa.Column("authored_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("author_tz_offset", sa.Integer(), nullable=False),
         sa.Column("committed_at", sa.DateTime(timezone=True), nullable=False),
@@ -973,7 +979,7 @@ def downgrade() -> None:
     op.drop_table("sync_cursor")
     op.drop_table("sprint")
     with op.batch_alter_table("raw_record", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_raw_record_source"))
+        batch_op.drop_index("ix_raw_record_source_stream_key")
 
     op.drop_table("raw_record")
     with op.batch_alter_table("quarantined_record", schema=None) as batch_op:
