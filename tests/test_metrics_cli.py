@@ -70,6 +70,34 @@ def test_table_for_people(url: str) -> None:
     assert "negative_lead_time" in result.stdout
 
 
+@pytest.fixture
+def clean_url(database_url: str) -> str:
+    """A migrated database whose only repository has nothing to exclude and no failure data."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with Session(engine) as session:
+        silver = Silver(session)
+        repo = silver.repo("clean")
+        silver.deploy(repo, "v1", "2024-01-10", commits=[silver.commit(repo, "a", "2024-01-09")])
+        session.commit()
+    engine.dispose()
+    return database_url
+
+
+def test_table_explain_with_empty_evidence_tables(clean_url: str) -> None:
+    result = runner.invoke(app, dora(clean_url, "--repo", "clean", *JANUARY, "--explain"))
+    assert result.exit_code == 0, result.output
+    # The excluded table has no rows: its header, a rule and "(none)".
+    excluded = result.stdout.split("Excluded\n\n", 1)[1].splitlines()
+    assert excluded[0].split() == ["Kind", "Row", "Reason", "Detail"]
+    assert set(excluded[1].replace(" ", "")) == {"-"}
+    assert excluded[2] == "(none)"
+    # Without failure data the summary says why instead of a rate, once, under the table.
+    assert result.stdout.count("no failure data (see below)") == 2
+    assert result.stdout.count("\nNo failure data: the database has no incidents") == 1
+    assert "0 of 0" not in result.stdout
+
+
 def test_benchmarks_default_comes_from_settings(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DIOGEN_BENCHMARKS", "2024")
     result = runner.invoke(app, dora(url, *JANUARY, "--format", "json"))
@@ -85,12 +113,34 @@ def test_bad_input_raises_diogen_errors(url: str) -> None:
     assert "known: api" in str(result.exception)
 
 
+def test_date_past_the_calendar_is_one_clear_line(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from diogen.cli import main
+
+    for args, expected in [
+        (["--to", "9999-12-31"], "error: to: '9999-12-31' is out of range"),
+        (
+            ["--from", "9999-12-30", "--bucket", "month"],
+            "error: from: '9999-12-30' is out of range",
+        ),
+        (["--to", "0001-01-05"], "error: to: '0001-01-05' is out of range"),
+    ]:
+        monkeypatch.setattr(sys, "argv", ["diogen", *dora(url, *args)])
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+        assert exit_info.value.code == 2  # bad usage, not "unexpected OverflowError"
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1
+        assert error.startswith(expected), error
+
+
 def test_bad_choice_is_a_usage_error(url: str) -> None:
     result = runner.invoke(app, dora(url, "--bucket", "year"))
     assert result.exit_code == 2
 
 
-def test_entry_point_prints_one_line_and_exits_1(
+def test_entry_point_prints_one_line_and_exits_2(
     url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from diogen.cli import main
@@ -98,7 +148,7 @@ def test_entry_point_prints_one_line_and_exits_1(
     monkeypatch.setattr(sys, "argv", ["diogen", *dora(url, "--to", "31/01/2024")])
     with pytest.raises(SystemExit) as exit_info:
         main()
-    assert exit_info.value.code == 1
+    assert exit_info.value.code == 2  # bad usage (DESIGN.md §6)
     error = capsys.readouterr().err
     assert error.count("\n") == 1
     assert error.startswith("error: to: '31/01/2024' is not a date")

@@ -14,7 +14,11 @@ from sqlalchemy.orm import Session
 from test_metrics_support import Silver, engine_for, utc
 
 from diogen.errors import InputError, NotFoundError
+from diogen.ids import stable_id
 from diogen.metrics import Scope, Window, dora_report
+from diogen.metrics.dora import NO_FAILURE_DATA
+from diogen.metrics.window import LATEST
+from diogen.silver import Deployment
 
 # Monday 2024-01-01 to Monday 2024-01-29: 28 days, exactly four Monday weeks.
 JANUARY = Window(utc("2024-01-01"), utc("2024-01-29"))
@@ -99,12 +103,14 @@ def test_golden_git_only_report(session: Session) -> None:
         "p90_hours": 76.8,
         "tier": "high",
     }
-    # Git alone says nothing failed: 0 / 5 = 0.0 -> elite (<= 5 %); no failures, no recovery.
+    # Git alone records no failures at all (no incident, rollback, fix or verdict), so the
+    # failure metrics have no samples and say why, rather than claiming 0 % and elite.
     assert report["change_failure_rate"] == {
-        "deployments": 5,
+        "deployments": 0,
         "failed": 0,
-        "rate": 0.0,
-        "tier": "elite",
+        "rate": None,
+        "tier": None,
+        "reason": NO_FAILURE_DATA,
     }
     assert report["failed_deployment_recovery_time"] == {
         "failures": 0,
@@ -114,7 +120,14 @@ def test_golden_git_only_report(session: Session) -> None:
         "p90_hours": None,
         "tier": None,
     }
-    assert report["rework_rate"] == {"deployments": 5, "rework": 0, "rate": 0.0}
+    assert report["rework_rate"] == {
+        "deployments": 0,
+        "rework": 0,
+        "rate": None,
+        "reason": NO_FAILURE_DATA,
+    }
+    assert NO_FAILURE_DATA.startswith("no failure data: ")
+    assert "ingest incidents or mark failed deployments" in NO_FAILURE_DATA
     assert "buckets" not in report
     assert "evidence" not in report
 
@@ -173,7 +186,8 @@ def test_golden_weekly_buckets(session: Session) -> None:
         ("2024-01-15T00:00:00Z", 0, 0, 0, None),
         ("2024-01-22T00:00:00Z", 1, 1, 1, 24.0),
     ]
-    assert [b["change_failure_rate"] for b in buckets] == [0.0, 0.0, None, 0.0]
+    # No failure data: unknown, not 0.
+    assert [b["change_failure_rate"] for b in buckets] == [None, None, None, None]
     assert not any(b["partial"] for b in buckets)
 
 
@@ -239,9 +253,73 @@ def test_empty_window_reports_nulls_not_zeros(session: Session) -> None:
         "failed": 0,
         "rate": None,
         "tier": None,
+        "reason": NO_FAILURE_DATA,
     }
-    assert report["rework_rate"] == {"deployments": 0, "rework": 0, "rate": None}
+    assert report["rework_rate"] == {
+        "deployments": 0,
+        "rework": 0,
+        "rate": None,
+        "reason": NO_FAILURE_DATA,
+    }
     assert [b["deployments"] for b in report["buckets"]] == [0, 0, 0, 0]
+
+
+API = stable_id("git", "repository", "api")  # the id Silver.repo gives "api"
+
+
+def _incident_elsewhere(silver: Silver, api: dict[str, str]) -> None:
+    ops = silver.repo("ops")
+    silver.incident("I1", silver.deploy(ops, "o1", "2023-06-01T00:00"), "2023-06-01", None)
+
+
+def _verdict_before_the_window(silver: Silver, api: dict[str, str]) -> None:
+    # D0 (12-20, before the window) was looked at and judged fine: someone records verdicts.
+    silver.session.get(Deployment, api["D0"]).marked_failed = False  # type: ignore[union-attr]
+    silver.session.flush()
+
+
+def _rollback_on_staging(silver: Silver, api: dict[str, str]) -> None:
+    silver.deploy(API, "back", "2023-06-01", environment="staging", is_rollback=True)
+
+
+def _fix_in_scope(silver: Silver, api: dict[str, str]) -> None:
+    silver.deploy(API, "fix", "2023-12-21", fixes=api["D0"])  # before the window
+
+
+@pytest.mark.parametrize(
+    "record_failures",
+    [_incident_elsewhere, _verdict_before_the_window, _rollback_on_staging, _fix_in_scope],
+)
+def test_any_failure_data_makes_zero_failures_a_measurement(
+    session: Session, record_failures: Any
+) -> None:
+    silver = Silver(session)
+    api = build_api(silver)
+    record_failures(silver, api)
+    report = dora_report(session, Scope(repo="api"), JANUARY, bucket="week")
+
+    # Failures are recorded somewhere, and none of the 5 counted deployments failed:
+    # 0 / 5 = 0.0 -> elite (<= 5 %); no failures, so no recovery samples.
+    assert report["change_failure_rate"] == {
+        "deployments": 5,
+        "failed": 0,
+        "rate": 0.0,
+        "tier": "elite",
+    }
+    assert report["rework_rate"] == {"deployments": 5, "rework": 0, "rate": 0.0}
+    assert report["failed_deployment_recovery_time"]["failures"] == 0
+    assert [b["change_failure_rate"] for b in report["buckets"]] == [0.0, 0.0, None, 0.0]
+
+
+def test_failure_data_out_of_scope_does_not_count(session: Session) -> None:
+    silver = Silver(session)
+    build_api(silver)
+    # A rollback in another repository says nothing about how "api" records failures.
+    web = silver.repo("web")
+    silver.deploy(web, "w1", "2024-01-05", is_rollback=True)
+    report = dora_report(session, Scope(repo="api"), JANUARY)
+    assert report["change_failure_rate"]["reason"] == NO_FAILURE_DATA
+    assert dora_report(session, Scope(), JANUARY)["change_failure_rate"]["rate"] == 0.0
 
 
 def test_single_sample_and_even_count(session: Session) -> None:
@@ -298,6 +376,21 @@ def test_bad_arguments_are_input_errors(session: Session) -> None:
         dora_report(session, Scope(), JANUARY, bucket="year")
     with pytest.raises(InputError, match="not a valid regular expression"):
         dora_report(session, Scope(), JANUARY, production_environment="(")
+
+
+@pytest.mark.parametrize("bucket", ["day", "week", "month"])
+def test_window_ending_at_the_latest_date(session: Session, bucket: str) -> None:
+    silver = Silver(session)
+    repo = silver.repo("far")
+    commit = silver.commit(repo, "f1", "9998-12-30T00:00")
+    silver.deploy(repo, "v1", "9998-12-31T12:00", commits=[commit])
+    # Buckets, weeks and 30-/180-day periods all reach past the end: none may overflow.
+    window = Window(utc("9998-06-01"), LATEST)
+    report = dora_report(session, Scope(repo="far"), window, bucket=bucket, explain=True)
+    assert report["window"]["to"] == "9999-01-01T00:00:00Z"
+    assert report["deployment_frequency"]["deployments"] == 1
+    assert report["lead_time_for_changes"]["median_hours"] == 36.0
+    assert report["buckets"][-1]["deployments"] == 1
 
 
 def _by_ref(report: dict[str, Any]) -> dict[str, dict[str, Any]]:

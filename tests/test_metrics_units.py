@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import inspect
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from test_metrics_support import utc
 
+from diogen.config import PRODUCTION_ENVIRONMENT_PATTERN, Settings
 from diogen.errors import InputError
-from diogen.metrics import Window, default_window, make_window, median, parse_date, percentile
+from diogen.metrics import (
+    DEFAULT_PRODUCTION_ENVIRONMENT,
+    Window,
+    default_window,
+    dora_report,
+    make_window,
+    median,
+    parse_date,
+    percentile,
+)
 from diogen.metrics.frequency import deployment_frequency
 from diogen.metrics.tiers import (
     FrequencyFacts,
@@ -18,7 +29,7 @@ from diogen.metrics.tiers import (
     lead_time_tier,
     recovery_tier,
 )
-from diogen.metrics.window import calendar_buckets, full_periods, full_weeks
+from diogen.metrics.window import LATEST, calendar_buckets, full_periods, full_weeks
 
 
 def test_percentiles_interpolate_like_numpy() -> None:
@@ -66,6 +77,62 @@ def test_make_window_fills_in_missing_bounds() -> None:
         make_window("2024-04-01", "2024-04-01", now=now)
     with pytest.raises(InputError, match="to: 'soon' is not a date"):
         make_window("2024-04-01", "soon", now=now)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        (None, "9999-12-31", r"^to: '9999-12-31' is out of range: the latest date is 9999-01-01$"),
+        ("9999-06-01", "9999-12-31", r"^to: '9999-12-31' is out of range"),
+        ("9999-01-02", None, r"^from: '9999-01-02' is out of range"),
+        ("2024-01-01", "9999-12-31T23:00:00-05:00", r"^to: .* is out of range"),
+        ("0001-01-01T00:00:00+01:00", "2024-01-01", r"^from: .* is out of range"),
+        (None, "0001-02-01", r"^to: '0001-02-01' is out of range: the 90 days before it begin"),
+    ],
+)
+def test_dates_past_the_calendar_are_input_errors(
+    start: str | None, end: str | None, message: str
+) -> None:
+    now = datetime(2024, 6, 12, tzinfo=UTC)
+    with pytest.raises(InputError, match=message) as error:
+        make_window(start, end, now=now)
+    assert "\n" not in str(error.value)
+
+
+def test_the_latest_date_is_a_valid_end() -> None:
+    window = make_window("9998-12-01", "9999-01-01")
+    assert window.end == LATEST
+    for unit in ("day", "week", "month"):
+        last_start, last_end = calendar_buckets(window, unit)[-1]
+        assert last_start < LATEST <= last_end  # a week bucket runs on to Monday 9999-01-04
+    assert deployment_frequency([utc("9998-12-31T23:00")], window).deployments == 1
+    # The default window of the last day before LATEST ends exactly there.
+    assert default_window(datetime(9998, 12, 31, 12, tzinfo=UTC)).end == LATEST
+
+
+@pytest.mark.parametrize(
+    "now", [datetime(9999, 1, 1, tzinfo=UTC), datetime.max.replace(tzinfo=UTC)]
+)
+def test_default_window_near_the_end_of_the_calendar(now: datetime) -> None:
+    with pytest.raises(InputError, match=r"^to: .* is out of range"):
+        default_window(now)
+    with pytest.raises(InputError, match=r"^to: .* is out of range"):
+        make_window("9998-12-01", None, now=now)
+
+
+def test_window_refuses_bounds_past_the_calendar() -> None:
+    with pytest.raises(InputError, match=r"^to: 9999-12-31T00:00:00\+00:00 is out of range"):
+        Window(utc("9998-01-01"), utc("9999-12-31"))
+    plus_one = timezone(timedelta(hours=1))
+    with pytest.raises(InputError, match=r"^from: .* is out of range"):
+        Window(datetime(1, 1, 1, tzinfo=plus_one), utc("2024-01-01"))
+
+
+def test_production_environment_default_is_defined_once() -> None:
+    assert Settings.model_fields["production_environment"].default is PRODUCTION_ENVIRONMENT_PATTERN
+    assert DEFAULT_PRODUCTION_ENVIRONMENT is PRODUCTION_ENVIRONMENT_PATTERN
+    default = inspect.signature(dora_report).parameters["production_environment"].default
+    assert default is PRODUCTION_ENVIRONMENT_PATTERN
 
 
 def test_window_is_half_open() -> None:

@@ -26,6 +26,8 @@ CONFIG_FILE_NAME = "diogen.toml"
 RELEASE_PATTERN = r"^v?\d+\.\d+(\.\d+)?(\+[0-9A-Za-z.-]+)?$"
 # The same, allowing a pre-release suffix such as -rc1 before the build metadata.
 PRERELEASE_PATTERN = r"^v?\d+\.\d+(\.\d+)?(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
+# Environments whose deployments are production ones, searched case-insensitively.
+PRODUCTION_ENVIRONMENT_PATTERN = r"^prod(uction)?$"
 BOT_PATTERN = r"(\[bot\]|-bot\b|^dependabot|^renovate|^github-actions|noreply@github\.com$)"
 
 
@@ -43,7 +45,7 @@ class Settings(BaseSettings):
     cache_dir: Path = _default_cache_dir()
     release_pattern: str | None = None
     include_prereleases: bool = False
-    production_environment: str = r"^prod(uction)?$"
+    production_environment: str = PRODUCTION_ENVIRONMENT_PATTERN
     benchmarks: Literal["2023", "2024", "2021"] = "2023"
     bot_pattern: str = BOT_PATTERN
     git_jobs: int = 2

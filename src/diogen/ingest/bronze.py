@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from diogen.connectors.base import RawItem
-from diogen.db import upsert
+from diogen.db import SerializedJson, upsert
 from diogen.ids import stable_id
 from diogen.ingest.models import QuarantinedRecord, RawRecord, SyncCursor
 from diogen.silver.base import table_of
@@ -29,9 +29,8 @@ def payload_text(payload: Mapping[str, Any]) -> str:
 
 def raw_row(source: str, item: RawItem, fetched_at: datetime) -> dict[str, Any]:
     """The bronze envelope of `item`; its id covers the payload, so a same re-fetch is a no-op."""
-    digest = blake2b(
-        payload_text(item.payload).encode("utf-8", "replace"), digest_size=16
-    ).hexdigest()
+    text = payload_text(item.payload)
+    digest = blake2b(text.encode("utf-8", "replace"), digest_size=16).hexdigest()
     return {
         "id": stable_id(source, item.stream, item.natural_key, digest),
         "source": source,
@@ -40,7 +39,7 @@ def raw_row(source: str, item: RawItem, fetched_at: datetime) -> dict[str, Any]:
         "payload_hash": digest,
         "fetched_at": fetched_at,
         "request": item.request,
-        "payload": item.payload,
+        "payload": SerializedJson(item.payload, text),
     }
 
 

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, Table, update
@@ -23,6 +24,7 @@ from diogen.errors import RejectedRecord
 from diogen.ids import stable_id
 from diogen.ingest import bronze
 from diogen.ingest.models import SyncRun
+from diogen.ingest.writer import BatchWriter
 from diogen.silver.base import Base
 from diogen.silver.deployments import link_deployed_commits
 
@@ -121,6 +123,31 @@ def _drive(
     progress: Progress | None,
     batch_size: int,
 ) -> None:
+    writer = BatchWriter(engine)
+    try:
+        _read(engine, connector, cursors, result, clock, progress, batch_size, writer)
+    except KeyboardInterrupt:
+        # What is queued is complete: keep it, so that the next run has less to read.
+        writer.close(raise_failure=False)
+        raise
+    except BaseException:
+        writer.abandon()
+        raise
+    writer.close()
+    result.summary.update(connector.stats.counters)
+
+
+def _read(
+    engine: Engine,
+    connector: Connector,
+    cursors: dict[str, dict[str, Any]],
+    result: SyncResult,
+    clock: Clock,
+    progress: Progress | None,
+    batch_size: int,
+    writer: BatchWriter,
+) -> None:
+    """Consume the connector's fetch, handing full batches and checkpoints to the writer."""
     batch = _Batch()
     touched: set[str] = set()
 
@@ -131,26 +158,33 @@ def _drive(
     for item in connector.fetch(cursors, stored):
         if isinstance(item, Checkpoint):
             touched |= batch.repositories()
-            with session_scope(engine) as session:
-                _checkpoint(session, connector, item, batch, touched, result, clock())
+            writer.submit(
+                partial(
+                    _checkpoint,
+                    connector=connector,
+                    item=item,
+                    batch=batch,
+                    touched=touched,
+                    result=result,
+                    now=clock(),
+                )
+            )
             batch, touched = _Batch(), set()
             continue
         _add(batch, connector, item, clock(), result)
         if len(batch.raw) >= batch_size:
             touched |= batch.repositories()
-            with session_scope(engine) as session:
-                batch.write(session)
+            writer.submit(batch.write)
             batch = _Batch()
             if progress is not None:
                 progress({**connector.stats.counters, "records": result.records})
     if batch.raw:
-        with session_scope(engine) as session:
-            batch.write(session)
-    result.summary.update(connector.stats.counters)
+        writer.submit(batch.write)
 
 
 def _checkpoint(
     session: Session,
+    *,
     connector: Connector,
     item: Checkpoint,
     batch: _Batch,

@@ -22,7 +22,7 @@ class _Tally:
     failed: int = 0
     hours: list[float] = field(default_factory=list)
 
-    def to_json(self, window: Window) -> dict[str, Any]:
+    def to_json(self, window: Window, *, failure_data: bool) -> dict[str, Any]:
         return {
             "start": isoformat_z(self.start),
             "end": isoformat_z(self.end),
@@ -33,7 +33,10 @@ class _Tally:
             "changes": len(self.hours),
             "median_lead_time_hours": rounded(median(self.hours), HOURS_DIGITS),
             "failed": self.failed,
-            "change_failure_rate": ratio(self.failed, len(self.deployments)),
+            # Without failure data the rate is unknown, not 0 (see `DoraData.failure_data`).
+            "change_failure_rate": ratio(self.failed, len(self.deployments))
+            if failure_data
+            else None,
         }
 
 
@@ -42,10 +45,13 @@ def bucket_rows(
     unit: Bucket,
     verdicts: Mapping[str, Verdict],
     changes: Iterable[CountedChange],
+    *,
+    failure_data: bool = True,
 ) -> list[dict[str, Any]]:
     """One row per calendar bucket overlapping the window, empty buckets included.
 
     Deployments fall in the bucket of their finish; changes in the bucket of their deployment.
+    Without `failure_data` every `change_failure_rate` is null.
     """
     tallies = [_Tally(start, end) for start, end in calendar_buckets(window, unit)]
     starts = [tally.start for tally in tallies]
@@ -61,4 +67,4 @@ def bucket_rows(
             tally.failed += verdict.failed
     for change in changes:
         tally_for(change.deployed_at).hours.append(change.hours)
-    return [tally.to_json(window) for tally in tallies]
+    return [tally.to_json(window, failure_data=failure_data) for tally in tallies]

@@ -28,6 +28,8 @@ class DoraData:
     changes: list[CountedChange]
     excluded_changes: list[ExcludedChange]
     verdicts: dict[str, Verdict]
+    # False when nothing records failures (git alone): failure rates are then unknown, not 0.
+    failure_data: bool
     repositories: dict[str, str]
 
 
@@ -50,6 +52,10 @@ def load(session: Session, scope: Scope, window: Window, pattern: str) -> DoraDa
         queries.later_production(session, resolved, environments, window.start),
         queries.linked_incidents(session, counted_ids),
     )
+    # A fixer outside the scope can still link to a deployment in it: its signal is data too.
+    failure_data = queries.has_failure_data(session, resolved) or any(
+        verdict.signals for verdict in verdicts.values()
+    )
     return DoraData(
         scope=scope,
         window=window,
@@ -60,5 +66,6 @@ def load(session: Session, scope: Scope, window: Window, pattern: str) -> DoraDa
         changes=changes,
         excluded_changes=excluded_changes,
         verdicts=verdicts,
+        failure_data=failure_data,
         repositories=queries.repository_names(session),
     )

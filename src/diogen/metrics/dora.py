@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from diogen.config import PRODUCTION_ENVIRONMENT_PATTERN
 from diogen.metrics.buckets import bucket_rows
 from diogen.metrics.data import DoraData, load
 from diogen.metrics.evidence import evidence
@@ -21,7 +22,13 @@ from diogen.metrics.tiers import (
 )
 from diogen.metrics.window import Window, check_bucket, default_window
 
-DEFAULT_PRODUCTION_ENVIRONMENT = r"^prod(uction)?$"
+# Defined once, in the settings; re-exported for callers of `dora_report`.
+DEFAULT_PRODUCTION_ENVIRONMENT = PRODUCTION_ENVIRONMENT_PATTERN
+NO_FAILURE_DATA = (
+    "no failure data: the database has no incidents and no deployment in scope is a rollback, "
+    "a fix of another or marked failed; ingest incidents or mark failed deployments to "
+    "measure this"
+)
 
 
 def lead_time_section(data: DoraData, table: Benchmarks) -> dict[str, Any]:
@@ -34,6 +41,14 @@ def lead_time_section(data: DoraData, table: Benchmarks) -> dict[str, Any]:
 
 
 def failure_rate_section(data: DoraData, table: Benchmarks) -> dict[str, Any]:
+    if not data.failure_data:
+        return {
+            "deployments": 0,
+            "failed": 0,
+            "rate": None,
+            "tier": None,
+            "reason": NO_FAILURE_DATA,
+        }
     failed = sum(verdict.failed for verdict in data.verdicts.values())
     rate = ratio(failed, len(data.counted))
     return {
@@ -57,6 +72,8 @@ def recovery_section(data: DoraData, table: Benchmarks) -> dict[str, Any]:
 
 
 def rework_section(data: DoraData) -> dict[str, Any]:
+    if not data.failure_data:
+        return {"deployments": 0, "rework": 0, "rate": None, "reason": NO_FAILURE_DATA}
     rework = sum(verdict.rework for verdict in data.verdicts.values())
     return {
         "deployments": len(data.counted),
@@ -82,7 +99,9 @@ def build_report(
     }
     unit = check_bucket(bucket)
     if unit is not None:
-        report["buckets"] = bucket_rows(data.window, unit, data.verdicts, data.changes)
+        report["buckets"] = bucket_rows(
+            data.window, unit, data.verdicts, data.changes, failure_data=data.failure_data
+        )
     if explain:
         report["evidence"] = evidence(data)
     return report

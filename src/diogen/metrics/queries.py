@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from diogen.metrics.scope import ResolvedScope
@@ -136,6 +136,23 @@ def linked_incidents(session: Session, counted: Select[str]) -> list[IncidentRec
     ).where(Incident.deployment_id.in_(counted))
     rows = session.execute(query.order_by(Incident.started_at, Incident.id))
     return [IncidentRecord(**row._asdict()) for row in rows]
+
+
+def has_failure_data(session: Session, scope: ResolvedScope) -> bool:
+    """Whether any source records failures: an incident anywhere, or a deployment in scope
+    (any environment, any time) that a person judged, that is a rollback or that fixes another.
+
+    Without such data a failure rate of 0 would be a claim nothing supports.
+    """
+    judged = select(Deployment.id).where(
+        scope.deployment_filter(),
+        or_(
+            Deployment.marked_failed.is_not(None),
+            Deployment.fixes_deployment_id.is_not(None),
+            Deployment.is_rollback.is_(True),
+        ),
+    )
+    return bool(session.scalar(select(or_(exists(select(Incident.id)), exists(judged)))))
 
 
 def deployed_changes(session: Session, counted: Select[str]) -> list[ChangeRecord]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
 # Per-change listings in a terminal stop here; the JSON document always has every row.
 CHANGE_ROWS_SHOWN = 50
 NONE = "-"
+EMPTY = "(none)"
+NO_DATA = "no failure data (see below)"
+NOTE_WIDTH = 100
 
 
 def _hours(value: float | None) -> str:
@@ -19,11 +23,14 @@ def _percent(rate: float | None) -> str:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Left-aligned columns under a header; a table without rows says so."""
     cells = [[NONE if cell is None else str(cell) for cell in row] for row in rows]
-    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
+    widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    if not cells:
+        lines.append(EMPTY)
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -52,7 +59,9 @@ def _summary_rows(report: dict[str, Any]) -> list[list[Any]]:
         ["Lead time for changes", f"{lt['changes']} changes; {_durations(lt)}", lt["tier"]],
         [
             "Change failure rate",
-            f"{cfr['failed']} of {cfr['deployments']} failed ({_percent(cfr['rate'])})",
+            NO_DATA
+            if "reason" in cfr
+            else f"{cfr['failed']} of {cfr['deployments']} failed ({_percent(cfr['rate'])})",
             cfr["tier"],
         ],
         [
@@ -62,7 +71,9 @@ def _summary_rows(report: dict[str, Any]) -> list[list[Any]]:
         ],
         [
             "Rework rate",
-            f"{rework['rework']} of {rework['deployments']} ({_percent(rework['rate'])})",
+            NO_DATA
+            if "reason" in rework
+            else f"{rework['rework']} of {rework['deployments']} ({_percent(rework['rate'])})",
             None,
         ],
     ]
@@ -135,6 +146,12 @@ def _evidence(evidence: dict[str, Any]) -> str:
 def render_table(report: dict[str, Any]) -> str:
     """The report as text: a summary table, then buckets and evidence when present."""
     parts = [_title(report), _table(["Metric", "Value", "Tier"], _summary_rows(report))]
+    reasons = {
+        report[key]["reason"]
+        for key in ("change_failure_rate", "rework_rate")
+        if "reason" in report[key]
+    }
+    parts += [textwrap.fill(f"{r[0].upper()}{r[1:]}.", NOTE_WIDTH) for r in sorted(reasons)]
     if "buckets" in report:
         parts.append(_buckets(report["buckets"]))
     if "evidence" in report:

@@ -140,8 +140,3 @@ def frequency_tier(facts: FrequencyFacts, table: Benchmarks) -> Tier | None:
         if value >= minimum:
             return tier
     return "low"
-
-
-def tier_rank(tier: str | None) -> int | None:
-    """0 for elite to 3 for low, for comparing tiers."""
-    return None if tier is None else TIERS.index(tier)

@@ -12,6 +12,11 @@ Bucket = Literal["day", "week", "month"]
 BUCKETS: tuple[str, ...] = get_args(Bucket)
 DEFAULT_WINDOW_DAYS = 90
 WEEK = timedelta(days=7)
+# The latest instant a window may end at. Reports compute past a window's end (the next day,
+# week or month, a 180-day period from its start) and Python's calendar stops at 9999-12-31,
+# so the last year is kept as headroom.
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+_LATEST_TEXT = "the latest date is 9999-01-01"
 
 
 def isoformat_z(moment: datetime) -> str:
@@ -19,9 +24,27 @@ def isoformat_z(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _out_of_range(label: str, shown: str, why: str = _LATEST_TEXT) -> InputError:
+    return InputError(f"{label}: {shown} is out of range: {why}", value=shown)
+
+
+def _to_utc(moment: datetime, label: str, shown: str) -> datetime:
+    """`moment` in UTC, which must not end after `LATEST`.
+
+    Converting an instant at the very edge of the calendar to UTC can itself overflow.
+    """
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        raise _out_of_range(label, shown, "it has no UTC equivalent in the calendar") from None
+    if moment > LATEST:
+        raise _out_of_range(label, shown)
+    return moment
+
+
 @dataclass(frozen=True)
 class Window:
-    """The half-open interval `[start, end)` of timezone-aware UTC instants."""
+    """The half-open interval `[start, end)` of timezone-aware UTC instants, ending by `LATEST`."""
 
     start: datetime
     end: datetime
@@ -29,8 +52,8 @@ class Window:
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise InputError("window bounds must be timezone-aware", start=self.start, end=self.end)
-        object.__setattr__(self, "start", self.start.astimezone(UTC))
-        object.__setattr__(self, "end", self.end.astimezone(UTC))
+        object.__setattr__(self, "start", _to_utc(self.start, "from", self.start.isoformat()))
+        object.__setattr__(self, "end", _to_utc(self.end, "to", self.end.isoformat()))
         if self.start >= self.end:
             raise InputError(
                 f"empty window: from ({isoformat_z(self.start)}) must be before "
@@ -55,31 +78,49 @@ class Window:
 
 
 def parse_date(text: str, *, label: str = "date") -> datetime:
-    """`YYYY-MM-DD` (midnight UTC) or an ISO 8601 date-time (UTC when it names no offset)."""
+    """`YYYY-MM-DD` (midnight UTC) or an ISO 8601 date-time (UTC when it names no offset).
+
+    A date after `LATEST` is refused here, quoting the user's text, before any arithmetic.
+    """
     value = text.strip()
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
-            return datetime(day.year, day.month, day.day, tzinfo=UTC)
-        moment = datetime.fromisoformat(value)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        else:
+            moment = datetime.fromisoformat(value)
     except ValueError:
         raise InputError(
             f"{label}: {text!r} is not a date; use YYYY-MM-DD or an ISO 8601 date-time "
             "such as 2024-01-31T12:00:00Z",
             text=text,
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return _to_utc(moment, label, repr(text))
 
 
 def start_of_next_day(now: datetime | None = None) -> datetime:
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
-    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC) + timedelta(days=1)
+    moment = _to_utc(now or datetime.now(UTC), "to", "the start of tomorrow")
+    day = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    if day >= LATEST:
+        raise _out_of_range("to", f"the start of the day after {day.date().isoformat()}")
+    return day + timedelta(days=1)
+
+
+def _days_before(end: datetime, shown: str) -> datetime:
+    """The default `from`, DEFAULT_WINDOW_DAYS before `end`: it may fall before year 1."""
+    try:
+        return end - timedelta(days=DEFAULT_WINDOW_DAYS)
+    except OverflowError:
+        why = f"the {DEFAULT_WINDOW_DAYS} days before it begin before year 1; give from as well"
+        raise _out_of_range("to", shown, why) from None
 
 
 def default_window(now: datetime | None = None) -> Window:
     """The 90 days ending at the start of the next UTC day, so today counts in full."""
     end = start_of_next_day(now)
-    return Window(end - timedelta(days=DEFAULT_WINDOW_DAYS), end)
+    return Window(_days_before(end, isoformat_z(end)), end)
 
 
 def make_window(start: str | None, end: str | None, *, now: datetime | None = None) -> Window:
@@ -88,9 +129,10 @@ def make_window(start: str | None, end: str | None, *, now: datetime | None = No
     A missing `to` is the start of the next UTC day; a missing `from` is 90 days before `to`.
     """
     until = parse_date(end, label="to") if end else start_of_next_day(now)
-    since = (
-        parse_date(start, label="from") if start else until - timedelta(days=DEFAULT_WINDOW_DAYS)
-    )
+    if start:
+        since = parse_date(start, label="from")
+    else:
+        since = _days_before(until, repr(end) if end else isoformat_z(until))
     return Window(since, until)
 
 

@@ -24,7 +24,8 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+# None is SQL NULL, not the JSON text "null".
+JsonDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class Base(DeclarativeBase):

@@ -6,7 +6,10 @@ depends only on its repository and sha.
 
 from __future__ import annotations
 
-from diogen.ids import stable_id
+from diogen.ids import id_maker, stable_id
+
+_commit_id = id_maker("silver", "commit")
+_commit_file_id = id_maker("silver", "commit_file")
 
 
 def repository_id(provider: str, name: str) -> str:
@@ -14,11 +17,11 @@ def repository_id(provider: str, name: str) -> str:
 
 
 def commit_id(repository: str, sha: str) -> str:
-    return stable_id("silver", "commit", repository, sha)
+    return _commit_id(repository, sha)
 
 
 def commit_file_id(commit: str, path: str) -> str:
-    return stable_id("silver", "commit_file", commit, path)
+    return _commit_file_id(commit, path)
 
 
 def identity_id(provider: str, key: str) -> str:

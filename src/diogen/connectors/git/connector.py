@@ -22,7 +22,11 @@ from diogen.config import BOT_PATTERN, RELEASE_PATTERN
 from diogen.connectors.base import Checkpoint, FetchStats, RawItem, SilverRow, StoredKeys
 from diogen.connectors.git import repo as gitrepo
 from diogen.connectors.git.commits import log_commits
-from diogen.connectors.git.normalize import normalize_commit, normalize_ref, normalize_repository
+from diogen.connectors.git.normalize import (
+    CommitNormalizer,
+    normalize_ref,
+    normalize_repository,
+)
 from diogen.silver import history
 from diogen.silver.deployments import sync_release_deployments
 from diogen.silver.keys import ref_id, repository_id
@@ -46,7 +50,9 @@ class GitConnector:
         self.source = f"git:{self.name}"
         self.repository_id = repository_id("git", self.name)
         self.stats = FetchStats()
-        self._bot = re.compile(config.bot_pattern, re.I)
+        self._commit_rows = CommitNormalizer(
+            self.repository_id, re.compile(config.bot_pattern, re.I)
+        )
         self._path: Path | None = None
 
     @property
@@ -85,7 +91,7 @@ class GitConnector:
 
     def normalize(self, item: RawItem) -> Iterable[SilverRow]:
         if item.stream == "commits":
-            return normalize_commit(self.repository_id, item.payload, self._bot)
+            return self._commit_rows(item.payload)
         if item.stream == "refs":
             return normalize_ref(self.repository_id, item.payload)
         return normalize_repository(self.repository_id, item.payload)

@@ -57,49 +57,30 @@ def normalize_ref(repository_id: str, payload: dict[str, Any]) -> Iterator[Silve
     )
 
 
-def normalize_commit(
-    repository_id: str, payload: dict[str, Any], bot: re.Pattern[str]
-) -> Iterator[SilverRow]:
-    author, committer = payload["author"], payload["committer"]
-    author_person, author_identity = git_identity_rows(_account(author), bot)
-    committer_person, committer_identity = git_identity_rows(_account(committer), bot)
-    yield SilverRow(PERSON, author_person, ())
-    yield SilverRow(PERSON, committer_person, ())
-    yield SilverRow(IDENTITY, author_identity, IDENTITY_UPDATE, "person_locked")
-    yield SilverRow(IDENTITY, committer_identity, IDENTITY_UPDATE, "person_locked")
-    cid = commit_id(repository_id, payload["sha"])
-    files = payload["files"]
-    is_merge = len(payload["parents"]) > 1
-    has_stats = not is_merge and not payload.get("shallow_boundary")
-    message = payload["message"]
-    yield SilverRow(
-        COMMIT,
-        {
-            "id": cid,
-            "repository_id": repository_id,
-            "sha": payload["sha"],
-            "parents": " ".join(payload["parents"]),
-            "author_identity_id": author_identity["id"],
-            "committer_identity_id": committer_identity["id"],
-            "author_name": author["name"],
-            "author_email": author["email"],
-            "committer_name": committer["name"],
-            "committer_email": committer["email"],
-            "authored_at": datetime.fromtimestamp(author["time"], UTC),
-            "author_tz_offset": author["offset"],
-            "committed_at": datetime.fromtimestamp(committer["time"], UTC),
-            "committer_tz_offset": committer["offset"],
-            "subject": message.split("\n", 1)[0],
-            "message": message,
-            "additions": sum(f[2] or 0 for f in files) if has_stats else None,
-            "deletions": sum(f[3] or 0 for f in files) if has_stats else None,
-            "files_changed": len(files) if has_stats else None,
-            "is_merge": is_merge,
-            "reachable": True,
-        },
-    )
-    if has_stats:
-        for path, old_path, added, deleted in files:
+class CommitNormalizer:
+    """Commit payloads → person, identity, commit and file rows of one repository.
+
+    A history has few authors and many commits, so each account is resolved once.
+    """
+
+    def __init__(self, repository_id: str, bot: re.Pattern[str]) -> None:
+        self.repository_id = repository_id
+        self.bot = bot
+        self._accounts: dict[tuple[str, ...], tuple[SilverRow, SilverRow]] = {}
+
+    def __call__(self, payload: dict[str, Any]) -> Iterator[SilverRow]:
+        author, committer = payload["author"], payload["committer"]
+        author_rows = self._identity(author)
+        committer_rows = self._identity(committer)
+        yield from author_rows
+        yield from committer_rows
+        cid = commit_id(self.repository_id, payload["sha"])
+        is_merge = len(payload["parents"]) > 1
+        files = None if is_merge or payload.get("shallow_boundary") else payload["files"]
+        yield SilverRow(
+            COMMIT, self._commit(cid, payload, author_rows[1], committer_rows[1], files)
+        )
+        for path, old_path, added, deleted in files or ():
             yield SilverRow(
                 COMMIT_FILE,
                 {
@@ -113,9 +94,51 @@ def normalize_commit(
                 },
             )
 
+    def _identity(self, person: dict[str, Any]) -> tuple[SilverRow, SilverRow]:
+        key = (person["name"], person["email"], person["mailmap_name"], person["mailmap_email"])
+        rows = self._accounts.get(key)
+        if rows is None:
+            person_row, identity_row = git_identity_rows(Account(*key), self.bot)
+            rows = (
+                SilverRow(PERSON, person_row, ()),
+                SilverRow(IDENTITY, identity_row, IDENTITY_UPDATE, "person_locked"),
+            )
+            self._accounts[key] = rows
+        return rows
 
-def _account(person: dict[str, Any]) -> Account:
-    return Account(person["name"], person["email"], person["mailmap_name"], person["mailmap_email"])
+    def _commit(
+        self,
+        cid: str,
+        payload: dict[str, Any],
+        author_identity: SilverRow,
+        committer_identity: SilverRow,
+        files: list[list[Any]] | None,
+    ) -> dict[str, Any]:
+        """The commit row; stats are None where git shows none (merges, shallow boundary)."""
+        author, committer, message = payload["author"], payload["committer"], payload["message"]
+        return {
+            "id": cid,
+            "repository_id": self.repository_id,
+            "sha": payload["sha"],
+            "parents": " ".join(payload["parents"]),
+            "author_identity_id": author_identity.values["id"],
+            "committer_identity_id": committer_identity.values["id"],
+            "author_name": author["name"],
+            "author_email": author["email"],
+            "committer_name": committer["name"],
+            "committer_email": committer["email"],
+            "authored_at": datetime.fromtimestamp(author["time"], UTC),
+            "author_tz_offset": author["offset"],
+            "committed_at": datetime.fromtimestamp(committer["time"], UTC),
+            "committer_tz_offset": committer["offset"],
+            "subject": message.split("\n", 1)[0],
+            "message": message,
+            "additions": None if files is None else sum(f[2] or 0 for f in files),
+            "deletions": None if files is None else sum(f[3] or 0 for f in files),
+            "files_changed": None if files is None else len(files),
+            "is_merge": len(payload["parents"]) > 1,
+            "reachable": True,
+        }
 
 
 def _raw_date(raw: str) -> datetime:
