@@ -68,3 +68,14 @@ def test_demo_on_a_missing_repository_is_one_line(tmp_path: Path) -> None:
     result = run("demo", "--repo", str(tmp_path / "nope"), cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: no such directory: {tmp_path / 'nope'}"
+
+
+def test_demo_with_a_release_pattern(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "svc")
+    repo.commit("a", T0)
+    repo.tag("release-1", when=T0 + timedelta(hours=6), message="first")
+    result = run(
+        "demo", "--repo", str(repo.path), "--release-pattern", r"^release-\d+$", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 deployments" in result.stdout

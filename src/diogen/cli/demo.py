@@ -20,7 +20,7 @@ from diogen.cli.app import (
     interruptible,
     settings_for,
 )
-from diogen.cli.sync import git_config, run_git_sync
+from diogen.cli.sync import PrereleasesOption, ReleasePatternOption, git_config, run_git_sync
 from diogen.connectors.git import GitConnector
 from diogen.connectors.git.repo import open_local
 from diogen.db import session_scope
@@ -38,6 +38,8 @@ def demo(
         Path | None,
         typer.Option(metavar="PATH", help="Repository to analyse (default: this Diogen checkout)."),
     ] = None,
+    release_pattern: ReleasePatternOption = None,
+    include_prereleases: PrereleasesOption = None,
     db: DatabaseOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -46,7 +48,9 @@ def demo(
     if db is None:
         _remove_demo_database()
         db = f"sqlite:///{DEMO_DATABASE}"
-    settings = settings_for(db, config)
+    settings = settings_for(
+        db, config, release_pattern=release_pattern, include_prereleases=include_prereleases
+    )
     git = git_config(str(path), None, settings)
     connector = GitConnector(git)
     started = time.monotonic()
@@ -101,7 +105,7 @@ def _hints(name: str, database_url: str, report: dict[str, object], pattern: str
     if not frequency.get("deployments"):
         info(
             f"no deployments: no tag of {name} matches the release pattern {pattern!r}; "
-            "tag releases like v1.2.3, or set --release-pattern on 'diogen sync git'"
+            "tag releases like v1.2.3, or pass --release-pattern REGEX"
         )
     info(
         f"data kept in {database_url}; explore it with:\n"

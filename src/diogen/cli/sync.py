@@ -28,6 +28,23 @@ from diogen.db import session_scope
 from diogen.ingest.runner import SyncResult, run_sync
 from diogen.silver.repositories import check_location
 
+ReleasePatternOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="REGEX",
+        help="Tags matching this are releases (default: v1.2.3, 1.2.3, v1.2, +build allowed).",
+        show_default=False,
+    ),
+]
+PrereleasesOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--include-prereleases",
+        help="Count pre-release tags such as v1.2.0-rc1 as releases too.",
+        show_default=False,
+    ),
+]
+
 
 @sync_app.command("git")
 def sync_git(
@@ -38,21 +55,8 @@ def sync_git(
         str | None,
         typer.Option(help="Name of the repository in Diogen (default: its directory name)."),
     ] = None,
-    release_pattern: Annotated[
-        str | None,
-        typer.Option(
-            metavar="REGEX",
-            help="Tags matching this are releases (default: v1.2.3, 1.2.3, v1.2, +build allowed).",
-        ),
-    ] = None,
-    include_prereleases: Annotated[
-        bool | None,
-        typer.Option(
-            "--include-prereleases",
-            help="Count pre-release tags such as v1.2.0-rc1 as releases too.",
-            show_default=False,
-        ),
-    ] = None,
+    release_pattern: ReleasePatternOption = None,
+    include_prereleases: PrereleasesOption = None,
     jobs: Annotated[
         int | None, typer.Option(min=1, help="Parallel git processes (default: 2).")
     ] = None,

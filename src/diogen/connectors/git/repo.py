@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from hashlib import blake2b
 from pathlib import Path
+from urllib.parse import unquote
 
 from diogen.connectors.git.plumbing import run_git
 from diogen.errors import SourceError
@@ -37,6 +38,8 @@ def is_url(location: str) -> bool:
 def default_name(location: str) -> str:
     """The repository's name from its URL or path: the last component without '.git'."""
     tail = re.split(r"[/:\\]", location.rstrip("/\\"))[-1]
+    if is_url(location):
+        tail = unquote(tail)
     return tail.removesuffix(".git") or "repository"
 
 
