@@ -7,9 +7,10 @@ committed by `session_scope` at that same edge, never inside services.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -183,19 +184,37 @@ def execute_many(
     compiled = stmt.compile(dialect=dialect, column_keys=columns)
     assert isinstance(compiled, SQLCompiler)
     names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
+    pick = itemgetter(*names)
+    # itemgetter of one name returns the bare value, not a 1-tuple.
+    getter: Callable[[Mapping[str, Any]], tuple[Any, ...]] = (
+        (lambda row: (pick(row),)) if len(names) == 1 else pick
+    )
     processors = [
-        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-        for name in names
+        (index, processor)
+        for index, name in enumerate(names)
+        if (processor := compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
     ]
     for start in range(0, len(rows), UPSERT_BATCH):
-        chunk = rows[start : start + UPSERT_BATCH]
         params = [
-            [process(row[name]) if process else row[name] for name, process in processors]
-            for row in chunk
+            _row_values(getter, row, processors) for row in rows[start : start + UPSERT_BATCH]
         ]
         if compiled.positional:
-            connection.exec_driver_sql(compiled.string, [tuple(p) for p in params])
+            connection.exec_driver_sql(compiled.string, params)
         else:
             connection.exec_driver_sql(
                 compiled.string, [dict(zip(names, p, strict=True)) for p in params]
             )
+
+
+def _row_values(
+    getter: Callable[[Mapping[str, Any]], tuple[Any, ...]],
+    row: Mapping[str, Any],
+    processors: list[tuple[int, Any]],
+) -> tuple[Any, ...]:
+    values = getter(row)
+    if not processors:
+        return values
+    converted = list(values)
+    for index, process in processors:
+        converted[index] = process(converted[index])
+    return tuple(converted)

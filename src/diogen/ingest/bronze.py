@@ -24,7 +24,9 @@ LOOKUP_CHUNK = 500
 
 
 def payload_text(payload: Mapping[str, Any]) -> str:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON in the payload's own key order: connectors build payloads (or receive
+    them) in a fixed order, and sorting keys cost a tenth of a large sync."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
 def raw_row(source: str, item: RawItem, fetched_at: datetime) -> dict[str, Any]:
