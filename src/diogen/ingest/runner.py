@@ -105,7 +105,7 @@ def run_sync(
             SyncRun(id=result.run_id, source=connector.source, started_at=started, status="running")
         )
     try:
-        _drive(engine, connector, cursors, result, clock, progress, batch_size)
+        _Sync(engine, connector, result, clock, progress, batch_size).drive(cursors)
     except BaseException as exc:
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         _finish_run(engine, result, clock(), status, str(exc) or exc.__class__.__name__)
@@ -114,108 +114,80 @@ def run_sync(
     return result
 
 
-def _drive(
-    engine: Engine,
-    connector: Connector,
-    cursors: dict[str, dict[str, Any]],
-    result: SyncResult,
-    clock: Clock,
-    progress: Progress | None,
-    batch_size: int,
-) -> None:
-    writer = BatchWriter(engine)
-    try:
-        _read(engine, connector, cursors, result, clock, progress, batch_size, writer)
-    except KeyboardInterrupt:
-        # What is queued is complete: keep it, so that the next run has less to read.
-        writer.close(raise_failure=False)
-        raise
-    except BaseException:
-        writer.abandon()
-        raise
-    writer.close()
-    result.summary.update(connector.stats.counters)
+@dataclass
+class _Sync:
+    """One run of one connector, and what each of its steps needs."""
 
+    engine: Engine
+    connector: Connector
+    result: SyncResult
+    clock: Clock
+    progress: Progress | None
+    batch_size: int
 
-def _read(
-    engine: Engine,
-    connector: Connector,
-    cursors: dict[str, dict[str, Any]],
-    result: SyncResult,
-    clock: Clock,
-    progress: Progress | None,
-    batch_size: int,
-    writer: BatchWriter,
-) -> None:
-    """Consume the connector's fetch, handing full batches and checkpoints to the writer."""
-    batch = _Batch()
-    touched: set[str] = set()
+    def drive(self, cursors: dict[str, dict[str, Any]]) -> None:
+        writer = BatchWriter(self.engine)
+        try:
+            self._read(cursors, writer)
+        except KeyboardInterrupt:
+            # What is queued is complete: keep it, so that the next run has less to read.
+            writer.close(raise_failure=False)
+            raise
+        except BaseException:
+            writer.abandon()
+            raise
+        writer.close()
+        self.result.summary.update(self.connector.stats.counters)
 
-    def stored(stream: str, keys: Collection[str]) -> set[str]:
-        with session_scope(engine) as session:
-            return bronze.stored_keys(session, connector.source, stream, keys)
-
-    for item in connector.fetch(cursors, stored):
-        if isinstance(item, Checkpoint):
-            touched |= batch.repositories()
-            writer.submit(
-                partial(
-                    _checkpoint,
-                    connector=connector,
-                    item=item,
-                    batch=batch,
-                    touched=touched,
-                    result=result,
-                    now=clock(),
-                )
-            )
-            batch, touched = _Batch(), set()
-            continue
-        _add(batch, connector, item, clock(), result)
-        if len(batch.raw) >= batch_size:
-            touched |= batch.repositories()
+    def _read(self, cursors: dict[str, dict[str, Any]], writer: BatchWriter) -> None:
+        """Consume the connector's fetch, handing full batches and checkpoints to the writer."""
+        batch = _Batch()
+        touched: set[str] = set()
+        for item in self.connector.fetch(cursors, self._stored):
+            if isinstance(item, Checkpoint):
+                touched |= batch.repositories()
+                writer.submit(partial(self._checkpoint, item, batch, touched, self.clock()))
+                batch, touched = _Batch(), set()
+                continue
+            self._add(batch, item)
+            if len(batch.raw) >= self.batch_size:
+                touched |= batch.repositories()
+                writer.submit(batch.write)
+                batch = _Batch()
+                if self.progress is not None:
+                    self.progress({**self.connector.stats.counters, "records": self.result.records})
+        if batch.raw:
             writer.submit(batch.write)
-            batch = _Batch()
-            if progress is not None:
-                progress({**connector.stats.counters, "records": result.records})
-    if batch.raw:
-        writer.submit(batch.write)
 
+    def _stored(self, stream: str, keys: Collection[str]) -> set[str]:
+        with session_scope(self.engine) as session:
+            return bronze.stored_keys(session, self.connector.source, stream, keys)
 
-def _checkpoint(
-    session: Session,
-    *,
-    connector: Connector,
-    item: Checkpoint,
-    batch: _Batch,
-    touched: set[str],
-    result: SyncResult,
-    now: datetime,
-) -> None:
-    """Complete what the checkpoint covers: its rows, its cursors, the source's own finishing
-    step, and the deployed commits of every repository that changed."""
-    batch.write(session)
-    bronze.save_cursors(session, connector.source, item.cursors, now)
-    if item.finish is not None:
-        result.summary.update(item.finish(session))
-    for repository in sorted(touched):
-        result.summary.update(link_deployed_commits(session, repository))
+    def _add(self, batch: _Batch, item: RawItem) -> None:
+        source, now = self.connector.source, self.clock()
+        batch.raw.append(bronze.raw_row(source, item, now))
+        self.result.records += 1
+        try:
+            rows = list(self.connector.normalize(item))
+        except REJECTIONS as exc:
+            reason = f"{exc.__class__.__name__}: {exc}"
+            log.warning("rejected %s/%s: %s", item.stream, item.natural_key, reason)
+            batch.rejected.append(bronze.quarantine_row(source, item, reason, now))
+            self.result.rejected += 1
+            return
+        batch.add_rows(rows)
 
-
-def _add(
-    batch: _Batch, connector: Connector, item: RawItem, now: datetime, result: SyncResult
-) -> None:
-    batch.raw.append(bronze.raw_row(connector.source, item, now))
-    result.records += 1
-    try:
-        rows = list(connector.normalize(item))
-    except REJECTIONS as exc:
-        reason = f"{exc.__class__.__name__}: {exc}"
-        log.warning("rejected %s/%s: %s", item.stream, item.natural_key, reason)
-        batch.rejected.append(bronze.quarantine_row(connector.source, item, reason, now))
-        result.rejected += 1
-        return
-    batch.add_rows(rows)
+    def _checkpoint(
+        self, item: Checkpoint, batch: _Batch, touched: set[str], now: datetime, session: Session
+    ) -> None:
+        """Complete what the checkpoint covers: its rows, its cursors, the source's own
+        finishing step, and the deployed commits of every repository that changed."""
+        batch.write(session)
+        bronze.save_cursors(session, self.connector.source, item.cursors, now)
+        if item.finish is not None:
+            self.result.summary.update(item.finish(session))
+        for repository in sorted(touched):
+            self.result.summary.update(link_deployed_commits(session, repository))
 
 
 def _finish_run(
