@@ -15,8 +15,8 @@ DIOGEN = str(Path(sys.executable).parent / "diogen")
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}
+def run(*args: str, cwd: Path, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200", "PATH": path or os.environ["PATH"]}
     env.pop("DIOGEN_DATABASE_URL", None)
     return subprocess.run(
         [DIOGEN, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
@@ -79,3 +79,14 @@ def test_demo_with_a_release_pattern(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "1 deployments" in result.stdout
+
+
+def test_demo_hints_call_diogen_the_way_it_was_called(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "svc")
+    repo.commit("a", T0)
+    hint = "metrics dora --database sqlite:///diogen-demo.db --repo svc"
+    outside_path = run("demo", "--repo", str(repo.path), cwd=tmp_path, path="/usr/bin:/bin")
+    assert f"  {DIOGEN} {hint}" in outside_path.stderr
+    venv_on_path = f"{Path(DIOGEN).parent}:/usr/bin:/bin"
+    on_path = run("demo", "--repo", str(repo.path), cwd=tmp_path, path=venv_on_path)
+    assert f"  diogen {hint}" in on_path.stderr

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -107,8 +110,18 @@ def _hints(name: str, database_url: str, report: dict[str, object], pattern: str
             f"no deployments: no tag of {name} matches the release pattern {pattern!r}; "
             "tag releases like v1.2.3, or pass --release-pattern REGEX"
         )
+    program = _program()
     info(
         f"data kept in {database_url}; explore it with:\n"
-        f"  diogen metrics dora --database {database_url} --repo {name} --bucket month --explain\n"
-        f"  diogen export commits --database {database_url} --format csv"
+        f"  {program} metrics dora --database {database_url} --repo {name} "
+        "--bucket month --explain\n"
+        f"  {program} export commits --database {database_url} --format csv"
     )
+
+
+def _program() -> str:
+    """How to call diogen again: as it was called when that was a path (.venv/bin/diogen)."""
+    invoked = sys.argv[0]
+    if os.sep in invoked and shutil.which("diogen") != str(Path(invoked).resolve()):
+        return invoked
+    return "diogen"
