@@ -8,6 +8,7 @@ a linear history it equals "reachable from this deployment and not from the prev
 from __future__ import annotations
 
 import re
+from array import array
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
@@ -102,12 +103,12 @@ def _tag_deployment(repository_id: str, tag: str, sha: str, when: datetime) -> d
 
 def link_deployed_commits(session: Session, repository_id: str) -> dict[str, int]:
     """Recompute which deployment first shipped each commit; write only the difference."""
-    graph = _commit_graph(session, repository_id)
+    graph = CommitGraph.load(session, repository_id)
     wanted: set[tuple[str, str]] = set()
     for deployments in _successful_by_environment(session, repository_id).values():
-        claimed: set[str] = set()
+        claimed = bytearray(len(graph.ids))
         for deployment_id, sha in deployments:
-            wanted.update((deployment_id, cid) for cid in _claim(graph, sha, claimed))
+            wanted.update((deployment_id, cid) for cid in graph.claim(sha, claimed))
     existing = {
         (deployment_id, commit_id)
         for deployment_id, commit_id in session.execute(
@@ -129,12 +130,54 @@ def link_deployed_commits(session: Session, repository_id: str) -> dict[str, int
     }
 
 
-def _commit_graph(session: Session, repository_id: str) -> dict[str, tuple[str, list[str]]]:
-    """sha → (commit id, parent shas) for every stored commit of the repository."""
-    rows = session.execute(
-        select(Commit.sha, Commit.id, Commit.parents).where(Commit.repository_id == repository_id)
-    )
-    return {sha: (cid, parents.split()) for sha, cid, parents in rows}
+class CommitGraph:
+    """A repository's commits as integers: index by sha, id and parents by index.
+
+    Parents are kept as positions, not sha strings (a third of the memory of the naive
+    mapping); a merge's second and later parents live apart, as most commits have one.
+    """
+
+    def __init__(self, index: dict[str, int], ids: list[str]) -> None:
+        self.index = index
+        self.ids = ids
+        self.first_parent = array("q", [-1]) * len(ids)
+        self.other_parents: dict[int, list[int]] = {}
+
+    @classmethod
+    def load(cls, session: Session, repository_id: str) -> CommitGraph:
+        where = Commit.repository_id == repository_id
+        index: dict[str, int] = {}
+        ids: list[str] = []
+        for sha, cid in session.execute(select(Commit.sha, Commit.id).where(where)):
+            index[sha] = len(ids)
+            ids.append(cid)
+        graph = cls(index, ids)
+        for sha, parents in session.execute(select(Commit.sha, Commit.parents).where(where)):
+            graph._link(index[sha], parents.split())
+        return graph
+
+    def _link(self, child: int, parents: list[str]) -> None:
+        # A parent missing from the store (beyond a shallow clone) ends the walk there.
+        known = [self.index[sha] for sha in parents if sha in self.index]
+        if known:
+            self.first_parent[child] = known[0]
+        if len(known) > 1:
+            self.other_parents[child] = known[1:]
+
+    def claim(self, tip: str, claimed: bytearray) -> list[str]:
+        """Ids of the commits `tip` reaches that no earlier deployment claimed; claims them."""
+        found: list[str] = []
+        stack = [self.index[tip]] if tip in self.index else []
+        while stack:
+            commit = stack.pop()
+            if claimed[commit]:
+                continue
+            claimed[commit] = 1
+            found.append(self.ids[commit])
+            if (parent := self.first_parent[commit]) >= 0:
+                stack.append(parent)
+            stack.extend(self.other_parents.get(commit, ()))
+        return found
 
 
 def _successful_by_environment(
@@ -153,21 +196,6 @@ def _successful_by_environment(
     for environment, deployment_id, sha in rows:
         grouped[environment].append((deployment_id, sha))
     return grouped
-
-
-def _claim(graph: dict[str, tuple[str, list[str]]], tip: str, claimed: set[str]) -> list[str]:
-    """Commit ids reachable from `tip` not yet claimed by an earlier deployment; claims them."""
-    found: list[str] = []
-    stack = [tip]
-    while stack:
-        sha = stack.pop()
-        if sha in claimed or sha not in graph:
-            continue
-        claimed.add(sha)
-        commit, parents = graph[sha]
-        found.append(commit)
-        stack.extend(parents)
-    return found
 
 
 def _delete_links(session: Session, links: set[tuple[str, str]]) -> None:
