@@ -9,7 +9,7 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from diogen.cli import db_commands, demo, export, metrics, sync  # noqa: F401 - registers commands
+from diogen.cli import db_commands, demo, doctor, export, metrics, sync  # noqa: F401 - registers commands
 from diogen.cli.app import app
 from diogen.errors import DiogenError, InputError, NotFoundError
 

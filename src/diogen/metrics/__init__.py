@@ -1,6 +1,7 @@
 """Gold: metrics computed from silver only (DESIGN.md §5; definitions in docs/metrics.md)."""
 
 from diogen.metrics.dora import DEFAULT_PRODUCTION_ENVIRONMENT, build_report, dora_report
+from diogen.metrics.quality import QUALITY_CHECKS, data_quality
 from diogen.metrics.render import render_table
 from diogen.metrics.scope import Scope
 from diogen.metrics.stats import median, percentile
@@ -11,10 +12,12 @@ __all__ = [
     "BENCHMARK_YEARS",
     "BUCKETS",
     "DEFAULT_PRODUCTION_ENVIRONMENT",
+    "QUALITY_CHECKS",
     "TIERS",
     "Scope",
     "Window",
     "build_report",
+    "data_quality",
     "default_window",
     "dora_report",
     "make_window",

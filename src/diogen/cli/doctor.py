@@ -1,0 +1,94 @@
+"""`diogen doctor`: the data quality report, as lines for people or a JSON document.
+
+It is a report: it exits 0 whatever it finds, and 1 only when it cannot run (unknown repository).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from diogen.cli.app import ConfigOption, DatabaseOption, app, database, settings_for
+from diogen.db import session_scope
+from diogen.metrics import Scope, data_quality
+
+SHORT_SHA = 12
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+RepoOption = Annotated[
+    str | None,
+    typer.Option(
+        "--repo",
+        metavar="NAME",
+        help="One repository by name (default: the whole organisation, every repository).",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+
+
+@app.command("doctor")
+def doctor(
+    repo: RepoOption = None,
+    output: FormatOption = OutputFormat.table,
+    database_url: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """What the metrics leave out or cannot attribute, with counts, reasons and examples."""
+    settings = settings_for(database_url, config)
+    with database(settings) as engine, session_scope(engine) as session:
+        report = data_quality(
+            session, Scope(repo=repo), release_pattern=settings.effective_release_pattern
+        )
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(render_quality(report), nl=False)
+
+
+def render_quality(report: dict[str, Any]) -> str:
+    """One line per finding (count, title, reason), then its examples indented below it."""
+    scope = report["scope"].get("repo")
+    where = f"repository {scope}" if scope is not None else "the organisation"
+    lines = [f"Data quality of {where}: {report['problems']} findings", ""]
+    width = max(len(str(finding["count"])) for finding in report["findings"])
+    for finding in report["findings"]:
+        lines.append(f"{finding['count']:>{width}}  {finding['title']}: {finding['reason']}")
+        lines.extend(_details(finding, " " * (width + 4)))
+    return "\n".join(lines) + "\n"
+
+
+def _details(finding: dict[str, Any], indent: str) -> list[str]:
+    lines = []
+    if finding.get("newest"):
+        lines.append(f"{indent}newest: {finding['newest']}")
+    if finding.get("by_reason") and finding["count"]:
+        parts = ", ".join(f"{reason} {n}" for reason, n in finding["by_reason"].items())
+        lines.append(f"{indent}by reason: {parts}")
+    lines.extend(indent + _example(example) for example in finding["examples"])
+    if finding["count"] > len(finding["examples"]):
+        lines.append(f"{indent}... and {finding['count'] - len(finding['examples'])} more")
+    return lines
+
+
+def _example(example: dict[str, Any]) -> str:
+    if "people" in example:
+        people = ", ".join(f"{p['email'] or '?'} ({p['person_id']})" for p in example["people"])
+        return f"{example['name']}: {people}"
+    return "  ".join(
+        _value(key, value) for key, value in example.items() if value not in (None, "")
+    )
+
+
+def _value(key: str, value: Any) -> str:
+    if key == "sha":
+        return str(value)[:SHORT_SHA]
+    return f"#{value}" if key == "number" else str(value)
