@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,6 +49,22 @@ ConfigOption = Annotated[
         "--config",
         metavar="FILE",
         help="Config file (default: ./diogen.toml when present).",
+        show_default=False,
+    ),
+]
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+RepoOption = Annotated[
+    str | None,
+    typer.Option(
+        "--repo",
+        metavar="NAME",
+        help="One repository by name (default: the whole organisation, every repository).",
         show_default=False,
     ),
 ]

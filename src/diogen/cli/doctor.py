@@ -6,32 +6,25 @@ It is a report: it exits 0 whatever it finds, and 1 only when it cannot run (unk
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
-from diogen.cli.app import ConfigOption, DatabaseOption, app, database, settings_for
+from diogen.cli.app import (
+    ConfigOption,
+    DatabaseOption,
+    OutputFormat,
+    RepoOption,
+    app,
+    database,
+    settings_for,
+)
 from diogen.db import session_scope
 from diogen.metrics import Scope, data_quality
 
 SHORT_SHA = 12
 
 
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-
-
-RepoOption = Annotated[
-    str | None,
-    typer.Option(
-        "--repo",
-        metavar="NAME",
-        help="One repository by name (default: the whole organisation, every repository).",
-        show_default=False,
-    ),
-]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 
 

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from diogen.cli.app import ConfigOption, DatabaseOption, database, metrics_app, settings_for
+from diogen.cli.app import (
+    ConfigOption,
+    DatabaseOption,
+    OutputFormat,
+    RepoOption,
+    database,
+    metrics_app,
+    settings_for,
+)
 from diogen.db import session_scope
 from diogen.metrics import Scope, dora_report, make_window, render_table
 
@@ -25,20 +33,6 @@ class BenchmarksChoice(StrEnum):
     y2021 = "2021"
 
 
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-
-
-RepoOption = Annotated[
-    str | None,
-    typer.Option(
-        "--repo",
-        metavar="NAME",
-        help="One repository by name (default: the whole organisation, every repository).",
-        show_default=False,
-    ),
-]
 FromOption = Annotated[
     str | None,
     typer.Option(
