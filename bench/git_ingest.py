@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from diogen.testing.numstat import numstat_totals
 from diogen.testing.synthetic import generate_repository
 
 HERE = Path(__file__).resolve().parent
@@ -305,27 +306,11 @@ def report(runs: dict[str, list[Measured]], commits: int) -> None:
 
 def check_stats(repo: Path, database: Path) -> int:
     """Commits whose stored additions / deletions / files differ from `git log --numstat`."""
-    output = subprocess.run(
-        ["git", "-C", str(repo), "log", "--all", "--numstat", "--format=%x01%H %P"],
-        capture_output=True,
-        check=True,
-        env=GIT_ENV,
-    ).stdout
-    expected: dict[str, list[int] | None] = {}  # [additions, deletions, files]; None: merge
-    current: list[int] | None = None
-    for line in output.split(b"\n"):
-        if line.startswith(b"\x01"):
-            sha, *parents = line[1:].decode().split()
-            current = expected[sha] = None if len(parents) > 1 else [0, 0, 0]
-        elif line and current is not None:
-            added, deleted, _ = line.split(b"\t", 2)  # "-" for a binary file
-            current[0] += int(added) if added != b"-" else 0
-            current[1] += int(deleted) if deleted != b"-" else 0
-            current[2] += 1
+    expected = numstat_totals(repo)
     with sqlite3.connect(database) as connection:
         rows = connection.execute("SELECT sha, additions, deletions, files_changed FROM git_commit")
         stored = {
-            sha: None if added is None else [added, deleted, files]
+            sha: None if added is None else (added, deleted, files)
             for sha, added, deleted, files in rows
         }
     wrong = sum(1 for sha, stats in expected.items() if sha not in stored or stored[sha] != stats)

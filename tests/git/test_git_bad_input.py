@@ -229,9 +229,7 @@ def test_kill_9_mid_sync_then_resume(tmp_path: Path, sqlite_url: str) -> None:
         cwd=tmp_path,
     )
     engine = make_engine(sqlite_url)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and _stored(engine) == 0:
-        time.sleep(0.05)
+    _wait_for_first_batch(engine)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     partial = _stored(engine)
@@ -256,15 +254,20 @@ def test_ctrl_c_is_recorded_and_exits_130(tmp_path: Path, sqlite_url: str) -> No
         cwd=tmp_path,
     )
     engine = make_engine(sqlite_url)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and _stored(engine) == 0:
-        time.sleep(0.05)
+    _wait_for_first_batch(engine)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert stderr.strip().startswith("interrupted")
     with session_scope(engine) as session:
         assert session.scalars(select(SyncRun.status)).one() == "interrupted"
+
+
+def _wait_for_first_batch(engine: Engine) -> None:
+    """Until the child sync has committed some commits (so that a signal lands mid-sync)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and _stored(engine) == 0:
+        time.sleep(0.05)
 
 
 def _stored(engine: Engine) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -14,6 +13,7 @@ from diogen.ingest.models import RawRecord, SyncCursor
 from diogen.ingest.runner import SyncResult
 from diogen.silver import Commit, CommitFile, Deployment, DeploymentCommit, GitRef, Identity, Person
 from diogen.testing.gitrepo import GitRepo
+from diogen.testing.numstat import numstat_totals as reference_totals
 
 Sync = Callable[..., SyncResult]
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)  # a Monday
@@ -22,27 +22,10 @@ BINARY = bytes(range(256)) * 4
 
 def numstat_totals(path: Path) -> dict[str, tuple[int | None, int | None]]:
     """sha → (additions, deletions) from `git log --numstat` itself; merges → (None, None)."""
-    out = subprocess.run(
-        ["git", "-C", str(path), "log", "--all", "--numstat", "--format=@%H %P"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    totals: dict[str, tuple[int | None, int | None]] = {}
-    sha = ""
-    for line in out.splitlines():
-        if line.startswith("@"):
-            sha, *parents = line[1:].split()
-            totals[sha] = (None, None) if len(parents) > 1 else (0, 0)
-        elif line.strip() and totals[sha][0] is not None:
-            added, deleted, _ = line.split("\t", 2)
-            a, d = totals[sha]
-            assert a is not None and d is not None
-            totals[sha] = (
-                a + (0 if added == "-" else int(added)),
-                d + (0 if deleted == "-" else int(deleted)),
-            )
-    return totals
+    return {
+        sha: (None, None) if stats is None else stats[:2]
+        for sha, stats in reference_totals(path).items()
+    }
 
 
 def stored_totals(engine: Engine) -> dict[str, tuple[int | None, int | None]]:
