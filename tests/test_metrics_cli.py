@@ -64,7 +64,7 @@ def test_buckets_explain_and_benchmarks(url: str) -> None:
 def test_table_for_people(url: str) -> None:
     result = runner.invoke(app, dora(url, *JANUARY, "--bucket", "week", "--explain"))
     assert result.exit_code == 0, result.output
-    assert "DORA metrics for organisation" in result.stdout
+    assert "DORA metrics for the organisation" in result.stdout
     assert "5 deployments, 1.25/week, 4 deploy days, median week 1.0" in result.stdout
     assert "2024-01-15T00:00:00Z" in result.stdout  # the empty week still has its row
     assert "negative_lead_time" in result.stdout
@@ -159,3 +159,38 @@ def test_help() -> None:
     assert result.exit_code == 0
     for option in ("--repo", "--from", "--to", "--bucket", "--benchmarks", "--explain", "--format"):
         assert option in result.stdout
+
+
+def test_team_and_service_scopes_from_the_command_line(database_url: str) -> None:
+    from test_metrics_pull_requests import build_shop
+    from test_metrics_scopes import build_teams
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with Session(engine) as session:
+        build_teams(Silver(session))
+        build_shop(Silver(session))
+        session.commit()
+    engine.dispose()
+
+    args = ["--org", "acme", "--team", "payments", *JANUARY, "--format", "json"]
+    result = runner.invoke(app, dora(database_url, *args))
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["scope"] == {"org": "acme", "team": "payments"}
+    # A team's changes are its members' wherever they work: c1 72 h and c4 48 h in "mono",
+    # and alice's work in "shop" while she was a member (until 01-15 00:00): #1 50 h, #3 48 h
+    # and her direct commit d1 2 h; not #5, opened 01-15 11:00. Sorted [2, 48, 48, 50, 72]:
+    # median 48.
+    assert report["lead_time_for_changes"]["median_hours"] == 48.0
+    assert report["lead_time_for_changes"]["pull_requests"] == 2
+
+    table = runner.invoke(app, dora(database_url, "--repo", "shop", *JANUARY, "--explain"))
+    assert table.exit_code == 0, table.output
+    assert "DORA metrics for repository shop" in table.stdout
+    assert "  pickup (PRs)" in table.stdout and "#3" in table.stdout
+
+    both = runner.invoke(app, dora(database_url, "--team", "payments", "--repo", "shop"))
+    # `main` turns an InputError into one line and exit code 2 (see the subprocess tests).
+    assert isinstance(both.exception, InputError)
+    assert "choose one of team, repo and service" in str(both.exception)

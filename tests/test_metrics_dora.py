@@ -20,6 +20,16 @@ from diogen.metrics.dora import NO_FAILURE_DATA
 from diogen.metrics.window import LATEST
 from diogen.silver import Deployment
 
+NO_SAMPLES = {"median_hours": None, "p75_hours": None, "p90_hours": None}
+NO_STAGES = {
+    "pull_requests": 0,
+    **{
+        stage: {"pull_requests": 0, **NO_SAMPLES}
+        for stage in ("coding", "pickup", "review", "deploy")
+    },
+}
+NO_RESTORES = {"incidents": 0, "restored": 0, **NO_SAMPLES}
+
 # Monday 2024-01-01 to Monday 2024-01-29: 28 days, exactly four Monday weeks.
 JANUARY = Window(utc("2024-01-01"), utc("2024-01-29"))
 
@@ -102,6 +112,9 @@ def test_golden_git_only_report(session: Session) -> None:
         "p75_hours": 36.0,
         "p90_hours": 76.8,
         "tier": "high",
+        "pull_requests": 0,
+        "commits": 7,
+        "stages": NO_STAGES,
     }
     # Git alone records no failures at all (no incident, rollback, fix or verdict), so the
     # failure metrics have no samples and say why, rather than claiming 0 % and elite.
@@ -119,6 +132,7 @@ def test_golden_git_only_report(session: Session) -> None:
         "p75_hours": None,
         "p90_hours": None,
         "tier": None,
+        "time_to_restore": NO_RESTORES,
     }
     assert report["rework_rate"] == {
         "deployments": 0,
@@ -150,6 +164,7 @@ def test_golden_evidence_lists_counted_rows_and_reasons(session: Session) -> Non
     }
     first = next(c for c in evidence["changes"] if c["sha"] == "c1")
     assert first == {
+        "kind": "commit",
         "sha": "c1",
         "repo": "api",
         "deployment_id": ids["D1"],
@@ -167,7 +182,7 @@ def test_golden_evidence_lists_counted_rows_and_reasons(session: Session) -> Non
         ("change", "c5", "negative_lead_time"),
     }
     negative = next(e for e in evidence["excluded"] if e.get("sha") == "c5")
-    assert negative["detail"] == "authored 2.00 h after the deployment finished"
+    assert negative["detail"] == "first commit authored 2.00 h after it was deployed"
 
 
 def test_golden_weekly_buckets(session: Session) -> None:
@@ -247,6 +262,9 @@ def test_empty_window_reports_nulls_not_zeros(session: Session) -> None:
         "p75_hours": None,
         "p90_hours": None,
         "tier": None,
+        "pull_requests": 0,
+        "commits": 0,
+        "stages": NO_STAGES,
     }
     assert report["change_failure_rate"] == {
         "deployments": 0,
@@ -305,6 +323,8 @@ def test_any_failure_data_makes_zero_failures_a_measurement(
         "failed": 0,
         "rate": 0.0,
         "tier": "elite",
+        "incidents": 0,
+        "unattributed_incidents": 0,
     }
     assert report["rework_rate"] == {"deployments": 5, "rework": 0, "rate": 0.0}
     assert report["failed_deployment_recovery_time"]["failures"] == 0
@@ -338,6 +358,9 @@ def test_single_sample_and_even_count(session: Session) -> None:
         "p75_hours": 5.0,
         "p90_hours": 5.0,
         "tier": "elite",
+        "pull_requests": 0,
+        "commits": 1,
+        "stages": NO_STAGES,
     }
     # Two changes, 10 h and 24 h: median (10 + 24) / 2 = 17; p75 = 10 + 0.75 * 14 = 20.5;
     # p90 = 10 + 0.9 * 14 = 22.6.
@@ -430,6 +453,8 @@ def test_golden_failures_recovery_and_rework(session: Session) -> None:
         "failed": 5,
         "rate": 0.5,
         "tier": "low",
+        "incidents": 1,
+        "unattributed_incidents": 0,
     }
     # Recoveries (h): P2 3.5, P4 0.5, P5 10 (the failed F5 restores nothing), P7 6; P3 none.
     # Sorted [0.5, 3.5, 6, 10]: median (3.5 + 6) / 2 = 4.75; p75 rank 2.25 -> 6 + 0.25 * 4 = 7;
@@ -441,6 +466,14 @@ def test_golden_failures_recovery_and_rework(session: Session) -> None:
         "p75_hours": 7.0,
         "p90_hours": 8.8,
         "tier": "high",
+        # I5: 02-09T01:00 -> 10:00 = 9 h, the only incident.
+        "time_to_restore": {
+            "incidents": 1,
+            "restored": 1,
+            "median_hours": 9.0,
+            "p75_hours": 9.0,
+            "p90_hours": 9.0,
+        },
     }
     # Rework: H1 (fixes P2), R1 (rollback), X6 (fixes P6) = 3 / 10 = 0.3.
     assert report["rework_rate"] == {"deployments": 10, "rework": 3, "rate": 0.3}

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -28,6 +28,7 @@ RELEASE_PATTERN = r"^v?\d+\.\d+(\.\d+)?(\+[0-9A-Za-z.-]+)?$"
 PRERELEASE_PATTERN = r"^v?\d+\.\d+(\.\d+)?(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
 # Environments whose deployments are production ones, searched case-insensitively.
 PRODUCTION_ENVIRONMENT_PATTERN = r"^prod(uction)?$"
+HOTFIX_PATTERN = r"(?i)hotfix"
 BOT_PATTERN = r"(\[bot\]|-bot\b|^dependabot|^renovate|^github-actions|noreply@github\.com$)"
 
 
@@ -49,8 +50,48 @@ class Settings(BaseSettings):
     benchmarks: Literal["2023", "2024", "2021"] = "2023"
     bot_pattern: str = BOT_PATTERN
     git_jobs: int = 2
+    # How far back an incident looks for the deployment that caused it (docs/metrics.md).
+    incident_attribution_hours: float = Field(72.0, ge=0)
+    # Pull requests whose head branch or a label matches this are hotfixes (docs/metrics.md).
+    hotfix_pattern: str = HOTFIX_PATTERN
+    # The REST API (`diogen serve`, docs/api.md).
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL (e.g. redis://127.0.0.1:6379/0) for the API's rate limits and "
+        "analytics cache, shared by every worker; in-process when unset.",
+    )
+    jwt_secret: SecretStr | None = Field(
+        None,
+        description="Key that signs API access tokens; when unset one is generated once and "
+        "kept in the database, so every worker and restart shares it.",
+    )
+    access_token_minutes: int = Field(
+        15, ge=1, le=1440, description="Lifetime of an API access token, in minutes."
+    )
+    refresh_token_days: int = Field(
+        14, ge=1, le=365, description="Lifetime of an API refresh token, in days."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser (CORS); none by default.",
+    )
+    rate_limit_per_minute: int = Field(
+        600, ge=1, description="Requests per minute one API key or signed-in user may make."
+    )
+    ip_rate_limit_per_minute: int = Field(
+        1200, ge=1, description="Requests per minute one client address may make to /api/v1."
+    )
+    max_request_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body the API accepts, in bytes."
+    )
+    analytics_cache_seconds: int = Field(
+        300,
+        ge=0,
+        description="How long an analytics answer may be served from cache when no write "
+        "through the API and no finished sync has changed the data since; 0 turns caching off.",
+    )
 
-    @field_validator("release_pattern", "production_environment", "bot_pattern")
+    @field_validator("release_pattern", "production_environment", "bot_pattern", "hotfix_pattern")
     @classmethod
     def _must_compile(cls, value: str | None) -> str | None:
         if value is not None:

@@ -70,6 +70,35 @@ RepoOption = Annotated[
 ]
 
 
+OrgOption = Annotated[
+    str | None,
+    typer.Option(
+        "--org",
+        metavar="NAME",
+        help="One organisation by name; with --team, --repo or --service, the one they are in.",
+        show_default=False,
+    ),
+]
+TeamOption = Annotated[
+    str | None,
+    typer.Option(
+        "--team",
+        metavar="NAME",
+        help="One team and its sub-teams: changes by its members at the time of each change.",
+        show_default=False,
+    ),
+]
+ServiceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--service",
+        metavar="NAME",
+        help="One service: its deployments, and changes under its paths in a monorepo.",
+        show_default=False,
+    ),
+]
+
+
 def settings_for(database: str | None, config: Path | None, **overrides: Any) -> Settings:
     """Settings for one command: its options over environment over config file."""
     return load_settings(config, database_url=database, **overrides)

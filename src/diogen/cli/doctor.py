@@ -13,14 +13,18 @@ import typer
 from diogen.cli.app import (
     ConfigOption,
     DatabaseOption,
+    OrgOption,
     OutputFormat,
     RepoOption,
+    ServiceOption,
+    TeamOption,
     app,
     database,
     settings_for,
 )
 from diogen.db import session_scope
 from diogen.metrics import Scope, data_quality
+from diogen.metrics.render import scope_title
 
 SHORT_SHA = 12
 
@@ -30,16 +34,24 @@ FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output for
 
 @app.command("doctor")
 def doctor(
+    org: OrgOption = None,
+    team: TeamOption = None,
     repo: RepoOption = None,
+    service: ServiceOption = None,
     output: FormatOption = OutputFormat.table,
     database_url: DatabaseOption = None,
     config: ConfigOption = None,
 ) -> None:
     """What the metrics leave out or cannot attribute, with counts, reasons and examples."""
     settings = settings_for(database_url, config)
+    scope = Scope(org=org, team=team, repo=repo, service=service)
     with database(settings) as engine, session_scope(engine) as session:
         report = data_quality(
-            session, Scope(repo=repo), release_pattern=settings.effective_release_pattern
+            session,
+            scope,
+            release_pattern=settings.effective_release_pattern,
+            production_environment=settings.production_environment,
+            incident_attribution_hours=settings.incident_attribution_hours,
         )
     if output is OutputFormat.json:
         typer.echo(json.dumps(report, indent=2))
@@ -49,8 +61,7 @@ def doctor(
 
 def render_quality(report: dict[str, Any]) -> str:
     """One line per finding (count, title, reason), then its examples indented below it."""
-    scope = report["scope"].get("repo")
-    where = f"repository {scope}" if scope is not None else "the organisation"
+    where = scope_title(report["scope"])
     lines = [f"Data quality of {where}: {report['problems']} findings", ""]
     width = max(len(str(finding["count"])) for finding in report["findings"])
     for finding in report["findings"]:

@@ -11,8 +11,11 @@ import typer
 from diogen.cli.app import (
     ConfigOption,
     DatabaseOption,
+    OrgOption,
     OutputFormat,
     RepoOption,
+    ServiceOption,
+    TeamOption,
     database,
     metrics_app,
     settings_for,
@@ -75,7 +78,10 @@ FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output for
 
 @metrics_app.command("dora")
 def dora(
+    org: OrgOption = None,
+    team: TeamOption = None,
     repo: RepoOption = None,
+    service: ServiceOption = None,
     start: FromOption = None,
     end: ToOption = None,
     bucket: BucketOption = None,
@@ -89,16 +95,19 @@ def dora(
     settings = settings_for(
         database_url, config, benchmarks=benchmarks.value if benchmarks else None
     )
-    # Dates are checked before the database is opened, so a typo fails fast.
+    # Dates and the scope are checked before the database is opened, so a typo fails fast.
     window = make_window(start, end)
+    scope = Scope(org=org, team=team, repo=repo, service=service)
     with database(settings) as engine, session_scope(engine) as session:
         report = dora_report(
             session,
-            Scope(repo=repo),
+            scope,
             window,
             bucket=bucket.value if bucket else None,
             benchmarks=settings.benchmarks,
             production_environment=settings.production_environment,
+            incident_attribution_hours=settings.incident_attribution_hours,
+            hotfix_pattern=settings.hotfix_pattern,
             explain=explain,
         )
     if output is OutputFormat.json:

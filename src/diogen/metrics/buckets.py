@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from diogen.metrics.changes import CountedChange
+from diogen.metrics.changes import Change
 from diogen.metrics.failures import Verdict
 from diogen.metrics.stats import HOURS_DIGITS, median, ratio, rounded
 from diogen.metrics.window import Bucket, Window, calendar_buckets, isoformat_z
@@ -44,7 +44,7 @@ def bucket_rows(
     window: Window,
     unit: Bucket,
     verdicts: Mapping[str, Verdict],
-    changes: Iterable[CountedChange],
+    changes: Iterable[Change],
     *,
     failure_data: bool = True,
 ) -> list[dict[str, Any]]:

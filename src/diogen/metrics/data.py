@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from diogen.metrics import queries
-from diogen.metrics.changes import CountedChange, ExcludedChange, classify_changes
+from diogen.config import PRODUCTION_ENVIRONMENT_PATTERN
+from diogen.errors import InputError
+from diogen.metrics import fixes, pull_queries, queries
+from diogen.metrics.changes import Change, ExcludedChange, classify_changes
 from diogen.metrics.deployments import ExcludedDeployment, classify_deployments
-from diogen.metrics.failures import Verdict, assess
+from diogen.metrics.failures import UnlinkedFixes, Verdict, assess
+from diogen.metrics.fixes import DEFAULT_HOTFIX_PATTERN
+from diogen.metrics.incidents import (
+    DEFAULT_ATTRIBUTION_HOURS,
+    Attribution,
+    IncidentRecord,
+    attribute,
+    attributed_to,
+    load_incidents,
+)
+from diogen.metrics.pulls import fold_pull_requests
 from diogen.metrics.queries import DeploymentRecord
-from diogen.metrics.scope import Scope, environment_pattern, production_environments, resolve_scope
+from diogen.metrics.scope import (
+    ResolvedScope,
+    Scope,
+    environment_pattern,
+    production_environments,
+    resolve_scope,
+)
 from diogen.metrics.window import Window
+from diogen.silver import Deployment, Incident
 
 
 @dataclass(frozen=True)
@@ -25,32 +46,87 @@ class DoraData:
     environments: tuple[str, ...]
     counted: list[DeploymentRecord]
     excluded: list[ExcludedDeployment]
-    changes: list[CountedChange]
+    changes: list[Change]
     excluded_changes: list[ExcludedChange]
     verdicts: dict[str, Verdict]
     # False when nothing records failures (git alone): failure rates are then unknown, not 0.
     failure_data: bool
     repositories: dict[str, str]
+    # Incidents of the scope that started in the window, attributed or not.
+    incidents: list[Attribution]
 
 
-def load(session: Session, scope: Scope, window: Window, pattern: str) -> DoraData:
+@dataclass(frozen=True)
+class Rules:
+    """The configurable rules of a report (DESIGN.md §5), with the documented defaults."""
+
+    production_environment: str = PRODUCTION_ENVIRONMENT_PATTERN
+    incident_attribution_hours: float = DEFAULT_ATTRIBUTION_HOURS
+    hotfix_pattern: str = DEFAULT_HOTFIX_PATTERN
+
+    def __post_init__(self) -> None:
+        environment_pattern(self.production_environment)
+        self.hotfix_regex()
+        if self.incident_attribution_hours < 0:
+            raise InputError(
+                "incident attribution window must not be negative: "
+                f"{self.incident_attribution_hours} h",
+                hours=self.incident_attribution_hours,
+            )
+
+    def hotfix_regex(self) -> re.Pattern[str]:
+        try:
+            return re.compile(self.hotfix_pattern)
+        except re.error as exc:
+            raise InputError(
+                f"hotfix pattern {self.hotfix_pattern!r} is not a valid regular expression: {exc}",
+                pattern=self.hotfix_pattern,
+            ) from exc
+
+
+def load(session: Session, scope: Scope, window: Window, rules: Rules) -> DoraData:
     """Run the report's queries (a fixed handful, whatever the data size) and classify rows."""
     resolved = resolve_scope(session, scope)
-    environments = production_environments(session, resolved, environment_pattern(pattern))
+    pattern = rules.production_environment
+    regex = environment_pattern(pattern)
+    environments = production_environments(session, resolved, regex)
     candidates = queries.candidate_deployments(session, resolved, window)
     counted, excluded = classify_deployments(candidates, environments, window, pattern)
     counted_ids = queries.counted_ids(resolved, environments, window)
     deployed_at = {d.id: d.finished_at for d in counted if d.finished_at is not None}
-    changes, excluded_changes = classify_changes(
-        queries.deployed_changes(session, counted_ids),
+    commits, excluded_commits = classify_changes(
+        queries.deployed_changes(session, resolved, counted_ids),
         deployed_at,
         queries.first_production_deploy(session, resolved, environments, window.end),
+    )
+    folded = fold_pull_requests(
+        commits,
+        excluded_commits,
+        pull_queries.links(session, resolved, counted_ids),
+        pull_queries.facts(session, resolved, counted_ids, environments, window.end),
+        deployed_at,
+        team_scope=resolved.team_ids is not None,
+    )
+    attributions = attribute(
+        session,
+        load_incidents(
+            session, Incident.deployment_id.in_(counted_ids), Incident.started_at >= window.start
+        ),
+        regex,
+        rules.incident_attribution_hours,
     )
     verdicts = assess(
         counted,
         queries.fixers(session, counted_ids),
         queries.later_production(session, resolved, environments, window.start),
-        queries.linked_incidents(session, counted_ids),
+        attributed_to(a for a in attributions if a.deployment_id in deployed_at),
+        UnlinkedFixes(
+            redeploys=queries.redeploys(session, resolved, environments, window.start),
+            reverts=fixes.reverts(session, resolved, environments, window.start),
+            hotfixes=fixes.hotfixes(
+                session, resolved, environments, window.start, rules.hotfix_regex()
+            ),
+        ),
     )
     # A fixer outside the scope can still link to a deployment in it: its signal is data too.
     failure_data = queries.has_failure_data(session, resolved) or any(
@@ -63,9 +139,32 @@ def load(session: Session, scope: Scope, window: Window, pattern: str) -> DoraDa
         environments=environments,
         counted=counted,
         excluded=excluded,
-        changes=changes,
-        excluded_changes=excluded_changes,
+        changes=folded.counted,
+        excluded_changes=folded.excluded,
         verdicts=verdicts,
         failure_data=failure_data,
         repositories=queries.repository_names(session),
+        incidents=_incidents_in_scope(session, resolved, window, attributions),
     )
+
+
+def _incidents_in_scope(
+    session: Session, resolved: ResolvedScope, window: Window, attributions: list[Attribution]
+) -> list[Attribution]:
+    """Incidents started in the window that belong to the scope: attributed to one of its
+    deployments, or naming one of its repositories or services."""
+    started = [a for a in attributions if window.contains(a.incident.started_at)]
+    if resolved.scope == Scope():
+        return started
+    attributed = {a.deployment_id for a in started if a.deployment_id is not None}
+    in_scope = set(
+        session.scalars(
+            select(Deployment.id).where(Deployment.id.in_(attributed), resolved.deployment_filter())
+        )
+    )
+    return [a for a in started if a.deployment_id in in_scope or _names_scope(a.incident, resolved)]
+
+
+def _names_scope(incident: IncidentRecord, resolved: ResolvedScope) -> bool:
+    repos, services = resolved.repository_ids or (), resolved.service_ids or ()
+    return incident.repository_id in repos or incident.service_id in services

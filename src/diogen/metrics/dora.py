@@ -8,10 +8,13 @@ from sqlalchemy.orm import Session
 
 from diogen.config import PRODUCTION_ENVIRONMENT_PATTERN
 from diogen.metrics.buckets import bucket_rows
-from diogen.metrics.data import DoraData, load
+from diogen.metrics.changes import COMMIT, PULL_REQUEST, Change
+from diogen.metrics.data import DoraData, Rules, load
 from diogen.metrics.evidence import evidence
+from diogen.metrics.fixes import DEFAULT_HOTFIX_PATTERN
 from diogen.metrics.frequency import deployment_frequency
-from diogen.metrics.scope import Scope, environment_pattern
+from diogen.metrics.incidents import DEFAULT_ATTRIBUTION_HOURS
+from diogen.metrics.scope import Scope
 from diogen.metrics.stats import HOURS_DIGITS, ratio, rounded, summarize_hours
 from diogen.metrics.tiers import (
     Benchmarks,
@@ -24,11 +27,23 @@ from diogen.metrics.window import Window, check_bucket, default_window
 
 # Defined once, in the settings; re-exported for callers of `dora_report`.
 DEFAULT_PRODUCTION_ENVIRONMENT = PRODUCTION_ENVIRONMENT_PATTERN
+STAGE_NAMES = ("coding", "pickup", "review", "deploy")
 NO_FAILURE_DATA = (
     "no failure data: the database has no incidents and no deployment in scope is a rollback, "
     "a fix of another or marked failed; ingest incidents or mark failed deployments to "
     "measure this"
 )
+
+
+def _stage_summaries(changes: list[Change]) -> dict[str, Any]:
+    staged = [change.stages for change in changes if change.stages is not None]
+    summaries = {
+        name: summarize_hours(
+            [hours for stages in staged if (hours := getattr(stages, name)) is not None]
+        ).to_json("pull_requests")
+        for name in STAGE_NAMES
+    }
+    return {"pull_requests": len(staged), **summaries}
 
 
 def lead_time_section(data: DoraData, table: Benchmarks) -> dict[str, Any]:
@@ -37,6 +52,9 @@ def lead_time_section(data: DoraData, table: Benchmarks) -> dict[str, Any]:
     return {
         **summary.to_json("changes"),
         "tier": lead_time_tier(rounded(summary.median, HOURS_DIGITS), table),
+        "pull_requests": sum(change.kind == PULL_REQUEST for change in data.changes),
+        "commits": sum(change.kind == COMMIT for change in data.changes),
+        "stages": _stage_summaries(data.changes),
     }
 
 
@@ -56,6 +74,8 @@ def failure_rate_section(data: DoraData, table: Benchmarks) -> dict[str, Any]:
         "failed": failed,
         "rate": rate,
         "tier": failure_rate_tier(rate, table),
+        "incidents": len(data.incidents),
+        "unattributed_incidents": sum(a.deployment_id is None for a in data.incidents),
     }
 
 
@@ -64,10 +84,14 @@ def recovery_section(data: DoraData, table: Benchmarks) -> dict[str, Any]:
     hours = [v.recovery_hours for v in failed if v.recovery_hours is not None]
     summary = summarize_hours(hours)
     figures = summary.to_json("recovered")
+    restore = [a.incident.restore_hours for a in data.incidents]
+    time_to_restore = summarize_hours([hours for hours in restore if hours is not None])
     return {
         "failures": len(failed),
         **figures,
         "tier": recovery_tier(rounded(summary.median, HOURS_DIGITS), table),
+        # Classic MTTR beside it: every incident of the scope, start to resolution.
+        "time_to_restore": {"incidents": len(restore), **time_to_restore.to_json("restored")},
     }
 
 
@@ -115,15 +139,18 @@ def dora_report(
     bucket: str | None = None,
     benchmarks: str = "2023",
     production_environment: str = DEFAULT_PRODUCTION_ENVIRONMENT,
+    incident_attribution_hours: float = DEFAULT_ATTRIBUTION_HOURS,
+    hotfix_pattern: str = DEFAULT_HOTFIX_PATTERN,
     explain: bool = False,
 ) -> dict[str, Any]:
     """DORA metrics for `scope` (default: the organisation) over `window` (default: 90 days).
 
-    Raises `NotFoundError` for an unknown repository and `InputError` for an unknown bucket,
-    benchmark year or a bad environment pattern, before anything is computed.
+    Raises `NotFoundError` for an unknown organisation, team, repository or service, and
+    `InputError` for an unknown bucket or benchmark year, a bad pattern or a negative
+    attribution window, before anything is computed.
     """
     table = benchmark_table(benchmarks)
     check_bucket(bucket)
-    environment_pattern(production_environment)
-    data = load(session, scope or Scope(), window or default_window(), production_environment)
+    rules = Rules(production_environment, incident_attribution_hours, hotfix_pattern)
+    data = load(session, scope or Scope(), window or default_window(), rules)
     return build_report(data, table, bucket=bucket, explain=explain)

@@ -6,10 +6,11 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from diogen.metrics.changes import CountedChange, ExcludedChange
+from diogen.metrics.changes import COMMIT, PULL_REQUEST, Change, ExcludedChange
 from diogen.metrics.data import DoraData
 from diogen.metrics.deployments import ExcludedDeployment
 from diogen.metrics.failures import Signal, Verdict
+from diogen.metrics.incidents import Attribution
 from diogen.metrics.stats import HOURS_DIGITS, rounded
 from diogen.metrics.window import isoformat_z
 
@@ -24,6 +25,7 @@ def _signal(signal: Signal) -> dict[str, Any]:
         "id": signal.id,
         "at": _time(signal.at),
         "inferred": signal.inferred,
+        "rule": signal.rule,
     }
 
 
@@ -47,16 +49,40 @@ def _deployment(verdict: Verdict, data: DoraData, changes: Counter[str]) -> dict
     }
 
 
-def _change(change: CountedChange, data: DoraData) -> dict[str, Any]:
-    record = change.record
+def _stages(change: Change) -> dict[str, float | None] | None:
+    if change.stages is None:
+        return None
+    stages = change.stages
     return {
-        "sha": record.sha,
-        "repo": data.repositories.get(record.repository_id),
-        "deployment_id": record.deployment_id,
-        "authored_at": isoformat_z(record.authored_at),
-        "deployed_at": isoformat_z(change.deployed_at),
-        "lead_time_hours": round(change.hours, HOURS_DIGITS),
+        "coding_hours": round(stages.coding, HOURS_DIGITS),
+        "pickup_hours": rounded(stages.pickup, HOURS_DIGITS),
+        "review_hours": round(stages.review, HOURS_DIGITS),
+        "deploy_hours": round(stages.deploy, HOURS_DIGITS),
     }
+
+
+def _change_facts(change: Change, data: DoraData) -> dict[str, Any]:
+    facts: dict[str, Any] = {"kind": change.kind}
+    if change.kind == COMMIT:
+        facts["sha"] = change.label
+    else:
+        facts["pull_request"] = change.label
+        facts["pull_request_id"] = change.key
+        facts["commits"] = list(change.commits)
+    return {
+        **facts,
+        "repo": data.repositories.get(change.repository_id),
+        "deployment_id": change.deployment_id,
+        "authored_at": _time(change.first_commit_at),
+        "deployed_at": isoformat_z(change.deployed_at),
+    }
+
+
+def _change(change: Change, data: DoraData) -> dict[str, Any]:
+    row = {**_change_facts(change, data), "lead_time_hours": round(change.hours, HOURS_DIGITS)}
+    if change.kind == PULL_REQUEST:
+        row["stages"] = _stages(change)
+    return row
 
 
 def _excluded_deployment(item: ExcludedDeployment, data: DoraData) -> dict[str, Any]:
@@ -76,27 +102,40 @@ def _excluded_deployment(item: ExcludedDeployment, data: DoraData) -> dict[str, 
 
 
 def _excluded_change(item: ExcludedChange, data: DoraData) -> dict[str, Any]:
-    record = item.record
+    facts = _change_facts(item.change, data)
+    # "kind" says which row this is; the change's own kind goes under "change".
     return {
+        **facts,
         "kind": "change",
-        "sha": record.sha,
-        "repo": data.repositories.get(record.repository_id),
-        "deployment_id": record.deployment_id,
-        "authored_at": isoformat_z(record.authored_at),
-        "deployed_at": isoformat_z(item.deployed_at),
+        "change": facts["kind"],
         "reason": item.reason,
         "detail": item.detail,
     }
 
 
+def _incident(attribution: Attribution) -> dict[str, Any]:
+    incident = attribution.incident
+    return {
+        "id": incident.id,
+        "title": incident.title,
+        "started_at": isoformat_z(incident.started_at),
+        "resolved_at": _time(incident.resolved_at),
+        "restore_hours": rounded(incident.restore_hours, HOURS_DIGITS),
+        "deployment_id": attribution.deployment_id,
+        "attributed_by": attribution.rule,
+        "reason": attribution.reason,
+    }
+
+
 def evidence(data: DoraData) -> dict[str, Any]:
     """Counted deployments and changes, then exclusions: deployments first, oldest first."""
-    per_deployment = Counter(change.record.deployment_id for change in data.changes)
+    per_deployment = Counter(change.deployment_id for change in data.changes)
     verdicts = [data.verdicts[record.id] for record in data.counted]
     return {
         "production_environments": list(data.environments),
         "deployments": [_deployment(v, data, per_deployment) for v in verdicts],
         "changes": [_change(change, data) for change in data.changes],
+        "incidents": [_incident(attribution) for attribution in data.incidents],
         "excluded": [_excluded_deployment(item, data) for item in data.excluded]
         + [_excluded_change(item, data) for item in data.excluded_changes],
     }

@@ -15,9 +15,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
-from diogen.config import RELEASE_PATTERN
+from diogen.config import PRODUCTION_ENVIRONMENT_PATTERN, RELEASE_PATTERN
 from diogen.errors import InputError
-from diogen.metrics.scope import Scope, resolve_scope
+from diogen.metrics.incidents import DEFAULT_ATTRIBUTION_HOURS, attribute, load_incidents
+from diogen.metrics.scope import (
+    Scope,
+    environment_pattern,
+    resolve_scope,
+    scope_repository_ids,
+)
 from diogen.metrics.window import isoformat_z
 from diogen.silver import (
     Commit,
@@ -51,19 +57,28 @@ QUALITY_CHECKS = (
 
 
 def data_quality(
-    session: Session, scope: Scope | None = None, *, release_pattern: str = RELEASE_PATTERN
+    session: Session,
+    scope: Scope | None = None,
+    *,
+    release_pattern: str = RELEASE_PATTERN,
+    production_environment: str = PRODUCTION_ENVIRONMENT_PATTERN,
+    incident_attribution_hours: float = DEFAULT_ATTRIBUTION_HOURS,
 ) -> dict[str, Any]:
-    """Every check for `scope` (default: the organisation); unknown repository → NotFoundError."""
+    """Every check for `scope` (default: the organisation); an unknown name → NotFoundError.
+
+    A team's or a service's checks cover the repositories it owns or spans.
+    """
     scope = scope or Scope()
     pattern = _release_regex(release_pattern)
-    ids = resolve_scope(session, scope).repository_ids
+    production = environment_pattern(production_environment)
+    ids = scope_repository_ids(session, resolve_scope(session, scope))
     findings = [
         _undeployed_changes(session, ids),
         _unreachable_commits(session, ids),
         _undeployed_pull_requests(session, ids),
         _deployments_without_commits(session, ids),
         _deployments_with_unknown_sha(session, ids),
-        _unattributed_incidents(session, ids),
+        _unattributed_incidents(session, ids, production, incident_attribution_hours),
         _history_incomplete(session, ids),
         _identities_not_merged(session, ids),
         _release_tags_without_deployment(session, ids, pattern),
@@ -304,22 +319,24 @@ def _deployments_with_unknown_sha(session: Session, ids: RepositoryIds) -> Findi
 # Incidents
 
 
-def _unattributed_incidents(session: Session, ids: RepositoryIds) -> Finding:
-    condition = and_(_in_scope(Incident.repository_id, ids), Incident.deployment_id.is_(None))
-    count = session.scalar(select(func.count(Incident.id)).where(condition)) or 0
-    rows = session.execute(
-        select(Incident.id, Incident.external_id, Incident.title, Incident.started_at)
-        .where(condition)
-        .order_by(Incident.started_at, Incident.id)
-        .limit(EXAMPLES)
-    )
+def _unattributed_incidents(
+    session: Session, ids: RepositoryIds, pattern: re.Pattern[str], hours: float
+) -> Finding:
+    """Incidents the attribution rules of `diogen.metrics.incidents` give to no deployment."""
+    incidents = load_incidents(session, _in_scope(Incident.repository_id, ids))
+    missing = [a for a in attribute(session, incidents, pattern, hours) if a.deployment_id is None]
     examples = [
-        {"id": external or iid, "date": _time(started), "title": title}
-        for iid, external, title, started in rows
+        {
+            "id": a.incident.id,
+            "date": _time(a.incident.started_at),
+            "title": a.incident.title,
+            "why": a.reason,
+        }
+        for a in missing[:EXAMPLES]
     ]
     reason = "incidents linked to no deployment: they count toward no change failure"
     return _finding(
-        "unattributed_incidents", "incidents unattributed", reason, int(count), examples
+        "unattributed_incidents", "incidents unattributed", reason, len(missing), examples
     )
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from diogen.metrics.scope import ResolvedScope
 from diogen.metrics.window import Window
@@ -50,14 +50,6 @@ class ChangeRecord:
     repository_id: str
     authored_at: datetime
     is_merge: bool
-
-
-@dataclass(frozen=True)
-class IncidentRecord:
-    id: str
-    deployment_id: str
-    started_at: datetime
-    resolved_at: datetime | None
 
 
 _DEPLOYMENT_COLUMNS = (
@@ -129,13 +121,37 @@ def fixers(session: Session, counted: Select[str]) -> list[DeploymentRecord]:
     return _deployments(session, Deployment.fixes_deployment_id.in_(counted))
 
 
-def linked_incidents(session: Session, counted: Select[str]) -> list[IncidentRecord]:
-    """Incidents explicitly attributed to one of the counted deployments."""
-    query = select(
-        Incident.id, Incident.deployment_id, Incident.started_at, Incident.resolved_at
-    ).where(Incident.deployment_id.in_(counted))
-    rows = session.execute(query.order_by(Incident.started_at, Incident.id))
-    return [IncidentRecord(**row._asdict()) for row in rows]
+def redeploys(
+    session: Session, scope: ResolvedScope, environments: tuple[str, ...], since: datetime
+) -> set[str]:
+    """Production deployments since `since` whose sha an earlier one of their stream shipped.
+
+    Git ancestry is already in `deployment_commit`: a deployment of an older sha ships nothing
+    new, and the commit it points at was shipped by the deployment that first contained it.
+    """
+    earlier = aliased(Deployment)
+    query = (
+        select(Deployment.id)
+        .join(
+            Commit,
+            and_(Commit.sha == Deployment.sha, Commit.repository_id == Deployment.repository_id),
+        )
+        .join(DeploymentCommit, DeploymentCommit.commit_id == Commit.id)
+        .join(earlier, earlier.id == DeploymentCommit.deployment_id)
+        .where(
+            scope.deployment_filter(),
+            Deployment.status == SUCCESS,
+            Deployment.environment.in_(environments),
+            Deployment.finished_at >= since,
+            earlier.environment == Deployment.environment,
+            earlier.finished_at < Deployment.finished_at,
+            or_(
+                earlier.service_id == Deployment.service_id,
+                and_(earlier.service_id.is_(None), Deployment.service_id.is_(None)),
+            ),
+        )
+    )
+    return set(session.scalars(query))
 
 
 def has_failure_data(session: Session, scope: ResolvedScope) -> bool:
@@ -155,8 +171,10 @@ def has_failure_data(session: Session, scope: ResolvedScope) -> bool:
     return bool(session.scalar(select(or_(exists(select(Incident.id)), exists(judged)))))
 
 
-def deployed_changes(session: Session, counted: Select[str]) -> list[ChangeRecord]:
-    """Commits first shipped by the counted deployments."""
+def deployed_changes(
+    session: Session, scope: ResolvedScope, counted: Select[str]
+) -> list[ChangeRecord]:
+    """Commits first shipped by the counted deployments that are changes of the scope."""
     query = (
         select(
             DeploymentCommit.deployment_id,
@@ -167,7 +185,7 @@ def deployed_changes(session: Session, counted: Select[str]) -> list[ChangeRecor
             Commit.is_merge,
         )
         .join(Commit, Commit.id == DeploymentCommit.commit_id)
-        .where(DeploymentCommit.deployment_id.in_(counted))
+        .where(DeploymentCommit.deployment_id.in_(counted), scope.change_filter())
     )
     # Positional rows: this is the one query that grows with history (one row per commit).
     return [ChangeRecord(*row) for row in session.execute(query)]

@@ -41,12 +41,21 @@ def _durations(section: dict[str, Any]) -> str:
     )
 
 
+def _stage_rows(stages: dict[str, Any]) -> list[list[Any]]:
+    """The pull-request stages of lead time, when pull requests were counted."""
+    if not stages["pull_requests"]:
+        return []
+    names = ("coding", "pickup", "review", "deploy")
+    return [[f"  {name} (PRs)", _durations(stages[name]), None] for name in names]
+
+
 def _summary_rows(report: dict[str, Any]) -> list[list[Any]]:
     df = report["deployment_frequency"]
     lt = report["lead_time_for_changes"]
     cfr = report["change_failure_rate"]
     rec = report["failed_deployment_recovery_time"]
     rework = report["rework_rate"]
+    restore = rec["time_to_restore"]
     median_week = df["median_weekly_deployments"]
     median_week_text = NONE if median_week is None else median_week
     return [
@@ -57,6 +66,7 @@ def _summary_rows(report: dict[str, Any]) -> list[list[Any]]:
             df["tier"],
         ],
         ["Lead time for changes", f"{lt['changes']} changes; {_durations(lt)}", lt["tier"]],
+        *_stage_rows(lt["stages"]),
         [
             "Change failure rate",
             NO_DATA
@@ -70,6 +80,12 @@ def _summary_rows(report: dict[str, Any]) -> list[list[Any]]:
             rec["tier"],
         ],
         [
+            "Time to restore (incidents)",
+            f"{restore['incidents']} incidents, {restore['restored']} resolved; "
+            f"{_durations(restore)}",
+            None,
+        ],
+        [
             "Rework rate",
             NO_DATA
             if "reason" in rework
@@ -79,9 +95,20 @@ def _summary_rows(report: dict[str, Any]) -> list[list[Any]]:
     ]
 
 
+SCOPE_WORDS = {"team": "team", "repo": "repository", "service": "service"}
+
+
+def scope_title(scope: dict[str, str | None]) -> str:
+    """`team payments of organisation acme`, `repository flask`, or `the organisation`."""
+    org = f"organisation {scope['org']}" if scope.get("org") else None
+    narrowed = [f"{word} {scope[key]}" for key, word in SCOPE_WORDS.items() if scope.get(key)]
+    if narrowed:
+        return narrowed[0] + (f" of {org}" if org else "")
+    return org or "the organisation"
+
+
 def _title(report: dict[str, Any]) -> str:
-    scope = report["scope"]
-    what = f"repository {scope['repo']}" if "repo" in scope else "organisation"
+    what = scope_title(report["scope"])
     window = report["window"]
     return (
         f"DORA metrics for {what}, {window['from']} to {window['to']} (end excluded), "
@@ -109,7 +136,12 @@ def _row_name(row: dict[str, Any]) -> str:
     """A deployment by its ref (tag) when it has one, a change by its short sha."""
     if row["kind"] == "deployment":
         return str(row["ref"] or row["id"])
-    return str(row["sha"][:12])
+    return _change_name(row)
+
+
+def _change_name(row: dict[str, Any]) -> str:
+    """A commit by its short sha, a pull request by its number."""
+    return str(row["pull_request"]) if "pull_request" in row else str(row["sha"][:12])
 
 
 def _evidence(evidence: dict[str, Any]) -> str:
@@ -125,7 +157,13 @@ def _evidence(evidence: dict[str, Any]) -> str:
         for d in evidence["deployments"]
     ]
     changes = [
-        [c["sha"][:12], c["repo"], c["authored_at"], c["deployed_at"], _hours(c["lead_time_hours"])]
+        [
+            _change_name(c),
+            c["repo"],
+            c["authored_at"],
+            c["deployed_at"],
+            _hours(c["lead_time_hours"]),
+        ]
         for c in evidence["changes"]
     ]
     excluded = [[e["kind"], _row_name(e), e["reason"], e["detail"]] for e in evidence["excluded"]]
@@ -134,7 +172,8 @@ def _evidence(evidence: dict[str, Any]) -> str:
         _table(["Finished", "Repo", "Ref", "Changes", "Failed", "Recovery"], deployments),
         "Changes counted",
         _table(
-            ["Commit", "Repo", "Authored", "Deployed", "Lead time"], changes[:CHANGE_ROWS_SHOWN]
+            ["Change", "Repo", "First commit", "Deployed", "Lead time"],
+            changes[:CHANGE_ROWS_SHOWN],
         ),
     ]
     if len(changes) > CHANGE_ROWS_SHOWN:

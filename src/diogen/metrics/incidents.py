@@ -1,0 +1,220 @@
+"""Which deployment caused each incident (DESIGN.md §5, change failure rate).
+
+Rules, first match wins:
+1. an explicit link: the incident's `deployment_id`; else a commit sha (`evidence["sha"]`)
+   or a pull request id (`evidence["pull_request_id"]`) in the incident, attributed to the
+   first successful production deployment that shipped it;
+2. otherwise the latest successful production deployment of the incident's service (or of its
+   repository when it names no service) that finished before the incident started, no more
+   than the attribution window (default 72 h) before;
+3. otherwise unattributed, with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy.orm import Session
+
+from diogen.metrics.pull_queries import pull_request_commits
+from diogen.metrics.queries import SUCCESS
+from diogen.silver import Commit, Deployment, DeploymentCommit, Incident
+
+DEFAULT_ATTRIBUTION_HOURS = 72.0
+
+EXPLICIT_DEPLOYMENT = "explicit_deployment"
+EXPLICIT_SHA = "explicit_sha"
+EXPLICIT_PULL_REQUEST = "explicit_pull_request"
+LATEST_DEPLOYMENT = "latest_deployment"
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    id: str
+    title: str | None
+    service_id: str | None
+    repository_id: str | None
+    deployment_id: str | None
+    started_at: datetime
+    resolved_at: datetime | None
+    evidence: dict[str, Any] | None
+
+    def linked(self, key: str) -> str | None:
+        value = (self.evidence or {}).get(key)
+        return str(value) if isinstance(value, str | int) and str(value) else None
+
+    @property
+    def restore_hours(self) -> float | None:
+        if self.resolved_at is None or self.resolved_at < self.started_at:
+            return None
+        return (self.resolved_at - self.started_at).total_seconds() / 3600
+
+
+@dataclass(frozen=True)
+class Attribution:
+    incident: IncidentRecord
+    deployment_id: str | None
+    rule: str | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class _Shipped:
+    deployment_id: str
+    finished_at: datetime
+    environment: str
+
+
+def load_incidents(session: Session, *conditions: ColumnElement[bool]) -> list[IncidentRecord]:
+    query = select(
+        Incident.id,
+        Incident.title,
+        Incident.service_id,
+        Incident.repository_id,
+        Incident.deployment_id,
+        Incident.started_at,
+        Incident.resolved_at,
+        Incident.evidence,
+    ).where(or_(*conditions) if conditions else Incident.id.is_not(None))
+    rows = session.execute(query.order_by(Incident.started_at, Incident.id))
+    return [IncidentRecord(*row) for row in rows]
+
+
+def _first_shipping(
+    session: Session, keys: Select[Any], pattern: re.Pattern[str]
+) -> dict[str, str]:
+    """The first successful production deployment per key (the first column of `keys`)."""
+    rows = session.execute(
+        keys.add_columns(Deployment.id, Deployment.finished_at, Deployment.environment)
+        .where(Deployment.status == SUCCESS, Deployment.finished_at.is_not(None))
+        .order_by(Deployment.finished_at.desc(), Deployment.id.desc())
+    )
+    # Newest first, so the last write per key is its first deployment.
+    return {k: dep for k, dep, _at, env in rows if pattern.search(env)}
+
+
+def _by_sha(session: Session, shas: set[str], pattern: re.Pattern[str]) -> dict[str, str]:
+    if not shas:
+        return {}
+    query = (
+        select(Commit.sha)
+        .join(DeploymentCommit, DeploymentCommit.commit_id == Commit.id)
+        .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
+        .where(Commit.sha.in_(shas))
+    )
+    return _first_shipping(session, query, pattern)
+
+
+def _by_pull_request(session: Session, ids: set[str], pattern: re.Pattern[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    pr_commits = pull_request_commits().subquery()
+    query = (
+        select(pr_commits.c.pull_request_id)
+        .join(DeploymentCommit, DeploymentCommit.commit_id == pr_commits.c.commit_id)
+        .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
+        .where(pr_commits.c.pull_request_id.in_(ids))
+    )
+    return _first_shipping(session, query, pattern)
+
+
+def _recent_deployments(
+    session: Session,
+    incidents: Sequence[IncidentRecord],
+    pattern: re.Pattern[str],
+    window: timedelta,
+) -> dict[tuple[str, str], list[_Shipped]]:
+    """Production deployments per ("service"|"repository", id) that could precede an incident."""
+    services = {i.service_id for i in incidents if i.service_id}
+    repos = {i.repository_id for i in incidents if i.repository_id and not i.service_id}
+    if not incidents or not (services or repos):
+        return {}
+    earliest = min(i.started_at for i in incidents) - window
+    latest = max(i.started_at for i in incidents)
+    query = select(
+        Deployment.id,
+        Deployment.finished_at,
+        Deployment.environment,
+        Deployment.service_id,
+        Deployment.repository_id,
+    ).where(
+        Deployment.status == SUCCESS,
+        Deployment.finished_at.between(earliest, latest),
+        or_(Deployment.service_id.in_(services), Deployment.repository_id.in_(repos)),
+    )
+    streams: dict[tuple[str, str], list[_Shipped]] = defaultdict(list)
+    rows = session.execute(query.order_by(Deployment.finished_at, Deployment.id))
+    for dep_id, at, env, service_id, repo_id in rows:
+        if at is None or not pattern.search(env):
+            continue
+        shipped = _Shipped(dep_id, at, env)
+        if service_id in services:
+            streams["service", service_id].append(shipped)
+        if repo_id in repos:
+            streams["repository", repo_id].append(shipped)
+    return streams
+
+
+def _latest_before(
+    incident: IncidentRecord,
+    streams: dict[tuple[str, str], list[_Shipped]],
+    window: timedelta,
+) -> Attribution:
+    if incident.service_id:
+        key, named = ("service", incident.service_id), "its service"
+    elif incident.repository_id:
+        key, named = ("repository", incident.repository_id), "its repository"
+    else:
+        reason = "names no deployment, commit, pull request, service or repository"
+        return Attribution(incident, None, None, reason)
+    shipped = streams.get(key, [])
+    position = bisect_right([s.finished_at for s in shipped], incident.started_at)
+    if position and incident.started_at - shipped[position - 1].finished_at <= window:
+        return Attribution(incident, shipped[position - 1].deployment_id, LATEST_DEPLOYMENT)
+    hours = window.total_seconds() / 3600
+    reason = f"no successful production deployment of {named} in the {hours:g} h before it"
+    return Attribution(incident, None, None, reason)
+
+
+def attribute(
+    session: Session,
+    incidents: Sequence[IncidentRecord],
+    pattern: re.Pattern[str],
+    window_hours: float = DEFAULT_ATTRIBUTION_HOURS,
+) -> list[Attribution]:
+    """An attribution (or the reason there is none) for each incident, in a handful of queries."""
+    window = timedelta(hours=window_hours)
+    by_sha = _by_sha(session, {s for i in incidents if (s := i.linked("sha"))}, pattern)
+    pr_ids = {p for i in incidents if (p := i.linked("pull_request_id"))}
+    by_pr = _by_pull_request(session, pr_ids, pattern)
+    unlinked = [i for i in incidents if not _explicit(i, by_sha, by_pr)]
+    streams = _recent_deployments(session, unlinked, pattern, window)
+    return [_explicit(i, by_sha, by_pr) or _latest_before(i, streams, window) for i in incidents]
+
+
+def _explicit(
+    incident: IncidentRecord, by_sha: dict[str, str], by_pr: dict[str, str]
+) -> Attribution | None:
+    if incident.deployment_id:
+        return Attribution(incident, incident.deployment_id, EXPLICIT_DEPLOYMENT)
+    sha, pr = incident.linked("sha"), incident.linked("pull_request_id")
+    if sha and sha in by_sha:
+        return Attribution(incident, by_sha[sha], EXPLICIT_SHA)
+    if pr and pr in by_pr:
+        return Attribution(incident, by_pr[pr], EXPLICIT_PULL_REQUEST)
+    return None
+
+
+def attributed_to(attributions: Iterable[Attribution]) -> dict[str, list[Attribution]]:
+    found: dict[str, list[Attribution]] = defaultdict(list)
+    for attribution in attributions:
+        if attribution.deployment_id is not None:
+            found[attribution.deployment_id].append(attribution)
+    return found

@@ -1,0 +1,258 @@
+"""The silver reads that turn deployed commits into pull-request changes (DESIGN.md §5).
+
+A pull request is deployed by the first production deployment containing its merge commit or
+any of its commits, which covers merge, squash and rebase merges alike. Commits are matched to
+pull requests by sha within the same repository. Every query here is one statement whatever
+the number of pull requests; the set of pull requests is passed along as a subquery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    select,
+    union,
+)
+from sqlalchemy.orm import Session, aliased
+
+from diogen.metrics.queries import SUCCESS
+from diogen.metrics.scope import ResolvedScope
+from diogen.silver import (
+    Commit,
+    Deployment,
+    DeploymentCommit,
+    Identity,
+    Person,
+    PullRequest,
+    PullRequestCommit,
+    Review,
+)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A deployed commit of a counted deployment that belongs to a pull request."""
+
+    commit_id: str
+    sha: str
+    pull_request_id: str
+    # The commit is a change of the scope (a monorepo service's path, say).
+    commit_in_scope: bool
+
+
+@dataclass(frozen=True)
+class PullRequestFacts:
+    id: str
+    repository_id: str
+    number: int
+    created_at: datetime
+    ready_for_review_at: datetime | None
+    merged_at: datetime | None
+    author_in_scope: bool
+    first_commit_at: datetime | None = None
+    first_review_at: datetime | None = None
+    deployment_id: str | None = None
+    deployed_at: datetime | None = None
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return case((condition, literal(True, Boolean)), else_=literal(False, Boolean))
+
+
+def pull_request_commits() -> Select[tuple[str, str]]:
+    """(pull request id, commit id) for every commit of every pull request.
+
+    A pull request's commits are those it lists, its merge commit (a merge or a squash), and
+    their rebased copies: a rebase merge writes new commits that keep each original's author,
+    author date and subject, and only the last of them is the merge commit.
+    """
+    same_repository = Commit.repository_id == PullRequest.repository_id
+    listed = (
+        select(PullRequestCommit.pull_request_id, Commit.id.label("commit_id"))
+        .join(PullRequest, PullRequest.id == PullRequestCommit.pull_request_id)
+        .join(Commit, and_(Commit.sha == PullRequestCommit.sha, same_repository))
+    )
+    merged = select(PullRequest.id.label("pull_request_id"), Commit.id.label("commit_id")).join(
+        Commit, and_(Commit.sha == PullRequest.merge_commit_sha, same_repository)
+    )
+    original = aliased(Commit)
+    rebased = (
+        select(PullRequestCommit.pull_request_id, Commit.id.label("commit_id"))
+        .join(PullRequest, PullRequest.id == PullRequestCommit.pull_request_id)
+        .join(
+            original,
+            and_(
+                original.sha == PullRequestCommit.sha,
+                original.repository_id == PullRequest.repository_id,
+            ),
+        )
+        .join(
+            Commit,
+            and_(
+                same_repository,
+                Commit.authored_at == original.authored_at,
+                Commit.author_email == original.author_email,
+                Commit.subject == original.subject,
+                Commit.sha != original.sha,
+            ),
+        )
+    )
+    return union(listed, merged, rebased)  # type: ignore[return-value]
+
+
+def links(session: Session, scope: ResolvedScope, counted: Select[str]) -> list[Link]:
+    """Deployed commits of the counted deployments that belong to a pull request."""
+    pr_commits = pull_request_commits().subquery()
+    query = (
+        select(
+            pr_commits.c.commit_id,
+            Commit.sha,
+            pr_commits.c.pull_request_id,
+            _flag(scope.change_filter()),
+        )
+        .select_from(DeploymentCommit)
+        .join(pr_commits, pr_commits.c.commit_id == DeploymentCommit.commit_id)
+        .join(Commit, Commit.id == DeploymentCommit.commit_id)
+        .where(DeploymentCommit.deployment_id.in_(counted))
+        .distinct()
+    )
+    return [Link(*row) for row in session.execute(query)]
+
+
+def _linked_ids(counted: Select[str]) -> Select[tuple[str]]:
+    pr_commits = pull_request_commits().subquery()
+    return (
+        select(pr_commits.c.pull_request_id)
+        .join(DeploymentCommit, DeploymentCommit.commit_id == pr_commits.c.commit_id)
+        .where(DeploymentCommit.deployment_id.in_(counted))
+    )
+
+
+def facts(
+    session: Session,
+    scope: ResolvedScope,
+    counted: Select[str],
+    environments: tuple[str, ...],
+    before: datetime,
+) -> dict[str, PullRequestFacts]:
+    """Timestamps of every pull request with a commit in a counted deployment."""
+    ids = _linked_ids(counted)
+    query = select(
+        PullRequest.id,
+        PullRequest.repository_id,
+        PullRequest.number,
+        PullRequest.created_at,
+        PullRequest.ready_for_review_at,
+        PullRequest.merged_at,
+        _flag(scope.member_at(PullRequest.author_identity_id, PullRequest.created_at)),
+    ).where(PullRequest.id.in_(ids))
+    found = {row[0]: PullRequestFacts(*row) for row in session.execute(query)}
+    first_commits = _first_commits(session, ids)
+    reviews = _first_reviews(session, ids)
+    deployments = _first_deployments(session, scope, ids, environments, before)
+    return {
+        pr_id: _with(pr, first_commits.get(pr_id), reviews.get(pr_id), deployments.get(pr_id))
+        for pr_id, pr in found.items()
+    }
+
+
+def _with(
+    pr: PullRequestFacts,
+    first_commit: datetime | None,
+    review: datetime | None,
+    deployment: tuple[str, datetime] | None,
+) -> PullRequestFacts:
+    return PullRequestFacts(
+        **{
+            **pr.__dict__,
+            "first_commit_at": first_commit,
+            "first_review_at": review,
+            "deployment_id": deployment[0] if deployment else None,
+            "deployed_at": deployment[1] if deployment else None,
+        }
+    )
+
+
+def _first_commits(session: Session, ids: Select[tuple[str]]) -> dict[str, datetime]:
+    """Earliest authored time over a pull request's known commits; a merge commit only joins."""
+    pr_commits = pull_request_commits().subquery()
+    query = (
+        select(pr_commits.c.pull_request_id, func.min(Commit.authored_at))
+        .join(Commit, Commit.id == pr_commits.c.commit_id)
+        .where(pr_commits.c.pull_request_id.in_(ids), Commit.is_merge.is_(False))
+        .group_by(pr_commits.c.pull_request_id)
+    )
+    return {pr_id: first for pr_id, first in session.execute(query) if first is not None}
+
+
+def _first_reviews(session: Session, ids: Select[tuple[str]]) -> dict[str, datetime]:
+    """First review by someone other than the author, bots excluded.
+
+    A pull request with no review rows at all falls back to the connector's `first_review_at`.
+    """
+    author, reviewer, person = aliased(Identity), aliased(Identity), aliased(Person)
+    # NULL-safe: an unknown reviewer or author is not "the same" as anybody.
+    same_identity = Review.reviewer_identity_id == PullRequest.author_identity_id
+    same_person = reviewer.person_id == author.person_id
+    not_author = and_(
+        func.coalesce(same_identity, false()).is_(False),
+        func.coalesce(same_person, false()).is_(False),
+    )
+    not_bot = and_(
+        func.coalesce(reviewer.is_bot, false()).is_(False),
+        func.coalesce(person.is_bot, false()).is_(False),
+    )
+    query = (
+        select(Review.pull_request_id, func.min(Review.submitted_at))
+        .join(PullRequest, PullRequest.id == Review.pull_request_id)
+        .outerjoin(reviewer, reviewer.id == Review.reviewer_identity_id)
+        .outerjoin(person, person.id == reviewer.person_id)
+        .outerjoin(author, author.id == PullRequest.author_identity_id)
+        .where(Review.pull_request_id.in_(ids), Review.submitted_at.is_not(None))
+        .where(not_author, not_bot)
+        .group_by(Review.pull_request_id)
+    )
+    found = {pr_id: first for pr_id, first in session.execute(query) if first is not None}
+    without_reviews = select(PullRequest.id, PullRequest.first_review_at).where(
+        PullRequest.id.in_(ids),
+        PullRequest.first_review_at.is_not(None),
+        ~select(Review.id).where(Review.pull_request_id == PullRequest.id).exists(),
+    )
+    found.update({pr_id: at for pr_id, at in session.execute(without_reviews) if at is not None})
+    return found
+
+
+def _first_deployments(
+    session: Session,
+    scope: ResolvedScope,
+    ids: Select[tuple[str]],
+    environments: tuple[str, ...],
+    before: datetime,
+) -> dict[str, tuple[str, datetime]]:
+    """The first successful production deployment shipping any commit of each pull request."""
+    pr_commits = pull_request_commits().subquery()
+    query = (
+        select(pr_commits.c.pull_request_id, Deployment.id, Deployment.finished_at)
+        .join(DeploymentCommit, DeploymentCommit.commit_id == pr_commits.c.commit_id)
+        .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
+        .where(
+            pr_commits.c.pull_request_id.in_(ids),
+            scope.deployment_filter(),
+            Deployment.status == SUCCESS,
+            Deployment.environment.in_(environments),
+            Deployment.finished_at < before,
+        )
+        .order_by(Deployment.finished_at.desc(), Deployment.id.desc())
+    )
+    # Newest first, so the last write for each pull request is its first deployment.
+    return {pr_id: (dep_id, at) for pr_id, dep_id, at in session.execute(query)}
