@@ -94,7 +94,12 @@ def hotfixes(
     pattern: re.Pattern[str],
 ) -> set[str]:
     """Deployments since `since` that ship a pull request marked as a hotfix."""
-    pr_commits = pull_request_commits().subquery()
+    shipped = (
+        select(DeploymentCommit.commit_id)
+        .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
+        .where(*_since(scope, environments, since))
+    )
+    pr_commits = pull_request_commits(commits=shipped).subquery()
     query = (
         select(Deployment.id, PullRequest.head_ref, PullRequest.labels)
         .join(DeploymentCommit, DeploymentCommit.deployment_id == Deployment.id)

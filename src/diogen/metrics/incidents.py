@@ -115,12 +115,11 @@ def _by_sha(session: Session, shas: set[str], pattern: re.Pattern[str]) -> dict[
 def _by_pull_request(session: Session, ids: set[str], pattern: re.Pattern[str]) -> dict[str, str]:
     if not ids:
         return {}
-    pr_commits = pull_request_commits().subquery()
+    pr_commits = pull_request_commits(pull_requests=ids).subquery()
     query = (
         select(pr_commits.c.pull_request_id)
         .join(DeploymentCommit, DeploymentCommit.commit_id == pr_commits.c.commit_id)
         .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
-        .where(pr_commits.c.pull_request_id.in_(ids))
     )
     return _first_shipping(session, query, pattern)
 

@@ -8,8 +8,10 @@ the number of pull requests; the set of pull requests is passed along as a subqu
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -69,12 +71,18 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return case((condition, literal(True, Boolean)), else_=literal(False, Boolean))
 
 
-def pull_request_commits() -> Select[tuple[str, str]]:
-    """(pull request id, commit id) for every commit of every pull request.
+def pull_request_commits(
+    *,
+    commits: Select[Any] | None = None,
+    pull_requests: Select[Any] | Collection[str] | None = None,
+) -> Select[tuple[str, str]]:
+    """(pull request id, commit id) for the commits of pull requests.
 
     A pull request's commits are those it lists, its merge commit (a merge or a squash), and
     their rebased copies: a rebase merge writes new commits that keep each original's author,
-    author date and subject, and only the last of them is the merge commit.
+    author date and subject, and only the last of them is the merge commit. `commits` and
+    `pull_requests` restrict the answer (ids, or a query of ids) inside every branch, where
+    the database can use its indexes, rather than around the union.
     """
     same_repository = Commit.repository_id == PullRequest.repository_id
     listed = (
@@ -107,12 +115,21 @@ def pull_request_commits() -> Select[tuple[str, str]]:
             ),
         )
     )
-    return union(listed, merged, rebased)  # type: ignore[return-value]
+    branches = [listed, merged, rebased]
+    if commits is not None:
+        branches = [branch.where(Commit.id.in_(commits)) for branch in branches]
+    if pull_requests is not None:
+        branches = [branch.where(PullRequest.id.in_(pull_requests)) for branch in branches]
+    return union(*branches)  # type: ignore[return-value]
+
+
+def _deployed_by(counted: Select[str]) -> Select[str]:
+    return select(DeploymentCommit.commit_id).where(DeploymentCommit.deployment_id.in_(counted))
 
 
 def links(session: Session, scope: ResolvedScope, counted: Select[str]) -> list[Link]:
     """Deployed commits of the counted deployments that belong to a pull request."""
-    pr_commits = pull_request_commits().subquery()
+    pr_commits = pull_request_commits(commits=_deployed_by(counted)).subquery()
     query = (
         select(
             pr_commits.c.commit_id,
@@ -130,12 +147,8 @@ def links(session: Session, scope: ResolvedScope, counted: Select[str]) -> list[
 
 
 def _linked_ids(counted: Select[str]) -> Select[tuple[str]]:
-    pr_commits = pull_request_commits().subquery()
-    return (
-        select(pr_commits.c.pull_request_id)
-        .join(DeploymentCommit, DeploymentCommit.commit_id == pr_commits.c.commit_id)
-        .where(DeploymentCommit.deployment_id.in_(counted))
-    )
+    pr_commits = pull_request_commits(commits=_deployed_by(counted)).subquery()
+    return select(pr_commits.c.pull_request_id)
 
 
 def facts(
@@ -185,7 +198,7 @@ def _with(
 
 def _first_commits(session: Session, ids: Select[tuple[str]]) -> dict[str, datetime]:
     """Earliest authored time over a pull request's known commits; a merge commit only joins."""
-    pr_commits = pull_request_commits().subquery()
+    pr_commits = pull_request_commits(pull_requests=ids).subquery()
     query = (
         select(pr_commits.c.pull_request_id, func.min(Commit.authored_at))
         .join(Commit, Commit.id == pr_commits.c.commit_id)
@@ -240,7 +253,7 @@ def _first_deployments(
     before: datetime,
 ) -> dict[str, tuple[str, datetime]]:
     """The first successful production deployment shipping any commit of each pull request."""
-    pr_commits = pull_request_commits().subquery()
+    pr_commits = pull_request_commits(pull_requests=ids).subquery()
     query = (
         select(pr_commits.c.pull_request_id, Deployment.id, Deployment.finished_at)
         .join(DeploymentCommit, DeploymentCommit.commit_id == pr_commits.c.commit_id)
