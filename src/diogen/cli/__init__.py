@@ -9,7 +9,15 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from diogen.cli import db_commands, demo, doctor, export, metrics, sync  # noqa: F401 - registers commands
+from diogen.cli import (  # noqa: F401 - registers commands
+    db_commands,
+    demo,
+    doctor,
+    export,
+    ingest,
+    metrics,
+    sync,
+)
 from diogen.cli.app import app
 from diogen.errors import DiogenError, InputError, NotFoundError
 
