@@ -17,6 +17,7 @@ from diogen.cli import (  # noqa: F401 - registers commands
     ingest,
     metrics,
     sync,
+    sync_github,
 )
 from diogen.cli.app import app
 from diogen.errors import DiogenError, InputError, NotFoundError

@@ -1,0 +1,205 @@
+"""`diogen sync github`: pull requests, reviews, deployments, releases and Actions runs from
+GitHub (or GitHub Enterprise), with the commits of each repository from a clone."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from diogen.cli.app import (
+    ConfigOption,
+    DatabaseOption,
+    database,
+    err,
+    info,
+    interruptible,
+    is_interactive,
+    settings_for,
+    sync_app,
+)
+from diogen.config import Settings
+from diogen.connectors.github import DeploymentRules, GitHubConfig, GitHubConnector
+from diogen.connectors.github.config import PUBLIC_API
+from diogen.errors import InputError
+from diogen.ingest.runner import SyncResult, run_sync
+
+TOKEN_ENV = ["DIOGEN_GITHUB_TOKEN", "GITHUB_TOKEN"]
+# Counters of a sync, as the summary names them.
+SHOWN = (
+    ("pull_requests", "pull requests"),
+    ("review_comments", "review comments"),
+    ("deployments", "deployments"),
+    ("releases", "releases"),
+    ("workflow_runs", "workflow runs"),
+    ("commits", "commits"),
+)
+
+
+@sync_app.command("github")
+def sync_github(
+    repo: Annotated[
+        list[str] | None,
+        typer.Option("--repo", metavar="OWNER/NAME", help="A repository (repeat for several)."),
+    ] = None,
+    org: Annotated[
+        str | None,
+        typer.Option(metavar="ORG", help="Every repository of an organisation or user."),
+    ] = None,
+    token: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="TOKEN",
+            envvar=TOKEN_ENV,
+            help="Personal access token; repeat (or separate with commas) for a pool "
+            "(default: DIOGEN_GITHUB_TOKEN, GITHUB_TOKEN).",
+            show_default=False,
+            show_envvar=False,
+        ),
+    ] = None,
+    api_url: Annotated[
+        str,
+        typer.Option(
+            metavar="URL",
+            envvar="DIOGEN_GITHUB_API_URL",
+            help="REST API root; GitHub Enterprise: https://HOST/api/v3 (GraphQL is derived).",
+        ),
+    ] = PUBLIC_API,
+    environment: Annotated[
+        str | None,
+        typer.Option(
+            metavar="REGEX",
+            help="GitHub Deployments to these environments count (default: the production "
+            "environment setting).",
+            show_default=False,
+        ),
+    ] = None,
+    deploy_workflow: Annotated[
+        str | None,
+        typer.Option(
+            metavar="REGEX",
+            help="Successful runs of workflows whose name or path matches are deployments.",
+            show_default=False,
+        ),
+    ] = None,
+    deploy_branch: Annotated[
+        str | None,
+        typer.Option(
+            metavar="REGEX", help="Only deployment runs on matching branches.", show_default=False
+        ),
+    ] = None,
+    releases: Annotated[
+        bool, typer.Option("--releases", help="Published releases are deployments of their tag.")
+    ] = False,
+    clone: Annotated[
+        bool, typer.Option("--clone/--no-clone", help="Skip the clone (no commits, no ancestry).")
+    ] = True,
+    db: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Sync GitHub repositories: pull requests with reviews, commits and labels, deployments,
+    releases, Actions runs and jobs; commits and ancestry from a clone."""
+    settings = settings_for(db, config)
+    rules = {
+        "environment_pattern": environment or settings.production_environment,
+        "workflow_pattern": deploy_workflow,
+        "workflow_branch_pattern": deploy_branch,
+        "releases": releases,
+    }
+    github = github_config(settings, repo or [], org, _tokens(token), api_url, rules, clone)
+    connector = GitHubConnector(github)
+    started = time.monotonic()
+    with interruptible(), database(settings) as engine, SyncProgress(connector.source) as report:
+        result = run_sync(engine, connector, progress=report)
+    info(summary(result, time.monotonic() - started))
+
+
+def github_config(
+    settings: Settings,
+    repos: list[str],
+    org: str | None,
+    tokens: list[str],
+    api_url: str,
+    rules: dict[str, Any],
+    clone: bool,
+) -> GitHubConfig:
+    """The connector config, or one line saying what is wrong with the options."""
+    if not tokens:
+        raise InputError("a GitHub token is needed: --token, or DIOGEN_GITHUB_TOKEN/GITHUB_TOKEN")
+    try:
+        return GitHubConfig(
+            repos=repos,
+            org=org,
+            tokens=tokens,
+            api_url=api_url,
+            rules=DeploymentRules(**rules),
+            bot_pattern=settings.bot_pattern,
+            clone=clone,
+            cache_dir=settings.cache_dir,
+            git_jobs=settings.git_jobs,
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'options'}: {e['msg']}" for e in exc.errors()
+        )
+        raise InputError(f"invalid GitHub options: {problems}") from exc
+
+
+def _tokens(given: list[str] | None) -> list[str]:
+    return [t.strip() for value in given or [] for t in value.split(",") if t.strip()]
+
+
+class SyncProgress:
+    """Items, requests and remaining quota on a terminal; silence elsewhere."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.bar: Progress | None = None
+        self.task: Any = None
+
+    def __enter__(self) -> Any:
+        if not is_interactive():
+            return None
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}", markup=False),
+            TimeElapsedColumn(),
+            transient=True,
+            console=err,
+        )
+        self.bar.start()
+        self.task = self.bar.add_task(f"syncing {self.source}")
+        return self.update
+
+    def update(self, counters: dict[str, int]) -> None:
+        assert self.bar is not None
+        self.bar.update(self.task, description=f"syncing {self.source}: {progress_line(counters)}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def progress_line(counters: dict[str, int]) -> str:
+    parts = [f"{counters[key]} {label}" for key, label in SHOWN if counters.get(key)]
+    parts.append(f"{counters.get('requests', 0)} requests")
+    if "rate_limit_remaining" in counters:
+        parts.append(f"quota left {counters['rate_limit_remaining']}")
+    return ", ".join(parts)
+
+
+def summary(result: SyncResult, seconds: float) -> str:
+    s = result.summary
+    line = f"{result.source}: {s.get('repositories', 0)} repositories, " + progress_line(s)
+    if s.get("not_modified"):
+        line += f" ({s['not_modified']} not modified)"
+    if s.get("graphql_points"):
+        line += f", {s['graphql_points']} GraphQL points"
+    if s.get("deployed_commits") is not None:
+        line += f", {s['deployed_commits']} deployed commits"
+    if result.rejected:
+        line += f", {result.rejected} records rejected (kept in quarantine)"
+    return line + f" ({seconds:.1f} s)"

@@ -1,0 +1,93 @@
+"""GitHub over the shared HTTP client: REST pages, GraphQL, and GitHub's own limit signals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from diogen.connectors.base import FetchStats
+from diogen.connectors.github.config import GitHubConfig
+from diogen.connectors.http import Clock, HttpClient, Response, RetryPolicy, Sleep
+from diogen.errors import SourceError
+
+HEADERS = {
+    "Accept": "application/vnd.github+json",
+    "X-GitHub-Api-Version": "2022-11-28",
+    "User-Agent": "diogen",
+}
+# GitHub's advice for a secondary limit that names no wait: at least a minute.
+SECONDARY_WAIT = 60.0
+
+
+def secondary_limit(response: httpx.Response) -> float | None:
+    """A 403 whose message speaks of a rate limit (secondary limits may send no headers)."""
+    try:
+        message = str(response.json().get("message", ""))
+    except (ValueError, AttributeError):
+        return None
+    return SECONDARY_WAIT if "rate limit" in message.lower() else None
+
+
+class GitHubApi:
+    def __init__(
+        self,
+        config: GitHubConfig,
+        stats: FetchStats,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Sleep | None = None,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        options: dict[str, Any] = {}
+        if sleep is not None:
+            options["sleep"] = sleep
+        if clock is not None:
+            options["clock"] = clock
+        self.config = config
+        self.stats = stats
+        self.http = HttpClient(
+            config.api_url + "/",
+            tokens=[token.get_secret_value() for token in config.tokens],
+            headers=HEADERS,
+            transport=transport,
+            timeout=config.timeout,
+            retry=retry,
+            limit_hint=secondary_limit,
+            stats=stats,
+            **options,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def get(self, path: str, *, etag: str | None = None, **params: Any) -> Response:
+        return self.http.request("GET", path.lstrip("/"), params=params or None, etag=etag)
+
+    def pages(self, path: str, *, etag: str | None = None, **params: Any) -> Iterator[Response]:
+        params.setdefault("per_page", self.config.page_size)
+        return self.http.pages(path.lstrip("/"), params, etag=etag)
+
+    def items(self, path: str, key: str | None = None, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a paginated list (`key`: the list's field in a wrapping object)."""
+        for page in self.pages(path, **params):
+            yield from page.data[key] if key else page.data
+
+    def graphql(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        response = self.http.request(
+            "POST", self.config.graphql_endpoint, json={"query": query, "variables": variables}
+        )
+        body = response.data
+        if not isinstance(body, dict):
+            raise SourceError("GitHub GraphQL answered without a JSON object", url=response.url)
+        if body.get("errors"):
+            messages = "; ".join(str(e.get("message", e)) for e in body["errors"])
+            raise SourceError(f"GitHub GraphQL query failed: {messages}", url=response.url)
+        data: dict[str, Any] = body["data"]
+        limit = data.get("rateLimit") or {}
+        if "cost" in limit:
+            self.stats.add("graphql_points", int(limit["cost"]))
+            self.stats.counters["graphql_remaining"] = int(limit["remaining"])
+        return data

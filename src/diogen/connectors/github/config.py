@@ -1,0 +1,105 @@
+"""The GitHub source's typed config: what to sync, how to authenticate, what a deployment is."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+
+from diogen.config import BOT_PATTERN, PRODUCTION_ENVIRONMENT_PATTERN
+
+PUBLIC_API = "https://api.github.com"
+REPO_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+class DeploymentRules(BaseModel):
+    """What counts as a deployment in one repository (DESIGN.md §5)."""
+
+    # GitHub Deployments whose environment matches.
+    environment_pattern: str = PRODUCTION_ENVIRONMENT_PATTERN
+    # Actions workflow runs whose workflow name or path matches (None: none are deployments).
+    workflow_pattern: str | None = None
+    workflow_branch_pattern: str | None = None
+    workflow_environment: str = "production"
+    # Published releases (neither draft nor pre-release) deploy their tag's commit.
+    releases: bool = False
+
+    @field_validator("environment_pattern", "workflow_pattern", "workflow_branch_pattern")
+    @classmethod
+    def _must_compile(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+
+class GitHubConfig(BaseModel):
+    """A GitHub source: explicit repositories or every repository of an org or user."""
+
+    repos: list[str] = Field(default_factory=list)
+    org: str | None = None
+    tokens: list[SecretStr] = Field(default_factory=list)
+    api_url: str = PUBLIC_API
+    graphql_url: str | None = None
+    rules: DeploymentRules = Field(default_factory=DeploymentRules)
+    # Per-repository rules ("owner/name" → rules), over `rules`.
+    repo_rules: dict[str, DeploymentRules] = Field(default_factory=dict)
+    bot_pattern: str = BOT_PATTERN
+    # Commits and ancestry from a clone (what deployed-commit linking needs).
+    clone: bool = True
+    cache_dir: Path = Path(".diogen-cache")
+    git_jobs: int = Field(default=2, ge=1)
+    workflow_jobs: bool = True
+    page_size: int = Field(default=100, ge=1, le=100)
+    # Pull requests per GraphQL page: nested reviews and commits make large pages costly.
+    pull_request_page_size: int = Field(default=25, ge=1, le=100)
+    # Deployments still open this long after creation are read again on each sync.
+    deployment_lookback_days: int = Field(default=7, ge=0)
+    timeout: float = Field(default=30.0, gt=0)
+
+    @field_validator("repos")
+    @classmethod
+    def _owner_name(cls, repos: list[str]) -> list[str]:
+        for repo in repos:
+            if not REPO_NAME.match(repo):
+                raise ValueError(f"{repo!r} is not OWNER/NAME")
+        return repos
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> GitHubConfig:
+        if bool(self.repos) == bool(self.org):
+            raise ValueError("give either repositories (OWNER/NAME) or an organisation, not both")
+        return self
+
+    @property
+    def graphql_endpoint(self) -> str:
+        """api.github.com → /graphql; Enterprise https://host/api/v3 → https://host/api/graphql."""
+        if self.graphql_url:
+            return self.graphql_url
+        if self.api_url.endswith("/api/v3"):
+            return self.api_url.removesuffix("/v3") + "/graphql"
+        return self.api_url + "/graphql"
+
+    @property
+    def host(self) -> str:
+        """The GitHub instance: 'github.com' for the public API, else the API's host."""
+        netloc = urlsplit(self.api_url).netloc
+        return "github.com" if netloc == "api.github.com" else netloc
+
+    @property
+    def source(self) -> str:
+        return "github" if self.host == "github.com" else f"github@{self.host}"
+
+    def rules_for(self, full_name: str) -> DeploymentRules:
+        return self.repo_rules.get(full_name, self.rules)

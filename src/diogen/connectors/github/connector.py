@@ -1,0 +1,116 @@
+"""The GitHub connector: config, fetch (each repository's streams in turn) and normalize."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from diogen.connectors.base import Checkpoint, FetchStats, RawItem, SilverRow, StoredKeys
+from diogen.connectors.git.normalize import CommitNormalizer, normalize_ref
+from diogen.connectors.github import delivery, pulls
+from diogen.connectors.github.client import GitHubApi
+from diogen.connectors.github.clone import clone_items
+from diogen.connectors.github.config import GitHubConfig
+from diogen.connectors.github.context import RepoContext
+from diogen.connectors.github.fetch import RepoFetch
+from diogen.connectors.http import Clock, HttpError, RetryPolicy, Sleep
+from diogen.errors import NotFoundError
+
+
+class GitHubConnector:
+    def __init__(
+        self,
+        config: GitHubConfig,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Sleep | None = None,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.config = config
+        self.source = config.source
+        self.stats = FetchStats()
+        self.api = GitHubApi(
+            config, self.stats, transport=transport, sleep=sleep, clock=clock, retry=retry
+        )
+        self._commits: dict[str, CommitNormalizer] = {}
+
+    def context(self, full_name: str) -> RepoContext:
+        return RepoContext(
+            self.source, full_name, self.config.rules_for(full_name), self.config.bot_pattern
+        )
+
+    def repositories(self) -> Iterator[str]:
+        """The configured repositories, or every repository of the organisation (or user)."""
+        if self.config.repos:
+            yield from self.config.repos
+            return
+        org = self.config.org
+        try:
+            for repo in self.api.items(f"orgs/{org}/repos", type="all"):
+                yield repo["full_name"]
+        except HttpError as exc:
+            if exc.status != 404:
+                raise
+            found = False
+            for repo in self.api.items(f"users/{org}/repos", type="owner"):
+                found = True
+                yield repo["full_name"]
+            if not found:
+                raise NotFoundError(f"no GitHub organisation or user {org!r}", org=org) from exc
+
+    def fetch(
+        self, cursors: Mapping[str, dict[str, Any]], stored: StoredKeys
+    ) -> Iterator[RawItem | Checkpoint]:
+        try:
+            for full_name in self.repositories():
+                self.stats.add("repositories")
+                cursor = dict(cursors.get(full_name) or {})
+                repo = RepoFetch(self.api, self.config, full_name, cursor, stored, self.stats)
+                yield from repo.run()
+                if self.config.clone and repo.repo.get("clone_url"):
+                    yield from clone_items(
+                        self.config,
+                        self.context(full_name),
+                        repo.repo["clone_url"],
+                        cursor,
+                        stored,
+                        self.stats,
+                    )
+        finally:
+            self.api.close()
+
+    def normalize(self, item: RawItem) -> Iterable[SilverRow]:
+        full_name = item.natural_key.split("#", 1)[0]
+        ctx = self.context(full_name)
+        payload = item.payload
+        match item.stream:
+            case "pull_requests":
+                return pulls.graphql_pull_request(ctx, payload)
+            case "review_comments":
+                return pulls.rest_review_comment(ctx, payload)
+            case "deployments":
+                return delivery.deployment(ctx, payload["deployment"], payload["statuses"])
+            case "releases":
+                return delivery.release(ctx, payload["release"], payload["tag"]["sha"])
+            case "tags":
+                return delivery.tag(ctx, payload["name"], payload["commit"]["sha"])
+            case "workflow_runs":
+                return delivery.workflow_run(ctx, payload)
+            case "workflow_jobs":
+                return delivery.workflow_job(ctx, payload)
+            case "repository":
+                return delivery.repository(ctx, payload)
+            case "refs":
+                return normalize_ref(ctx.repository_id, payload)
+            case "commits":
+                return self._commit_rows(ctx)(payload)
+        raise ValueError(f"unknown GitHub stream {item.stream!r}")
+
+    def _commit_rows(self, ctx: RepoContext) -> CommitNormalizer:
+        rows = self._commits.get(ctx.full_name)
+        if rows is None:
+            rows = self._commits[ctx.full_name] = CommitNormalizer(ctx.repository_id, ctx.bot)
+        return rows

@@ -1,0 +1,101 @@
+"""Fixtures for GitHub tests: a migrated database, the fake GitHub server, a git history whose
+commits the fake's records refer to, and a sync function bound to all three."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from diogen.connectors.github import GitHubConfig, GitHubConnector
+from diogen.connectors.http import RetryPolicy
+from diogen.db import make_engine
+from diogen.ingest.runner import SyncResult, run_sync
+from diogen.migrations import upgrade
+from diogen.testing.fake_github import FakeGitHub
+from diogen.testing.gitrepo import GitRepo
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+TOKEN = "ghp_test_token_one"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def fake(shared_data: Path) -> Iterator[FakeGitHub]:
+    with FakeGitHub(shared_data) as server:
+        yield server
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> tuple[Path, list[str]]:
+    """A linear history of 10 commits on main (oldest first)."""
+    repo = GitRepo(tmp_path / "origin")
+    shas = [
+        repo.commit(f"c{i}", T0 + timedelta(hours=i), author=(f"Dev {i % 3}", f"d{i % 3}@x.org"))
+        for i in range(10)
+    ]
+    return repo.path, shas
+
+
+@dataclass
+class Sleeper:
+    """The injected sleep: records what the client would have waited, waits nothing."""
+
+    waits: list[float] = field(default_factory=list)
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+class KillAfter(httpx.BaseTransport):
+    """A transport that dies (as a killed process would) after `limit` requests."""
+
+    def __init__(self, limit: int) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.limit = limit
+        self.sent = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent += 1
+        if self.sent > self.limit:
+            raise SystemExit(f"killed after {self.limit} requests")
+        return self.inner.handle_request(request)
+
+
+Sync = Callable[..., SyncResult]
+
+
+@pytest.fixture
+def sync(engine: Engine, fake: FakeGitHub, tmp_path: Path) -> Callable[..., SyncResult]:
+    """sync(repos=[...], transport=..., sleep=..., **GitHubConfig fields) runs one sync."""
+
+    def run(
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Sleeper | None = None,
+        retry: RetryPolicy | None = None,
+        **options: Any,
+    ) -> SyncResult:
+        options.setdefault("tokens", [TOKEN])
+        options.setdefault("cache_dir", tmp_path / "cache")
+        options.setdefault("api_url", fake.url)
+        config = GitHubConfig(**options)
+        connector = GitHubConnector(
+            config, transport=transport, sleep=sleep or Sleeper(), retry=retry
+        )
+        return run_sync(engine, connector)
+
+    return run

@@ -1,0 +1,96 @@
+"""`diogen sync github`: options, progress summary and one-line errors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import diogen.cli.sync_github  # noqa: F401 - registers `sync github`
+from diogen.cli.app import app
+from diogen.testing.fake_github import FakeGitHub
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def no_ambient_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("GITHUB_TOKEN", "DIOGEN_GITHUB_TOKEN", "DIOGEN_GITHUB_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DIOGEN_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_sync_prints_a_summary(
+    fake: FakeGitHub, history: tuple[Path, list[str]], database_url: str
+) -> None:
+    path, shas = history
+    fake.add(
+        fake.examples.repository(
+            "octo/app", clone_url=str(path), pull_requests=30, deployments=3, runs=2, shas=shas
+        )
+    )
+    args = [
+        "sync",
+        "github",
+        "--repo",
+        "octo/app",
+        "--api-url",
+        fake.url,
+        "--database",
+        database_url,
+        "--deploy-workflow",
+        "deploy",
+    ]
+    result = runner.invoke(app, args, env={"GITHUB_TOKEN": "t1,t2"})
+    assert result.exit_code == 0, result.output
+    line = result.stderr.strip()
+    assert line.startswith(f"github@{fake.url.removeprefix('http://')}: 1 repositories, ")
+    assert (
+        "30 pull requests, 10 review comments, 3 deployments, 2 workflow runs, 10 commits" in line
+    )
+    assert "3 deployed commits" in line
+    assert {r.token for r in fake.log} == {"t1", "t2"}
+    again = runner.invoke(app, args, env={"GITHUB_TOKEN": "t1"})
+    assert again.exit_code == 0 and "not modified" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        ([], 2, "error: a GitHub token is needed"),
+        (["--token", "t", "--repo", "not-a-repo"], 2, "error: invalid GitHub options: repos:"),
+        (["--token", "t", "--repo", "a/b", "--org", "a"], 2, "error: invalid GitHub options:"),
+        (
+            ["--token", "t", "--repo", "octo/missing"],
+            1,
+            "error: GitHub repository octo/missing not",
+        ),
+    ],
+)
+def test_bad_options_are_one_line(
+    args: list[str],
+    code: int,
+    message: str,
+    fake: FakeGitHub,
+    sqlite_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from diogen.cli import main
+
+    argv = ["diogen", "sync", "github", "--api-url", fake.url, "--database", sqlite_url, *args]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == code
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith(message), error
+
+
+def test_help_lists_the_options() -> None:
+    result = runner.invoke(app, ["sync", "github", "--help"])
+    assert result.exit_code == 0
+    for option in ("--repo", "--org", "--token", "--api-url", "--deploy-workflow", "--releases"):
+        assert option in result.output
