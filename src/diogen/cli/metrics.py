@@ -1,4 +1,4 @@
-"""`diogen metrics dora`: the DORA report as a table for people or the §6 JSON document."""
+"""`diogen metrics dora|flow|sprint`: reports as tables for people or JSON documents."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from diogen.cli.app import (
 )
 from diogen.db import session_scope
 from diogen.metrics import Scope, dora_report, make_window, render_table
+from diogen.metrics.flow import flow_report, sprint_report
+from diogen.metrics.flow.render import render_flow
 
 
 class BucketChoice(StrEnum):
@@ -114,3 +116,57 @@ def dora(
         typer.echo(json.dumps(report, indent=2))
     else:
         typer.echo(render_table(report), nl=False)
+
+
+@metrics_app.command("flow")
+def flow(
+    org: OrgOption = None,
+    team: TeamOption = None,
+    repo: RepoOption = None,
+    service: ServiceOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    bucket: BucketOption = None,
+    explain: ExplainOption = False,
+    output: FormatOption = OutputFormat.table,
+    database_url: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Pull-request flow, the bottleneck stage, issue cycle and lead time, and sprints."""
+    settings = settings_for(database_url, config)
+    window = make_window(start, end)
+    scope = Scope(org=org, team=team, repo=repo, service=service)
+    with database(settings) as engine, session_scope(engine) as session:
+        report = flow_report(
+            session,
+            scope,
+            window,
+            bucket=bucket.value if bucket else None,
+            explain=explain,
+            bot_pattern=settings.bot_pattern,
+        )
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(render_flow(report), nl=False)
+
+
+@metrics_app.command("sprint")
+def sprint(
+    name: Annotated[str, typer.Argument(metavar="SPRINT", help="The sprint's name (or id).")],
+    team: TeamOption = None,
+    explain: ExplainOption = False,
+    database_url: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """One sprint: committed, added, removed, completed, carry-over, burndown and burnup (JSON)."""
+    settings = settings_for(database_url, config)
+    with database(settings) as engine, session_scope(engine) as session:
+        report = sprint_report(
+            session,
+            name,
+            Scope(team=team) if team else None,
+            explain=explain,
+            bot_pattern=settings.bot_pattern,
+        )
+    typer.echo(json.dumps(report, indent=2))

@@ -14,15 +14,15 @@ NO_DATA = "no failure data (see below)"
 NOTE_WIDTH = 100
 
 
-def _hours(value: float | None) -> str:
+def hours_text(value: float | None) -> str:
     return NONE if value is None else f"{value:g} h"
 
 
-def _percent(rate: float | None) -> str:
+def percent_text(rate: float | None) -> str:
     return NONE if rate is None else f"{rate * 100:.2f} %"
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """Left-aligned columns under a header; a table without rows says so."""
     cells = [[NONE if cell is None else str(cell) for cell in row] for row in rows]
     widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
@@ -36,8 +36,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def _durations(section: dict[str, Any]) -> str:
     return (
-        f"median {_hours(section['median_hours'])}, p75 {_hours(section['p75_hours'])}, "
-        f"p90 {_hours(section['p90_hours'])}"
+        f"median {hours_text(section['median_hours'])}, p75 {hours_text(section['p75_hours'])}, "
+        f"p90 {hours_text(section['p90_hours'])}"
     )
 
 
@@ -71,7 +71,7 @@ def _summary_rows(report: dict[str, Any]) -> list[list[Any]]:
             "Change failure rate",
             NO_DATA
             if "reason" in cfr
-            else f"{cfr['failed']} of {cfr['deployments']} failed ({_percent(cfr['rate'])})",
+            else f"{cfr['failed']} of {cfr['deployments']} failed ({percent_text(cfr['rate'])})",
             cfr["tier"],
         ],
         [
@@ -89,7 +89,7 @@ def _summary_rows(report: dict[str, Any]) -> list[list[Any]]:
             "Rework rate",
             NO_DATA
             if "reason" in rework
-            else f"{rework['rework']} of {rework['deployments']} ({_percent(rework['rate'])})",
+            else f"{rework['rework']} of {rework['deployments']} ({percent_text(rework['rate'])})",
             None,
         ],
     ]
@@ -123,13 +123,13 @@ def _buckets(rows: list[dict[str, Any]]) -> str:
             row["start"] + (" (partial)" if row["partial"] else ""),
             row["deployments"],
             row["changes"],
-            _hours(row["median_lead_time_hours"]),
+            hours_text(row["median_lead_time_hours"]),
             row["failed"],
-            _percent(row["change_failure_rate"]),
+            percent_text(row["change_failure_rate"]),
         ]
         for row in rows
     ]
-    return _table(headers, body)
+    return text_table(headers, body)
 
 
 def _row_name(row: dict[str, Any]) -> str:
@@ -152,7 +152,7 @@ def _evidence(evidence: dict[str, Any]) -> str:
             d["ref"] or d["sha"][:12],
             d["changes"],
             "yes" if d["failed"] else "no",
-            _hours(d["recovery_hours"]),
+            hours_text(d["recovery_hours"]),
         ]
         for d in evidence["deployments"]
     ]
@@ -162,29 +162,29 @@ def _evidence(evidence: dict[str, Any]) -> str:
             c["repo"],
             c["authored_at"],
             c["deployed_at"],
-            _hours(c["lead_time_hours"]),
+            hours_text(c["lead_time_hours"]),
         ]
         for c in evidence["changes"]
     ]
     excluded = [[e["kind"], _row_name(e), e["reason"], e["detail"]] for e in evidence["excluded"]]
     parts = [
         "Deployments counted",
-        _table(["Finished", "Repo", "Ref", "Changes", "Failed", "Recovery"], deployments),
+        text_table(["Finished", "Repo", "Ref", "Changes", "Failed", "Recovery"], deployments),
         "Changes counted",
-        _table(
+        text_table(
             ["Change", "Repo", "First commit", "Deployed", "Lead time"],
             changes[:CHANGE_ROWS_SHOWN],
         ),
     ]
     if len(changes) > CHANGE_ROWS_SHOWN:
         parts.append(f"... and {len(changes) - CHANGE_ROWS_SHOWN} more (--format json lists all)")
-    parts += ["Excluded", _table(["Kind", "Row", "Reason", "Detail"], excluded)]
+    parts += ["Excluded", text_table(["Kind", "Row", "Reason", "Detail"], excluded)]
     return "\n\n".join(parts)
 
 
 def render_table(report: dict[str, Any]) -> str:
     """The report as text: a summary table, then buckets and evidence when present."""
-    parts = [_title(report), _table(["Metric", "Value", "Tier"], _summary_rows(report))]
+    parts = [_title(report), text_table(["Metric", "Value", "Tier"], _summary_rows(report))]
     reasons = {
         report[key]["reason"]
         for key in ("change_failure_rate", "rework_rate")

@@ -8,6 +8,7 @@ behind every figure and, for every row left out, the metric it is left out of an
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -60,11 +61,16 @@ NOT_APPLICABLE = (
 
 @dataclass(frozen=True)
 class _Request:
+    """One report's arguments, checked and resolved."""
+
     scope: Scope
     resolved: ResolvedScope
     window: Window
     unit: Bucket | None
     now: datetime
+    bots: re.Pattern[str]
+    waiting: re.Pattern[str]
+    explain: bool
 
     def head(self) -> dict[str, Any]:
         return {"scope": self.scope.to_json(), "window": self.window.to_json()}
@@ -74,14 +80,27 @@ def _request(
     session: Session,
     scope: Scope | None,
     window: Window | None,
+    *,
     bucket: str | None,
+    explain: bool,
+    bot_pattern: str,
+    waiting_status_pattern: str = WAITING_STATUS_PATTERN,
     now: datetime | None,
 ) -> _Request:
+    """Everything checked (patterns, bucket, scope names) before any figure is computed."""
+    bots, waiting = bot_rule(bot_pattern), waiting_rule(waiting_status_pattern)
     unit = check_bucket(bucket)
-    moment = now or datetime.now(UTC)
     chosen = scope or Scope()
+    moment = now or datetime.now(UTC)
     return _Request(
-        chosen, resolve_scope(session, chosen), window or default_window(moment), unit, moment
+        scope=chosen,
+        resolved=resolve_scope(session, chosen),
+        window=window or default_window(moment),
+        unit=unit,
+        now=moment,
+        bots=bots,
+        waiting=waiting,
+        explain=explain,
     )
 
 
@@ -89,9 +108,14 @@ def _issues_apply(scope: Scope) -> bool:
     return not (scope.repo or scope.service)
 
 
-def _pr_part(session: Session, request: _Request, rule: Any, explain: bool) -> dict[str, Any]:
+def _refuse_code_scope(scope: Scope | None) -> None:
+    if scope is not None and not _issues_apply(scope):
+        raise InputError(NOT_APPLICABLE, scope=scope.to_json())
+
+
+def _pr_part(session: Session, request: _Request) -> dict[str, Any]:
     at = min(request.window.end, request.now)
-    data = load_pull_requests(session, request.resolved, request.window, rule, at)
+    data = load_pull_requests(session, request.resolved, request.window, request.bots, at)
     stages = [stages_of(facts) for facts in data.merged()]
     part: dict[str, Any] = {
         "pull_requests": pull_request_sections(data),
@@ -101,7 +125,7 @@ def _pr_part(session: Session, request: _Request, rule: Any, explain: bool) -> d
     }
     if request.unit is not None:
         part["buckets"] = pull_request_buckets(data, Buckets(request.window, request.unit))
-    if explain:
+    if request.explain:
         evidence = pull_request_evidence(data)
         evidence["stages"] = stage_evidence(stages)
         evidence["excluded"] = sorted(
@@ -111,27 +135,25 @@ def _pr_part(session: Session, request: _Request, rule: Any, explain: bool) -> d
     return part
 
 
-def _issue_part(
-    session: Session, request: _Request, rule: Any, waiting: Any, explain: bool
-) -> dict[str, Any]:
-    data = load_issues(session, request.resolved, request.window, rule, waiting)
+def _issue_part(session: Session, request: _Request) -> dict[str, Any]:
+    data = load_issues(session, request.resolved, request.window, request.bots, request.waiting)
     kind = "team" if request.resolved.team_ids is not None else "all"
     part: dict[str, Any] = {"issues": {"rule": ISSUE_RULES[kind], **issue_sections(data)}}
     if request.unit is not None:
         part["buckets"] = issue_buckets(data, Buckets(request.window, request.unit))
-    if explain:
+    if request.explain:
         part["evidence"] = {"issues": issue_evidence(data)}
     return part
 
 
-def _sprint_part(session: Session, request: _Request, rule: Any, explain: bool) -> dict[str, Any]:
+def _sprint_part(session: Session, request: _Request) -> dict[str, Any]:
     window = request.window
     finished = and_(Sprint.completed_at >= window.start, Sprint.completed_at < window.end)
-    sprints = load_sprints(session, request.resolved, finished, rule, request.now)
+    sprints = load_sprints(session, request.resolved, finished, request.bots, request.now)
     if request.resolved.team_ids is not None:
         sprints = [data for data in sprints if data.issues or data.bots]
     part: dict[str, Any] = {"sprints": velocity_section(sprints)}
-    if explain:
+    if request.explain:
         part["evidence"] = {
             "sprints": [
                 {"id": data.sprint.id, "name": data.sprint.name, **sprint_evidence(data)}
@@ -141,7 +163,7 @@ def _sprint_part(session: Session, request: _Request, rule: Any, explain: bool) 
     return part
 
 
-def _assemble(request: _Request, parts: list[dict[str, Any]], explain: bool) -> dict[str, Any]:
+def _assemble(request: _Request, parts: list[dict[str, Any]]) -> dict[str, Any]:
     """One document from parts: sections side by side, bucket rows joined, evidence merged."""
     report = request.head()
     evidence: dict[str, Any] = {}
@@ -156,7 +178,7 @@ def _assemble(request: _Request, parts: list[dict[str, Any]], explain: bool) -> 
                 report[key] = value
     if request.unit is not None:
         report["buckets"] = rows
-    if explain:
+    if request.explain:
         report["evidence"] = evidence
     return report
 
@@ -176,9 +198,10 @@ def pr_flow(
     `now` (default: the clock) caps the instant work in progress is measured at. Raises
     `InputError` for a bad bucket or bot pattern and `NotFoundError` for an unknown scope name.
     """
-    rule = bot_rule(bot_pattern)
-    request = _request(session, scope, window, bucket, now)
-    return _assemble(request, [_pr_part(session, request, rule, explain)], explain)
+    request = _request(
+        session, scope, window, bucket=bucket, explain=explain, bot_pattern=bot_pattern, now=now
+    )
+    return _assemble(request, [_pr_part(session, request)])
 
 
 def issue_flow(
@@ -196,15 +219,18 @@ def issue_flow(
 
     A repository or service scope is an `InputError`: issues belong to neither.
     """
-    rule, waiting = bot_rule(bot_pattern), waiting_rule(waiting_status_pattern)
-    if scope is not None and not _issues_apply(scope):
-        raise InputError(NOT_APPLICABLE, scope=scope.to_json())
-    request = _request(session, scope, window, bucket, now)
-    parts = [
-        _issue_part(session, request, rule, waiting, explain),
-        _sprint_part(session, request, rule, explain),
-    ]
-    return _assemble(request, parts, explain)
+    _refuse_code_scope(scope)
+    request = _request(
+        session,
+        scope,
+        window,
+        bucket=bucket,
+        explain=explain,
+        bot_pattern=bot_pattern,
+        waiting_status_pattern=waiting_status_pattern,
+        now=now,
+    )
+    return _assemble(request, [_issue_part(session, request), _sprint_part(session, request)])
 
 
 def flow_report(
@@ -222,21 +248,24 @@ def flow_report(
 
     For a repository or service scope `issues` and `sprints` are null and `notes` says why.
     """
-    rule, waiting = bot_rule(bot_pattern), waiting_rule(waiting_status_pattern)
-    request = _request(session, scope, window, bucket, now)
-    parts = [_pr_part(session, request, rule, explain)]
+    request = _request(
+        session,
+        scope,
+        window,
+        bucket=bucket,
+        explain=explain,
+        bot_pattern=bot_pattern,
+        waiting_status_pattern=waiting_status_pattern,
+        now=now,
+    )
+    parts = [_pr_part(session, request)]
+    notes = []
     if _issues_apply(request.scope):
-        parts += [
-            _issue_part(session, request, rule, waiting, explain),
-            _sprint_part(session, request, rule, explain),
-        ]
-        notes = []
+        parts += [_issue_part(session, request), _sprint_part(session, request)]
     else:
         parts.append({"issues": None, "sprints": None})
-        notes = [NOT_APPLICABLE]
-    report = _assemble(request, parts, explain)
-    report["notes"] = notes
-    return report
+        notes.append(NOT_APPLICABLE)
+    return {**_assemble(request, parts), "notes": notes}
 
 
 def sprint_report(
@@ -254,9 +283,8 @@ def sprint_report(
     and `InputError` for an ambiguous name or a repository or service scope.
     """
     rule = bot_rule(bot_pattern)
+    _refuse_code_scope(scope)
     chosen = scope or Scope()
-    if not _issues_apply(chosen):
-        raise InputError(NOT_APPLICABLE, scope=chosen.to_json())
     resolved = resolve_scope(session, chosen)
     condition = find_sprint(session, sprint)
     (data,) = load_sprints(session, resolved, condition, rule, now or datetime.now(UTC))

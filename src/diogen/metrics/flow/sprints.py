@@ -92,7 +92,7 @@ def load_sprints(
     bots: re.Pattern[str],
     now: datetime,
 ) -> list[SprintData]:
-    """Six queries whatever the number of sprints: sprints, issues, changes, history, people."""
+    """Five queries whatever the number of sprints: sprints, issues, changes, history, people."""
     sprint_ids = select(Sprint.id).where(condition)
     issue_ids = q.sprint_issue_ids(resolved, sprint_ids)
     sprints = q.sprints(session, condition)

@@ -25,7 +25,7 @@ WAITING = "waiting"
 DONE = "done"
 CATEGORIES = {
     TODO: ("todo", "new", "backlog", "unstarted", "triage", "open"),
-    IN_PROGRESS: ("inprogress", "indeterminate", "started", "doing", "active"),
+    IN_PROGRESS: ("inprogress", "indeterminate", "inflight", "started", "doing", "active"),
     WAITING: ("waiting", "blocked", "onhold", "paused"),
     DONE: ("done", "completed", "complete", "closed", "resolved", "canceled", "cancelled"),
 }
