@@ -18,6 +18,7 @@ from diogen.cli import (  # noqa: F401 - registers commands
     metrics,
     sync,
     sync_github,
+    sync_trackers,
 )
 from diogen.cli.app import app
 from diogen.errors import DiogenError, InputError, NotFoundError
