@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     incident_attribution_hours: float = Field(72.0, ge=0)
     # Pull requests whose head branch or a label matches this are hotfixes (docs/metrics.md).
     hotfix_pattern: str = HOTFIX_PATTERN
+    # Verifies POST /api/v1/webhooks/github (DIOGEN_GITHUB_WEBHOOK_SECRET); unset: refused.
+    github_webhook_secret: SecretStr | None = None
     # The REST API (`diogen serve`, docs/api.md).
     redis_url: str | None = Field(
         None,
@@ -89,6 +91,38 @@ class Settings(BaseSettings):
         ge=0,
         description="How long an analytics answer may be served from cache when no write "
         "through the API and no finished sync has changed the data since; 0 turns caching off.",
+    )
+
+    # The event pipeline (`diogen worker`, docs/pipeline.md).
+    bus: Literal["embedded", "kafka"] = Field(
+        "embedded",
+        description="Where bronze events are published: a log table in the database, or Kafka.",
+    )
+    kafka_bootstrap_servers: str | None = Field(
+        None, description="Kafka brokers, e.g. 127.0.0.1:9092 (required with bus = 'kafka')."
+    )
+    bus_partitions: int = Field(
+        6, ge=1, le=1000, description="Partitions of each topic (Kafka topics created by Diogen)."
+    )
+    bus_retention_hours: float = Field(
+        168.0, gt=0, description="How long published events are kept once every group read them."
+    )
+    schedule_commits_minutes: float = Field(
+        60.0, ge=0, description="Minutes between syncs of code sources (git); 0 turns them off."
+    )
+    schedule_pull_requests_minutes: float = Field(
+        30.0, ge=0, description="Minutes between syncs of pull-request sources (GitHub)."
+    )
+    schedule_issues_minutes: float = Field(
+        15.0, ge=0, description="Minutes between syncs of issue trackers."
+    )
+    schedule_sprints_minutes: float = Field(
+        60.0, ge=0, description="Minutes between syncs of sprint sources."
+    )
+    schedule_minutes: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per-source sync interval in minutes, e.g. {'git:flask' = 10}; 0 turns "
+        "a source's scheduled syncs off.",
     )
 
     @field_validator("release_pattern", "production_environment", "bot_pattern", "hotfix_pattern")

@@ -4,13 +4,13 @@ commits the fake's records refer to, and a sync function bound to all three."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from github_support import Sleeper
 from sqlalchemy import Engine
 
 from diogen.connectors.github import GitHubConfig, GitHubConnector
@@ -48,31 +48,6 @@ def history(tmp_path: Path) -> tuple[Path, list[str]]:
         for i in range(10)
     ]
     return repo.path, shas
-
-
-@dataclass
-class Sleeper:
-    """The injected sleep: records what the client would have waited, waits nothing."""
-
-    waits: list[float] = field(default_factory=list)
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-class KillAfter(httpx.BaseTransport):
-    """A transport that dies (as a killed process would) after `limit` requests."""
-
-    def __init__(self, limit: int) -> None:
-        self.inner = httpx.HTTPTransport()
-        self.limit = limit
-        self.sent = 0
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent += 1
-        if self.sent > self.limit:
-            raise SystemExit(f"killed after {self.limit} requests")
-        return self.inner.handle_request(request)
 
 
 Sync = Callable[..., SyncResult]

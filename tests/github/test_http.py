@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Sleeper
+from github_support import Sleeper
 
 from diogen.connectors.github.client import secondary_limit
 from diogen.connectors.http import HttpClient, HttpError, RetryPolicy, parse_links

@@ -3,8 +3,7 @@ golden sprint story, and a sync bound to both."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,10 @@ import httpx
 import pytest
 from jira_cases import EMAIL, TOKEN, golden_story
 from sqlalchemy import Engine
+from tracker_support import Sleeper, Sync, jira_config
 
 from diogen.connectors.http import RetryPolicy
-from diogen.connectors.jira import JiraConfig, JiraConnector
+from diogen.connectors.jira import JiraConnector
 from diogen.db import make_engine
 from diogen.ingest.runner import SyncResult, run_sync
 from diogen.migrations import upgrade
@@ -39,26 +39,6 @@ def jira(shared_data: Path, flavor: str) -> Iterator[FakeJira]:
     with FakeJira(shared_data, flavor=flavor, email=EMAIL, token=TOKEN) as server:
         golden_story(server)
         yield server
-
-
-@dataclass
-class Sleeper:
-    """The injected sleep: records what the client would have waited, waits nothing."""
-
-    waits: list[float] = field(default_factory=list)
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-def jira_config(fake: FakeJira, **options: Any) -> JiraConfig:
-    options.setdefault("projects", ["DIO"])
-    options.setdefault("email", EMAIL)
-    options.setdefault("token", TOKEN)
-    return JiraConfig(url=fake.url, flavor=fake.flavor, **options)
-
-
-Sync = Callable[..., SyncResult]
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import Sleeper, Sync
 from jira_cases import utc
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from test_jira_sync import scope_rows
+from tracker_support import Sleeper, Sync
 
 from diogen.connectors.http import HttpError, RetryPolicy
 from diogen.errors import NotFoundError, SourceError

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from conftest import Sync
 from jira_cases import utc
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from tracker_support import Sync
 
 from diogen.db import upsert
 from diogen.ingest.models import RawRecord, SyncCursor

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Sync
 from jira_cases import utc
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from test_jira_sync import scope_rows
+from tracker_support import Sync
 
 from diogen.ingest.models import QuarantinedRecord, RawRecord
 from diogen.ingest.tracker_webhooks import receive_asana, receive_jira, receive_linear

@@ -10,15 +10,21 @@ import sys
 from sqlalchemy.exc import SQLAlchemyError
 
 from diogen.cli import (  # noqa: F401 - registers commands
+    accounts,
     db_commands,
     demo,
+    dlq,
     doctor,
     export,
     ingest,
     metrics,
+    replay,
+    serve,
+    status,
     sync,
     sync_github,
     sync_trackers,
+    worker,
 )
 from diogen.cli.app import app
 from diogen.errors import DiogenError, InputError, NotFoundError

@@ -22,7 +22,7 @@ from diogen.connectors.base import Checkpoint, Connector, RawItem, SilverRow
 from diogen.db import session_scope, upsert
 from diogen.errors import RejectedRecord
 from diogen.ids import stable_id
-from diogen.ingest import bronze
+from diogen.ingest import bronze, outbox
 from diogen.ingest.models import SyncRun
 from diogen.ingest.writer import BatchWriter
 from diogen.silver.base import Base
@@ -78,6 +78,8 @@ class _Batch:
 
     def write(self, session: Session) -> None:
         bronze.write_raw(session, self.raw)
+        # Silver is written inline, below: the events announce records already normalised.
+        outbox.announce(session, self.raw, normalized=True)
         bronze.write_quarantine(session, self.rejected)
         for (name, columns, protect), rows in sorted(
             self.rows.items(), key=lambda g: TABLE_ORDER[g[0][0]]
@@ -184,6 +186,7 @@ class _Sync:
         finishing step, and the deployed commits of every repository that changed."""
         batch.write(session)
         bronze.save_cursors(session, self.connector.source, item.cursors, now)
+        outbox.announce_checkpoint(session, self.connector.source, normalized=True, now=now)
         if item.finish is not None:
             self.result.summary.update(item.finish(session))
         for repository in sorted(touched):

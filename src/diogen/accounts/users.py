@@ -1,0 +1,115 @@
+"""Users and the roles they hold per organisation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from diogen.accounts.errors import AuthenticationError, ConflictError
+from diogen.accounts.models import RoleGrant, User
+from diogen.accounts.passwords import DUMMY_HASH, hash_password, verify_password
+from diogen.accounts.roles import ROLES, Role
+from diogen.errors import InputError, NotFoundError
+from diogen.ids import stable_id
+
+MAX_EMAIL = 320
+
+
+def normalize_email(email: str) -> str:
+    value = email.strip().lower()
+    local, at, domain = value.partition("@")
+    if not (local and at and domain) or len(value) > MAX_EMAIL or any(c.isspace() for c in value):
+        raise InputError(f"not an email address: {email!r}", email=email)
+    return value
+
+
+def create_user(
+    session: Session, email: str, password: str, *, now: datetime, superuser: bool = False
+) -> User:
+    address = normalize_email(email)
+    if session.scalar(select(User.id).where(User.email == address)) is not None:
+        raise ConflictError(f"a user with email {address} exists", email=address)
+    user = User(
+        id=stable_id("accounts", "user", address),
+        email=address,
+        password_hash=hash_password(password),
+        is_superuser=superuser,
+        is_active=True,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, user_id: str) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"unknown user {user_id!r}", user_id=user_id)
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User:
+    """The active user with these credentials; one message for every failure, on purpose."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    valid = verify_password(user.password_hash if user else DUMMY_HASH, password)
+    if user is None or not valid or not user.is_active:
+        raise AuthenticationError("wrong email or password, or the user is disabled")
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+
+
+def check_role(role: str) -> Role:
+    if role not in ROLES:
+        raise InputError(f"unknown role {role!r}: use one of {', '.join(ROLES)}", role=role)
+    return role
+
+
+def grant_role(
+    session: Session, user_id: str, organization_id: str, role: str, *, now: datetime
+) -> RoleGrant:
+    """Give `user_id` `role` in the organisation, replacing the role they had there."""
+    checked = check_role(role)
+    grant = session.scalar(
+        select(RoleGrant).where(
+            RoleGrant.user_id == user_id, RoleGrant.organization_id == organization_id
+        )
+    )
+    if grant is None:
+        grant = RoleGrant(
+            id=stable_id("accounts", "role_grant", user_id, organization_id),
+            user_id=user_id,
+            organization_id=organization_id,
+            created_at=now,
+        )
+        session.add(grant)
+    grant.role = checked
+    session.flush()
+    return grant
+
+
+def revoke_role(session: Session, user_id: str, organization_id: str) -> None:
+    result = session.execute(
+        delete(RoleGrant).where(
+            RoleGrant.user_id == user_id, RoleGrant.organization_id == organization_id
+        )
+    )
+    if not getattr(result, "rowcount", 0):
+        raise NotFoundError(
+            f"user {user_id!r} has no role in organization {organization_id!r}",
+            user_id=user_id,
+            organization_id=organization_id,
+        )
+
+
+def roles_of(session: Session, user_id: str) -> dict[str, Role]:
+    """Organisation id → role, for every organisation the user holds a role in."""
+    rows = session.execute(
+        select(RoleGrant.organization_id, RoleGrant.role).where(RoleGrant.user_id == user_id)
+    ).all()
+    return {org: check_role(role) for org, role in rows}

@@ -1,0 +1,124 @@
+"""The application factory: `create_app(settings)` builds everything; importing builds nothing.
+
+Another router (webhooks, ingest) joins `/api/v1` with one line in `API_ROUTERS`; make it with
+`diogen.api.routes.common.api_router`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CollectorRegistry
+from redis import Redis
+
+from diogen.accounts.clock import Clock, utc_now
+from diogen.api import problems
+from diogen.api.cache import Cache, MemoryCache, RedisCache
+from diogen.api.deps import limit_by_address
+from diogen.api.logs import configure_json_logging
+from diogen.api.middleware import BodyLimit, ETags, RequestContext, latency_histogram
+from diogen.api.openapi import problem_content_types
+from diogen.api.ratelimit import Limiter, MemoryLimiter, RedisLimiter
+from diogen.api.routes import (
+    analytics,
+    auth,
+    delivery,
+    developers,
+    health,
+    organizations,
+    receive,
+    repositories,
+    services,
+    teams,
+    users,
+)
+from diogen.api.state import ApiState
+from diogen.config import Settings, load_settings
+from diogen.db import make_engine
+from diogen.web import mount_dashboard
+
+API_ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    users.router,
+    organizations.router,
+    teams.router,
+    repositories.router,
+    services.router,
+    developers.router,
+    delivery.router,
+    analytics.router,
+    receive.router,
+)
+# `diogen serve --workers N` starts each worker through `app_from_environment`.
+CONFIG_FILE_VARIABLE = "DIOGEN_SERVE_CONFIG_FILE"
+LOG_LEVEL_VARIABLE = "DIOGEN_LOG_LEVEL"
+
+
+def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+    """The API on `settings.database_url` (reachable now; its schema checked by /ready)."""
+    state = _state(settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.engine.dispose()
+        if state.redis is not None:
+            state.redis.close()
+
+    app = FastAPI(
+        title="Diogen",
+        version="1",
+        summary="DORA metrics you can explain, and the data behind them.",
+        lifespan=lifespan,
+    )
+    app.state.diogen = state
+    problems.install(app)
+    app.include_router(health.router)
+    for router in API_ROUTERS:
+        app.include_router(
+            router, dependencies=[Depends(limit_by_address)], responses=problems.PROBLEM_RESPONSES
+        )
+    problem_content_types(app)
+    mount_dashboard(app)
+    # Added last runs first: the request id and timing wrap everything else.
+    app.add_middleware(ETags)
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-None-Match", "X-Request-ID"],
+            expose_headers=["ETag", "Retry-After", "X-Request-ID"],
+        )
+    app.add_middleware(RequestContext, histogram=latency_histogram(state.registry))
+    return app
+
+
+def _state(settings: Settings, clock: Clock) -> ApiState:
+    engine = make_engine(settings.database_url)
+    client = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    limiter: Limiter = RedisLimiter(client) if client else MemoryLimiter()
+    cache: Cache = RedisCache(client) if client else MemoryCache()
+    return ApiState(
+        settings=settings,
+        engine=engine,
+        limiter=limiter,
+        cache=cache,
+        clock=clock,
+        registry=CollectorRegistry(),
+        redis=client,
+    )
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one `diogen serve --workers N` worker, in its own process: settings from the
+    environment `serve` prepared, logs as JSON like the parent's."""
+    configure_json_logging(os.environ.get(LOG_LEVEL_VARIABLE, "info"))
+    config = os.environ.get(CONFIG_FILE_VARIABLE)
+    return create_app(load_settings(Path(config) if config else None))

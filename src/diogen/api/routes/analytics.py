@@ -1,0 +1,246 @@
+"""DORA and data quality reports: exactly the documents of `diogen.metrics`, cached.
+
+The cache key holds every parameter, the resolved scope and the data version (API writes)
+with the count and latest end of sync runs (syncs), so any change is seen at once; entries
+also expire after `analytics_cache_seconds` for changes made some other way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import Query
+from fastapi.responses import Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from diogen.accounts.audit import data_version
+from diogen.api.deps import PrincipalDep, SessionDep, StateDep
+from diogen.api.routes.common import api_router
+from diogen.api.routes.scopes import analytics_scope
+from diogen.api.routes.teams import team_for
+from diogen.api.state import ApiState
+from diogen.ingest.models import SyncRun
+from diogen.metrics import Scope, data_quality, dora_report, make_window
+from diogen.silver import Organization
+
+router = api_router("analytics")
+DORA_EXAMPLE = {
+    "scope": {"repo": "flask"},
+    "window": {"from": "2024-01-01T00:00:00Z", "to": "2024-04-01T00:00:00Z"},
+    "benchmarks": "2023",
+    "deployment_frequency": {
+        "deployments": 12,
+        "per_week": 0.92,
+        "deploy_days": 11,
+        "median_weekly_deployments": 1.0,
+        "tier": "high",
+    },
+    "lead_time_for_changes": {
+        "changes": 340,
+        "median_hours": 51.2,
+        "p75_hours": 120.5,
+        "p90_hours": 300.1,
+        "tier": "high",
+    },
+    "change_failure_rate": {"deployments": 12, "failed": 1, "rate": 0.0833, "tier": "high"},
+    "failed_deployment_recovery_time": {
+        "failures": 1,
+        "median_hours": 5.5,
+        "p75_hours": 5.5,
+        "p90_hours": 5.5,
+        "tier": "high",
+    },
+    "rework_rate": {"deployments": 12, "rework": 1, "rate": 0.0833},
+}
+DORA_KEYS = list(DORA_EXAMPLE)
+QUALITY_EXAMPLE = {
+    "scope": {"repo": "flask"},
+    "release_pattern": r"^v?\d+\.\d+(\.\d+)?(\+[0-9A-Za-z.-]+)?$",
+    "problems": 3,
+    "findings": [
+        {
+            "check": "unattributed_incidents",
+            "title": "Incidents without a deployment",
+            "reason": "...",
+            "count": 3,
+            "examples": [],
+        }
+    ],
+}
+
+
+def _document(example: dict[str, Any], required: list[str]) -> dict[int | str, Any]:
+    return {
+        200: {
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "required": required},
+                    "example": example,
+                }
+            }
+        }
+    }
+
+
+From = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        max_length=40,
+        description="Window start, included: YYYY-MM-DD or ISO 8601 "
+        "(default: 90 days before `to`).",
+    ),
+]
+To = Annotated[
+    str | None,
+    Query(
+        alias="to",
+        max_length=40,
+        description="Window end, excluded (default: start of tomorrow, UTC).",
+    ),
+]
+Bucket = Annotated[
+    Literal["day", "week", "month"] | None,
+    Query(description="Also break the window down by day, week or month."),
+]
+Benchmarks = Annotated[
+    Literal["2023", "2024", "2021"] | None,
+    Query(description="DORA report year whose tiers to use."),
+]
+Explain = Annotated[bool, Query(description="Add the rows behind every number (`evidence`).")]
+Name = Annotated[str | None, Query(max_length=255)]
+
+
+def _version(session: Session) -> str:
+    runs, finished = session.execute(
+        select(func.count(SyncRun.id), func.max(SyncRun.finished_at))
+    ).one()
+    return f"{data_version(session)}:{runs}:{finished}"
+
+
+def cached(
+    state: ApiState, session: Session, key: dict[str, Any], compute: Callable[[], dict[str, Any]]
+) -> Response:
+    ttl = state.settings.analytics_cache_seconds
+    digest = hashlib.sha256(
+        json.dumps({**key, "version": _version(session)}, sort_keys=True, default=str).encode()
+    ).hexdigest()
+    text = state.cache.get(digest) if ttl else None
+    if text is None:
+        text = json.dumps(compute())
+        if ttl:
+            state.cache.set(digest, text, ttl)
+    return Response(text, media_type="application/json")
+
+
+def _dora(
+    state: ApiState,
+    session: Session,
+    scope: Scope,
+    start: str | None,
+    end: str | None,
+    bucket: str | None,
+    benchmarks: str | None,
+    explain: bool,
+) -> Response:
+    window = make_window(start, end, now=state.clock())
+    settings = state.settings
+    year = benchmarks or settings.benchmarks
+    key = {
+        "report": "dora",
+        "scope": scope.to_json(),
+        "window": window.to_json(),
+        "bucket": bucket,
+        "benchmarks": year,
+        "explain": explain,
+        "environment": settings.production_environment,
+    }
+    return cached(
+        state,
+        session,
+        key,
+        lambda: dora_report(
+            session,
+            scope,
+            window,
+            bucket=bucket,
+            benchmarks=year,
+            production_environment=settings.production_environment,
+            explain=explain,
+        ),
+    )
+
+
+@router.get(
+    "/analytics/dora", response_class=Response, responses=_document(DORA_EXAMPLE, DORA_KEYS)
+)
+def dora(
+    session: SessionDep,
+    principal: PrincipalDep,
+    state: StateDep,
+    start: From = None,
+    end: To = None,
+    bucket: Bucket = None,
+    benchmarks: Benchmarks = None,
+    explain: Explain = False,
+    org: Name = None,
+    team: Name = None,
+    repo: Name = None,
+    service: Name = None,
+) -> Response:
+    """The DORA report (DESIGN.md §6), the same document as `diogen metrics dora --format json`.
+
+    Scope by names: `repo`, `service`, `team` (with `org`), `org`; none means your organisation.
+    """
+    scope = analytics_scope(session, principal, org=org, team=team, repo=repo, service=service)
+    return _dora(state, session, scope, start, end, bucket, benchmarks, explain)
+
+
+@router.get(
+    "/analytics/dora/{team_id}",
+    response_class=Response,
+    responses=_document(DORA_EXAMPLE, DORA_KEYS),
+)
+def team_dora(
+    team_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    state: StateDep,
+    start: From = None,
+    end: To = None,
+    bucket: Bucket = None,
+    benchmarks: Benchmarks = None,
+    explain: Explain = False,
+) -> Response:
+    """The DORA report of one team, counting events by team membership at their time."""
+    found = team_for(session, principal, team_id, "viewer")
+    org = session.get(Organization, found.organization_id) if found.organization_id else None
+    scope = Scope(org=org.name if org else None, team=found.name)
+    return _dora(state, session, scope, start, end, bucket, benchmarks, explain)
+
+
+@router.get(
+    "/analytics/data-quality",
+    response_class=Response,
+    responses=_document(QUALITY_EXAMPLE, list(QUALITY_EXAMPLE)),
+)
+def quality(
+    session: SessionDep,
+    principal: PrincipalDep,
+    state: StateDep,
+    org: Name = None,
+    team: Name = None,
+    repo: Name = None,
+    service: Name = None,
+) -> Response:
+    """What the metrics leave out or cannot attribute, and why (`diogen doctor`)."""
+    scope = analytics_scope(session, principal, org=org, team=team, repo=repo, service=service)
+    pattern = state.settings.effective_release_pattern
+    key = {"report": "data_quality", "scope": scope.to_json(), "release_pattern": pattern}
+    return cached(
+        state, session, key, lambda: data_quality(session, scope, release_pattern=pattern)
+    )

@@ -1,0 +1,88 @@
+"""What other tools send: GitHub webhooks and generic deployment and incident events.
+
+Both store bronze first and normalise with the same functions as the syncs
+(`diogen.ingest.webhooks`, `diogen.ingest.events`); this module only speaks HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Body, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from diogen.accounts.errors import PermissionDenied
+from diogen.accounts.roles import at_least
+from diogen.api.deps import PrincipalDep, SessionDep, StateDep
+from diogen.api.routes.common import api_router
+from diogen.ingest.events import MAX_EVENTS, ingest_events
+from diogen.ingest.webhooks import WebhookSignatureError, receive_github
+
+router = api_router("receive")
+
+
+@router.post(
+    "/webhooks/github",
+    summary="A GitHub webhook delivery",
+    responses={
+        202: {"description": "Kept in bronze; an event Diogen does not normalise"},
+        401: {"description": "Bad or missing X-Hub-Signature-256; nothing stored"},
+        400: {"description": "Unreadable delivery; kept in quarantine"},
+    },
+)
+async def github_webhook(request: Request, state: StateDep) -> JSONResponse:
+    """Verified with `github_webhook_secret` (`DIOGEN_GITHUB_WEBHOOK_SECRET`), deduplicated by
+    `X-GitHub-Delivery`, stored in bronze and normalised into silver."""
+    body = await request.body()
+    secret = state.settings.github_webhook_secret
+    if secret is None:
+        raise WebhookSignatureError(
+            "GitHub webhooks are off: set DIOGEN_GITHUB_WEBHOOK_SECRET to the webhook's secret"
+        )
+    result = await run_in_threadpool(
+        receive_github,
+        state.engine,
+        dict(request.headers),
+        body,
+        secret.get_secret_value(),
+        bot_pattern=state.settings.bot_pattern,
+    )
+    content = {
+        "status": result.status,
+        "event": result.event,
+        "delivery": result.delivery,
+        "rows": result.rows,
+    }
+    return JSONResponse(content, status_code=result.http_status)
+
+
+@router.post("/ingest/{source}", summary="Push deployment and incident events")
+def ingest(
+    source: str,
+    session: SessionDep,
+    state: StateDep,
+    principal: PrincipalDep,
+    events: list[dict[str, Any]] = Body(
+        ...,
+        embed=True,
+        max_length=MAX_EVENTS,
+        examples=[
+            [
+                {
+                    "type": "deployment",
+                    "id": "deploy-4711",
+                    "repository": "shop",
+                    "sha": "9fceb02d0ae598e95dc970b74767f19372d61af8",
+                    "finished_at": "2024-01-05T10:04:00Z",
+                }
+            ]
+        ],
+    ),
+) -> dict[str, Any]:
+    """Events name repositories of any organisation, so pushing them takes the maintainer
+    role everywhere (an administrator, or a key one issued). Rejected events are listed with
+    their reason and kept in quarantine; the others are stored (docs/ingest.md)."""
+    if principal.everywhere is None or not at_least(principal.everywhere, "maintainer"):
+        raise PermissionDenied("pushing events takes the maintainer role in every organisation")
+    return ingest_events(session, source, events, state.clock()).to_json()

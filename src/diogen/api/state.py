@@ -1,0 +1,38 @@
+"""What the app holds for its lifetime: settings, engine, limiter, cache, clock."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry
+from redis import Redis
+from sqlalchemy import Engine
+
+from diogen.accounts.clock import Clock
+from diogen.accounts.tokens import signing_key
+from diogen.api.cache import Cache
+from diogen.api.ratelimit import Limiter
+from diogen.config import Settings
+from diogen.db import session_scope
+
+
+@dataclass
+class ApiState:
+    settings: Settings
+    engine: Engine
+    limiter: Limiter
+    cache: Cache
+    clock: Clock
+    registry: CollectorRegistry
+    redis: Redis | None = None
+    _key: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def signing_key(self) -> str:
+        """Read (or create) once, on first use, so /health answers without the database."""
+        with self._lock:
+            if self._key is None:
+                with session_scope(self.engine) as session:
+                    self._key = signing_key(session, self.settings.jwt_secret)
+            return self._key

@@ -1,0 +1,49 @@
+"""`diogen serve`: the REST API under uvicorn, with JSON logs."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from diogen.api.app import CONFIG_FILE_VARIABLE, LOG_LEVEL_VARIABLE, create_app
+from diogen.api.logs import configure_json_logging
+from diogen.cli.app import ConfigOption, DatabaseOption, app, database, info, settings_for
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (each with its own pool).")
+    ] = 1,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    database_url: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Serve the REST API (OpenAPI docs at /docs); the database is migrated first."""
+    settings = settings_for(database_url, config)
+    # Migrate once here, before any worker starts, rather than racing in every worker.
+    with database(settings):
+        pass
+    configure_json_logging(log_level)
+    info(f"serving on http://{host}:{port} (docs at /docs)")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+        return
+    # Workers are new processes: they rebuild the settings from the same sources.
+    os.environ["DIOGEN_DATABASE_URL"] = settings.database_url
+    os.environ[LOG_LEVEL_VARIABLE] = log_level
+    if config is not None:
+        os.environ[CONFIG_FILE_VARIABLE] = str(config.resolve())
+    uvicorn.run(
+        "diogen.api.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+    )

@@ -1,0 +1,115 @@
+"""Analytics answer exactly what `diogen.metrics` computes, and the cache follows the data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api_support import World, seed
+from sqlalchemy.orm import Session
+
+from diogen.ids import stable_id
+from diogen.metrics import Scope, data_quality, dora_report, make_window
+from diogen.silver import DeploymentCommit
+
+V = "/api/v1"
+WINDOW = "from=2024-02-01&to=2024-03-02"
+
+
+def _report(world: World, repo: str, **options: Any) -> dict[str, Any]:
+    """The CLI's report; a member's reports are confined to their organisation."""
+    window = make_window("2024-02-01", "2024-03-02")
+    with Session(world.engine) as session:
+        return dora_report(session, Scope(org="alpha", repo=repo), window, **options)
+
+
+def _shipped(world: World) -> Any:
+    """Rows of alpha whose deployment (2024-02-29 12:00) shipped a commit of 02-27 12:00."""
+    with world.session() as session:
+        rows = seed(session, world.org_ids["alpha"])
+        session.add(
+            DeploymentCommit(
+                id=stable_id("test", "deployment_commit", rows.deployment),
+                deployment_id=rows.deployment,
+                commit_id=rows.commit,
+            )
+        )
+    return rows
+
+
+def test_dora_is_the_metrics_document(world: World) -> None:
+    rows = _shipped(world)
+    url = f"{V}/analytics/dora?repo={rows.repo_name}&{WINDOW}"
+
+    plain = world.get("alpha:viewer", url)
+    detailed = world.get("alpha:viewer", f"{url}&bucket=week&explain=true&benchmarks=2024")
+
+    assert plain.status_code == 200
+    assert plain.json() == _report(world, rows.repo_name)
+    # Hand-computed: one deployment, one change of 48 hours.
+    assert plain.json()["deployment_frequency"]["deployments"] == 1
+    assert plain.json()["lead_time_for_changes"]["median_hours"] == 48.0
+    assert detailed.json() == _report(
+        world, rows.repo_name, bucket="week", explain=True, benchmarks="2024"
+    )
+
+
+def test_bad_parameters_are_400_or_422(world: World) -> None:
+    rows = _shipped(world)
+    base = f"{V}/analytics/dora?repo={rows.repo_name}"
+    for query, status in [
+        ("&from=yesterday", 400),
+        ("&from=2024-03-01&to=2024-02-01", 400),
+        ("&to=99999-01-01", 400),
+        ("&bucket=year", 422),
+        ("&benchmarks=1999", 422),
+    ]:
+        response = world.get("alpha:viewer", base + query)
+        assert response.status_code == status, (query, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_write_invalidates_the_cached_report(world: World) -> None:
+    rows = _shipped(world)
+    url = f"{V}/analytics/dora?repo={rows.repo_name}&{WINDOW}"
+    before = world.get("alpha:viewer", url).json()
+    cached = world.get("alpha:viewer", url)
+
+    world.client.patch(
+        f"{V}/deployments/{rows.deployment}",
+        json={"marked_failed": True},
+        headers=world.headers("alpha:maintainer"),
+    )
+    after = world.get("alpha:viewer", url).json()
+
+    assert cached.json() == before
+    assert before["change_failure_rate"]["failed"] == 0
+    assert after["change_failure_rate"]["failed"] == 1
+    assert after == _report(world, rows.repo_name)
+
+
+def test_data_quality_is_the_metrics_document(world: World) -> None:
+    rows = _shipped(world)
+    response = world.get("alpha:viewer", f"{V}/analytics/data-quality?repo={rows.repo_name}")
+    with Session(world.engine) as session:
+        expected = data_quality(
+            session,
+            Scope(org="alpha", repo=rows.repo_name),
+            release_pattern=world.state.settings.effective_release_pattern,
+        )
+
+    assert response.status_code == 200
+    assert response.json() == expected
+
+
+def test_members_see_only_their_organisation(world: World) -> None:
+    mine = _shipped(world)
+    with world.session() as session:
+        theirs = seed(session, world.org_ids["beta"])
+
+    other = world.get("alpha:viewer", f"{V}/analytics/dora?repo={theirs.repo_name}")
+    unknown_org = world.get("alpha:viewer", f"{V}/analytics/dora?org=beta")
+    own = world.get("alpha:viewer", f"{V}/analytics/dora?repo={mine.repo_name}")
+
+    assert other.status_code == 404
+    assert unknown_org.status_code == 404
+    assert own.status_code == 200

@@ -1,0 +1,165 @@
+"""Signing in, refresh tokens, API keys and the audit log, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from api_support import NOW, PASSWORD, World
+from sqlalchemy import select
+
+from diogen.accounts.models import ApiKey, AppState, AuditEntry
+
+V = "/api/v1"
+
+
+def sign_in(world: World, email: str, password: str = PASSWORD) -> object:
+    return world.client.post(f"{V}/auth/token", json={"email": email, "password": password})
+
+
+def test_sign_in_refresh_and_reuse_of_a_refresh_token(world: World) -> None:
+    first = sign_in(world, "viewer@alpha.example").json()
+    me = world.client.get(f"{V}/me", headers={"Authorization": f"Bearer {first['access_token']}"})
+    assert me.json()["email"] == "viewer@alpha.example"
+    assert me.json()["roles"] == {world.org_ids["alpha"]: "viewer"}
+
+    second = world.client.post(f"{V}/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert second.status_code == 200
+    reused = world.client.post(f"{V}/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    # A used token came back: it was copied, so the whole family is revoked.
+    after = world.client.post(
+        f"{V}/auth/refresh", json={"refresh_token": second.json()["refresh_token"]}
+    )
+
+    assert reused.status_code == 401
+    assert reused.json()["type"] == "urn:diogen:problem:unauthenticated"
+    assert after.status_code == 401
+
+
+def test_wrong_password_and_unknown_user_fail_alike(world: World) -> None:
+    wrong = sign_in(world, "viewer@alpha.example", "not the password")
+    unknown = sign_in(world, "nobody@example.com")
+
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json()["detail"] == unknown.json()["detail"]
+    assert wrong.headers["www-authenticate"] == "Bearer"
+
+
+def test_expired_and_forged_access_tokens_are_refused(world: World) -> None:
+    expired = world.state.clock  # the app's clock is fixed at NOW
+    token = world.tokens["alpha:viewer"]
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+
+    assert (
+        world.client.get(f"{V}/me", headers={"Authorization": f"Bearer {forged}"}).status_code
+        == 401
+    )
+    assert world.client.get(f"{V}/me").status_code == 401
+    assert expired() == NOW
+
+
+def test_disabled_user_loses_access_at_once(world: World) -> None:
+    user_id = world.user_ids["alpha:viewer"]
+    disabled = world.client.patch(
+        f"{V}/users/{user_id}", json={"is_active": False}, headers=world.headers("root")
+    )
+
+    assert disabled.status_code == 200
+    assert world.get("alpha:viewer", f"{V}/me").status_code == 401
+    assert sign_in(world, "viewer@alpha.example").status_code == 401
+
+
+def test_api_key_is_shown_once_scoped_and_revocable(world: World) -> None:
+    alpha = world.org_ids["alpha"]
+    created = world.client.post(
+        f"{V}/api-keys",
+        json={"name": "ci", "organization_id": alpha, "role": "viewer"},
+        headers=world.headers("alpha:maintainer"),
+    )
+    assert created.status_code == 201
+    key = created.json()["key"]
+    listed = world.get("alpha:maintainer", f"{V}/api-keys").json()
+    assert "key" not in listed[0] and key not in str(listed)
+    with world.session() as session:
+        stored = session.scalars(select(ApiKey)).one()
+        assert key.split("_")[-1] not in stored.secret_hash
+
+    as_key = {"Authorization": f"Bearer {key}"}
+    me = world.client.get(f"{V}/me", headers=as_key).json()
+    # The maintainer's key acts as a viewer: writes are refused.
+    write = world.client.post(
+        f"{V}/teams", json={"organization_id": alpha, "name": "x"}, headers=as_key
+    )
+    other = world.client.get(f"{V}/organizations/{world.org_ids['beta']}", headers=as_key)
+    with world.session() as session:
+        assert session.scalars(select(ApiKey.last_used_at)).one() == NOW
+
+    assert me["api_key_id"] == created.json()["id"] and me["roles"] == {alpha: "viewer"}
+    assert write.status_code == 403
+    assert other.status_code == 404
+
+    revoked = world.client.delete(
+        f"{V}/api-keys/{created.json()['id']}", headers=world.headers("alpha:maintainer")
+    )
+    assert revoked.status_code == 204
+    assert world.client.get(f"{V}/me", headers=as_key).status_code == 401
+
+
+def test_a_key_cannot_outgrow_its_user(world: World) -> None:
+    alpha = world.org_ids["alpha"]
+    too_strong = world.client.post(
+        f"{V}/api-keys",
+        json={"name": "x", "organization_id": alpha, "role": "admin"},
+        headers=world.headers("alpha:viewer"),
+    )
+    key = world.client.post(
+        f"{V}/api-keys",
+        json={"name": "k", "organization_id": alpha, "role": "viewer"},
+        headers=world.headers("alpha:viewer"),
+    ).json()["key"]
+    unscoped = world.client.post(
+        f"{V}/api-keys", json={"name": "y"}, headers={"Authorization": f"Bearer {key}"}
+    )
+
+    assert too_strong.status_code == 403
+    assert unscoped.status_code == 403
+
+
+def test_writes_are_audited_with_who_and_request_id(world: World) -> None:
+    alpha = world.org_ids["alpha"]
+    response = world.client.post(
+        f"{V}/teams",
+        json={"organization_id": alpha, "name": "platform"},
+        headers={**world.headers("alpha:maintainer"), "X-Request-ID": "req-42"},
+    )
+    assert response.headers["x-request-id"] == "req-42"
+
+    log = world.get("alpha:admin", f"{V}/audit?organization_id={alpha}").json()["items"]
+    viewer = world.get("alpha:viewer", f"{V}/audit?organization_id={alpha}")
+
+    assert [(e["action"], e["user_id"], e["request_id"], e["target_id"]) for e in log] == [
+        ("team.create", world.user_ids["alpha:maintainer"], "req-42", response.json()["id"])
+    ]
+    assert log[0]["changes"] == {"organization_id": alpha, "name": "platform", "parent_id": None}
+    assert viewer.status_code == 403
+
+
+def test_password_changes_are_audited_without_the_password(world: World) -> None:
+    user_id = world.user_ids["alpha:viewer"]
+    new = "another long passphrase"
+    changed = world.client.patch(
+        f"{V}/users/{user_id}", json={"password": new}, headers=world.headers("alpha:viewer")
+    )
+
+    assert changed.status_code == 200
+    assert "password" not in changed.text
+    assert sign_in(world, "viewer@alpha.example", new).status_code == 200
+    with world.session() as session:
+        entry = session.scalars(select(AuditEntry)).one()
+        assert entry.changes == {"password": "[redacted]"}
+
+
+def test_signing_key_is_generated_once_and_kept_in_the_database(world: World) -> None:
+    with world.session() as session:
+        stored = session.scalars(
+            select(AppState.text_value).where(AppState.name == "jwt_signing_key")
+        ).one()
+    assert stored == world.state.signing_key()
+    assert stored is not None and len(stored) >= 48

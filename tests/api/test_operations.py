@@ -1,0 +1,168 @@
+"""Health, readiness, metrics, rate limits (in-process and Redis), body limits, CORS, JSON logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+from api_support import NOW, World, make_world, settings_for
+from conftest import redis_url, root_conftest
+from fastapi.testclient import TestClient
+from redis import Redis, RedisError
+from sqlalchemy import text
+
+from diogen.api import create_app
+from diogen.api.logs import JsonFormatter
+
+V = "/api/v1"
+
+
+def test_health_ready_and_metrics(world: World) -> None:
+    assert world.client.get("/health").json() == {"status": "ok"}
+    assert world.client.get("/ready").json()["checks"] == {
+        "database": "ok",
+        "redis": "not configured",
+    }
+    world.get("alpha:viewer", f"{V}/teams/some-id")
+
+    exposition = world.client.get("/metrics").text
+
+    assert 'route="/api/v1/teams/{team_id}"' in exposition
+    assert "diogen_http_request_duration_seconds_bucket" in exposition
+
+
+def test_ready_reports_an_old_schema(world: World) -> None:
+    with world.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+
+    response = world.client.get("/ready")
+
+    assert response.status_code == 503
+    assert "0001" in response.json()["checks"]["database"]
+
+
+@pytest.fixture
+def strict(sqlite_url: str) -> Iterator[World]:
+    made = make_world(
+        sqlite_url,
+        rate_limit_per_minute=3,
+        ip_rate_limit_per_minute=5,
+        max_request_bytes=2048,
+        cors_origins=["https://dash.example"],
+    )
+    yield made
+    made.close()
+
+
+def test_rate_limit_per_key_then_per_address(strict: World) -> None:
+    statuses = [strict.get("alpha:viewer", f"{V}/me").status_code for _ in range(4)]
+    limited = strict.get("alpha:viewer", f"{V}/me")
+    other_user = strict.get("alpha:admin", f"{V}/me")
+    address = strict.get("alpha:admin", f"{V}/me")
+
+    assert statuses == [200, 200, 200, 429]
+    assert limited.headers["content-type"] == "application/problem+json"
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    # Five requests from this address so far: the sixth is refused whoever sends it.
+    assert other_user.status_code == 429 and address.status_code == 429
+    assert strict.client.get("/health").status_code == 200
+
+
+def test_bodies_over_the_limit_are_413(strict: World) -> None:
+    announced = strict.client.post(
+        f"{V}/auth/token", content=b"x" * 4096, headers={"Content-Type": "application/json"}
+    )
+
+    def chunks() -> Iterator[bytes]:
+        yield b"{" + b" " * 1500
+        yield b" " * 1500 + b"}"
+
+    streamed = strict.client.post(
+        f"{V}/auth/token", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+
+    assert announced.status_code == 413 and streamed.status_code == 413
+    assert streamed.json()["type"] == "urn:diogen:problem:payload-too-large"
+
+
+def test_cors_allows_configured_origins_only(strict: World) -> None:
+    preflight = {"Access-Control-Request-Method": "GET"}
+    allowed = strict.client.options(
+        f"{V}/me", headers={"Origin": "https://dash.example", **preflight}
+    )
+    refused = strict.client.options(
+        f"{V}/me", headers={"Origin": "https://evil.example", **preflight}
+    )
+
+    assert allowed.headers["access-control-allow-origin"] == "https://dash.example"
+    assert "access-control-allow-origin" not in refused.headers
+
+
+def test_logs_are_json_with_the_request_id_and_no_secrets(world: World) -> None:
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(JsonFormatter().format(record))
+
+    handler = Collect()
+    access = logging.getLogger("diogen.api.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        world.get("alpha:viewer", f"{V}/me", headers={"X-Request-ID": "trace-7"})
+        world.get("alpha:viewer", f"{V}/me", headers={"X-Request-ID": "bad id\nforged"})
+    finally:
+        access.removeHandler(handler)
+
+    first, second = (json.loads(line) for line in lines)
+    assert first["request_id"] == "trace-7" and first["route"] == "/api/v1/me"
+    assert first["status"] == 200 and first["duration_ms"] >= 0
+    assert second["request_id"] != "bad id\nforged" and len(second["request_id"]) == 32
+    assert world.tokens["alpha:viewer"] not in "".join(lines)
+
+
+@pytest.fixture
+def redis_world(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[World]:
+    client = Redis.from_url(redis_url())
+    try:
+        client.ping()
+    except RedisError as exc:
+        root_conftest(request.config).service_unavailable(f"Redis unreachable: {exc}")
+    _forget(client)
+    made = make_world(sqlite_url, redis_url=redis_url(), rate_limit_per_minute=2)
+    yield made
+    made.close()
+    _forget(client)
+    client.close()
+
+
+def _forget(client: Redis) -> None:
+    """Drop what Diogen keeps in the test database of Redis, and nothing else."""
+    keys = client.keys("diogen:*")
+    if keys:
+        client.delete(*keys)
+
+
+def test_redis_limits_are_shared_between_workers(redis_world: World, sqlite_url: str) -> None:
+    # A second app on the same settings stands for a second worker process.
+    settings = settings_for(sqlite_url, redis_url=redis_url(), rate_limit_per_minute=2)
+    second = create_app(settings, clock=lambda: NOW)
+
+    headers = redis_world.headers("alpha:viewer")
+    with TestClient(second) as other:
+        statuses = [
+            redis_world.client.get(f"{V}/me", headers=headers).status_code,
+            other.get(f"{V}/me", headers=headers).status_code,
+            other.get(f"{V}/me", headers=headers).status_code,
+        ]
+        limited = other.get(f"{V}/me", headers=headers)
+        ready = other.get("/ready").json()
+
+    assert statuses == [200, 200, 429]
+    assert int(limited.headers["retry-after"]) >= 1
+    assert ready["checks"]["redis"] == "ok"
+    keys = Redis.from_url(redis_url()).keys("diogen:rate:*")
+    assert any(b"key:" in k or b"user:" in k for k in keys)

@@ -1,0 +1,101 @@
+"""POST /api/v1/webhooks/github and POST /api/v1/ingest/{source} through the HTTP application."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from api_support import World, make_world
+from sqlalchemy import func, select
+
+from diogen.ingest.models import RawRecord
+
+V = "/api/v1"
+SECRET = "It's a Secret to Everybody"
+
+
+@pytest.fixture
+def world(database_url: str) -> Iterator[World]:
+    made = make_world(database_url, github_webhook_secret=SECRET)
+    yield made
+    made.close()
+
+
+def _delivery(shared_data: Path, event: str) -> bytes:
+    folder = shared_data / "octokit-webhooks/payload-examples/api.github.com" / event
+    return sorted(folder.glob("*.json"))[0].read_bytes()
+
+
+def _signed(body: bytes, event: str, delivery: str, secret: str = SECRET) -> dict[str, str]:
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": f"sha256={digest}",
+        "Content-Type": "application/json",
+    }
+
+
+def _raw_count(world: World) -> int:
+    with world.session() as session:
+        return session.scalar(select(func.count()).select_from(RawRecord)) or 0
+
+
+def test_github_webhook_signed_unsigned_and_repeated(world: World, shared_data: Path) -> None:
+    body = _delivery(shared_data, "deployment")
+    url = f"{V}/webhooks/github"
+
+    forged = world.client.post(url, content=body, headers=_signed(body, "deployment", "d1", "x"))
+    assert forged.status_code == 401
+    assert forged.headers["content-type"].startswith("application/problem+json")
+    assert _raw_count(world) == 0  # nothing stored
+
+    first = world.client.post(url, content=body, headers=_signed(body, "deployment", "d1"))
+    assert first.status_code == 200, first.text
+    assert first.json()["status"] == "processed" and first.json()["rows"] > 0
+    assert _raw_count(world) == 1
+    again = world.client.post(url, content=body, headers=_signed(body, "deployment", "d1"))
+    assert again.json()["status"] == "duplicate"
+
+    odd = json.dumps({"zen": "Keep it logically awesome."}).encode()
+    unknown = world.client.post(url, content=odd, headers=_signed(odd, "sponsorship", "d2"))
+    assert unknown.status_code == 202
+
+
+def test_github_webhooks_are_off_without_a_secret(database_url: str, shared_data: Path) -> None:
+    world = make_world(database_url)
+    try:
+        body = _delivery(shared_data, "ping")
+        answer = world.client.post(
+            f"{V}/webhooks/github", content=body, headers=_signed(body, "ping", "p1")
+        )
+        assert answer.status_code == 401
+        assert "DIOGEN_GITHUB_WEBHOOK_SECRET" in answer.json()["detail"]
+    finally:
+        world.close()
+
+
+def test_ingest_takes_a_maintainer_everywhere(world: World) -> None:
+    event = {"type": "incident", "id": "pd-1", "started_at": "2024-01-05T00:00:00Z"}
+    bad = {"type": "incident", "id": "pd-2"}
+    root = world.client.post(
+        f"{V}/ingest/pagerduty", json={"events": [event, bad]}, headers=world.headers("root")
+    )
+    assert root.status_code == 200, root.text
+    assert root.json()["accepted"] == 1
+    assert root.json()["rejected"][0]["id"] == "pd-2"
+
+    admin_of_one = world.client.post(
+        f"{V}/ingest/pagerduty", json={"events": [event]}, headers=world.headers("alpha:admin")
+    )
+    assert admin_of_one.status_code == 403
+    anonymous = world.client.post(f"{V}/ingest/pagerduty", json={"events": [event]})
+    assert anonymous.status_code == 401
+    empty = world.client.post(
+        f"{V}/ingest/pagerduty", json={"events": []}, headers=world.headers("root")
+    )
+    assert empty.status_code == 400

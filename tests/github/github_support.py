@@ -1,0 +1,33 @@
+"""Helpers for the GitHub tests, imported by name (a `conftest` module is not importable by
+name once several test folders have one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+
+
+@dataclass
+class Sleeper:
+    """The injected sleep: records what the client would have waited, waits nothing."""
+
+    waits: list[float] = field(default_factory=list)
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+class KillAfter(httpx.BaseTransport):
+    """A transport that dies (as a killed process would) after `limit` requests."""
+
+    def __init__(self, limit: int) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.limit = limit
+        self.sent = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent += 1
+        if self.sent > self.limit:
+            raise SystemExit(f"killed after {self.limit} requests")
+        return self.inner.handle_request(request)
