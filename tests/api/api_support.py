@@ -4,10 +4,14 @@ organisations, and fresh silver rows in either organisation. No tests live here.
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
@@ -274,3 +278,16 @@ def new_organization(session: Session) -> str:
     session.add(org)
     session.flush()
     return org.id
+
+
+ROOT_CONFTEST = Path(__file__).parents[1] / "conftest.py"
+
+
+def root_conftest(config: pytest.Config) -> ModuleType:
+    module = config.pluginmanager.get_plugin(str(ROOT_CONFTEST))
+    assert isinstance(module, ModuleType)
+    return module
+
+
+def redis_url() -> str:
+    return os.environ.get("DIOGEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

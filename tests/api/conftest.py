@@ -4,23 +4,12 @@ each migrate a database."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 
 import pytest
-from api_support import World, make_world
+from api_support import World, make_world, root_conftest
 from sqlalchemy import create_engine, text
-
-ROOT_CONFTEST = Path(__file__).parents[1] / "conftest.py"
-
-
-def root_conftest(config: pytest.Config) -> ModuleType:
-    module = config.pluginmanager.get_plugin(str(ROOT_CONFTEST))
-    assert isinstance(module, ModuleType)
-    return module
 
 
 @pytest.fixture
@@ -55,7 +44,3 @@ def module_world(
     with admin.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
-
-
-def redis_url() -> str:
-    return os.environ.get("DIOGEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -7,8 +7,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from api_support import NOW, World, make_world, settings_for
-from conftest import redis_url, root_conftest
+from api_support import NOW, World, make_world, redis_url, root_conftest, settings_for
 from fastapi.testclient import TestClient
 from redis import Redis, RedisError
 from sqlalchemy import text
