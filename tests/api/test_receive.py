@@ -99,3 +99,15 @@ def test_ingest_takes_a_maintainer_everywhere(world: World) -> None:
         f"{V}/ingest/pagerduty", json={"events": []}, headers=world.headers("root")
     )
     assert empty.status_code == 400
+
+
+def test_unreadable_delivery_is_quarantined(world: World) -> None:
+    from diogen.ingest.models import QuarantinedRecord
+
+    body = b"{not json"
+    answer = world.client.post(
+        f"{V}/webhooks/github", content=body, headers=_signed(body, "push", "bad-1")
+    )
+    assert answer.status_code == 400
+    with world.session() as session:
+        assert session.scalar(select(func.count()).select_from(QuarantinedRecord)) == 1

@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from diogen.errors import DiogenError
@@ -133,6 +133,12 @@ async def _integrity(_request: Request, _exc: Exception) -> JSONResponse:
     return problem(409, "conflict", "the change conflicts with existing data; read and retry")
 
 
+async def _data(_request: Request, _exc: Exception) -> JSONResponse:
+    # The database refused a value the schema let through, e.g. a NUL character, which
+    # PostgreSQL text cannot hold.
+    return problem(400, "invalid-input", "a value in the request cannot be stored or searched")
+
+
 async def _database(_request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable: %s", str(exc).splitlines()[0])
     return problem(503, "storage-unavailable", "the database is unavailable; retry later")
@@ -148,6 +154,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(DataError, _data)
     app.add_exception_handler(OperationalError, _database)
     app.add_exception_handler(Exception, _unexpected)
 

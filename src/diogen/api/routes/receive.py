@@ -11,13 +11,21 @@ from typing import Any
 from fastapi import Body, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
 
+from diogen.accounts.audit import bump_data_version
 from diogen.accounts.errors import PermissionDenied
 from diogen.accounts.roles import at_least
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
 from diogen.api.routes.common import api_router
+from diogen.db import session_scope
 from diogen.ingest.events import MAX_EVENTS, ingest_events
-from diogen.ingest.webhooks import WebhookSignatureError, receive_github
+from diogen.ingest.webhooks import (
+    WebhookPayloadError,
+    WebhookResult,
+    WebhookSignatureError,
+    receive_github,
+)
 
 router = api_router("receive")
 
@@ -26,7 +34,32 @@ router = api_router("receive")
     "/webhooks/github",
     summary="A GitHub webhook delivery",
     responses={
-        202: {"description": "Kept in bronze; an event Diogen does not normalise"},
+        200: {
+            "description": "Stored and normalised (or a duplicate delivery)",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "status": "processed",
+                        "event": "deployment",
+                        "delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+                        "rows": 3,
+                    }
+                }
+            },
+        },
+        202: {
+            "description": "Kept in bronze; an event Diogen does not normalise",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "status": "accepted",
+                        "event": "sponsorship",
+                        "delivery": "d2",
+                        "rows": 0,
+                    }
+                }
+            },
+        },
         401: {"description": "Bad or missing X-Hub-Signature-256; nothing stored"},
         400: {"description": "Unreadable delivery; kept in quarantine"},
     },
@@ -41,14 +74,14 @@ async def github_webhook(request: Request, state: StateDep) -> JSONResponse:
             "GitHub webhooks are off: set DIOGEN_GITHUB_WEBHOOK_SECRET to the webhook's secret"
         )
     result = await run_in_threadpool(
-        receive_github,
+        _receive_github,
         state.engine,
         dict(request.headers),
         body,
         secret.get_secret_value(),
-        bot_pattern=state.settings.bot_pattern,
+        state.settings.bot_pattern,
     )
-    content = {
+    content: dict[str, Any] = {
         "status": result.status,
         "event": result.event,
         "delivery": result.delivery,
@@ -85,4 +118,23 @@ def ingest(
     their reason and kept in quarantine; the others are stored (docs/ingest.md)."""
     if principal.everywhere is None or not at_least(principal.everywhere, "maintainer"):
         raise PermissionDenied("pushing events takes the maintainer role in every organisation")
-    return ingest_events(session, source, events, state.clock()).to_json()
+    result = ingest_events(session, source, events, state.clock()).to_json()
+    # Cached analytics answers are keyed by the data version: new events must change it.
+    bump_data_version(session)
+    return result
+
+
+def _receive_github(
+    engine: Engine, headers: dict[str, str], body: bytes, secret: str, bot_pattern: str
+) -> WebhookResult:
+    """One transaction: the delivery's rows and the data version, or its quarantine row."""
+    with session_scope(engine) as session:
+        try:
+            result = receive_github(session, headers, body, secret, bot_pattern=bot_pattern)
+        except WebhookPayloadError as exc:
+            rejected = exc  # raised after the quarantine row commits
+        else:
+            if result.status == "processed":
+                bump_data_version(session)
+            return result
+    raise rejected

@@ -36,6 +36,8 @@ def normalize_repository(repository_id: str, payload: dict[str, Any]) -> Iterato
             "default_branch": payload["default_branch"],
             "location": payload["location"],
         },
+        # Organisation and owning team are a person's to set (through the API): keep them.
+        update=("source", "external_id", "url", "provider", "name", "default_branch", "location"),
     )
 
 
