@@ -18,6 +18,7 @@ from diogen.ingest.models import QuarantinedRecord, SyncRun
 from diogen.testing.fake_jira import FakeJira
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+LIMIT_SERVER = 13
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.01)
 
 
@@ -120,10 +121,10 @@ def test_a_malformed_issue_is_quarantined_and_the_rest_synced(
 def test_a_killed_sync_resumes_where_it_stopped(
     engine: Engine, sync: Sync, jira: FakeJira, flavor: str
 ) -> None:
-    # Seven requests read the site, project, boards and sprints; then pages of issues (with
-    # their changelogs on Cloud). Die half-way through those.
+    # Requests read the site, project, fields, boards and sprints; then pages of issues (with
+    # their changelogs on Cloud). Die half-way through those (the counts are the fake's).
     with pytest.raises(SystemExit):
-        sync(transport=KillAfter(13 if flavor == "cloud" else 9))
+        sync(transport=KillAfter(13 if flavor == "cloud" else 10))
     with Session(engine) as session:
         assert 0 < len(scope_rows(session)) < 9
     assert sync().rejected == 0

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from diogen.api import create_app
@@ -27,8 +28,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
-    app = create_app(load_settings(None, database_url=url))
-    mount_dashboard(app, poll_seconds=7)
+    app = create_app(load_settings(None, database_url=url, dashboard_poll_seconds=7))
     with TestClient(app) as running:
         yield running
 
@@ -87,9 +87,8 @@ def test_the_page_loads_only_files_that_exist(client: TestClient) -> None:
 
 
 def test_poll_seconds_must_be_positive(tmp_path: Path) -> None:
-    app = create_app(load_settings(None, database_url=f"sqlite:///{tmp_path / 'd.db'}"))
     with pytest.raises(ValueError, match="poll_seconds"):
-        mount_dashboard(app, poll_seconds=0)
+        mount_dashboard(FastAPI(), poll_seconds=0)
 
 
 def test_dashboard_url_keeps_the_filters_in_the_fragment() -> None:

@@ -24,7 +24,6 @@ from diogen.config import load_settings
 from diogen.db import make_engine, session_scope
 from diogen.ids import stable_id
 from diogen.migrations import upgrade
-from diogen.web import mount_dashboard
 
 PASSWORD = "correct horse battery staple"
 ADMIN = "admin@example.com"
@@ -182,8 +181,10 @@ def serve(database_url: str, poll_seconds: int = 1) -> Iterator[Served]:
     engine = make_engine(database_url)
     seed(engine)
     limits: dict[str, Any] = {"rate_limit_per_minute": 100_000, "ip_rate_limit_per_minute": 100_000}
-    app = create_app(load_settings(None, database_url=database_url, **limits))
-    mount_dashboard(app, poll_seconds=poll_seconds)
+    settings = load_settings(
+        None, database_url=database_url, dashboard_poll_seconds=poll_seconds, **limits
+    )
+    app = create_app(settings)
     sock = _free_socket()
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

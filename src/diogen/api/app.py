@@ -84,7 +84,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             router, dependencies=[Depends(limit_by_address)], responses=problems.PROBLEM_RESPONSES
         )
     problem_content_types(app)
-    mount_dashboard(app)
+    mount_dashboard(app, poll_seconds=settings.dashboard_poll_seconds)
     # Added last runs first: the request id and timing wrap everything else.
     app.add_middleware(ETags)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
