@@ -40,7 +40,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,7 @@ class Case:
     target: float | None = None  # seconds
     warm_only: bool = False  # the target is for warm calls
     refresh: bool = False  # insert new events before, roll them back after
+    number: int = 0  # in the full list of measurements
 
 
 @dataclass
@@ -146,12 +147,12 @@ def main() -> None:
     url, cleanup = prepare_database(args)
     try:
         describe(url)
-        generated = generate(url, args)
-        statistics_note = analyze(url, args.analyze)
+        print_generation(generate(url, args))
+        print(f"statistics: {analyze(url, args.analyze)}")
         cases = make_cases(url, args)
-        results = measure(url, cases, args.runs, args.limit)
-        report(url, cases, results, generated, args)
-        print(f"\nstatistics: {statistics_note}")
+        results = [measure(url, case, args) for case in cases]
+        if results:
+            summary(cases, results)
     finally:
         cleanup()
 
@@ -382,9 +383,10 @@ def make_cases(url: str, args: argparse.Namespace) -> list[Case]:
             refresh=True,
         )
     )
+    cases = [replace(case, number=number) for number, case in enumerate(cases, 1)]
     if args.only:
         wanted = {int(n) for n in args.only.split(",")}
-        cases = [case for number, case in enumerate(cases, 1) if number in wanted]
+        cases = [case for case in cases if case.number in wanted]
     return cases
 
 
@@ -403,32 +405,33 @@ class Result:
     rss_kb: int  # peak RSS of this process after the case
 
 
-def measure(url: str, cases: list[Case], runs: int, limit: float) -> list[Result]:
-    results = []
-    for number, case in enumerate(cases, 1):
-        print(f"\n{number}. {case.name}: cold ...", end="", flush=True)
-        engine = make_engine(url)  # a fresh engine: no connection, no cached statement
-        cold = timed(engine, case, limit)
+def measure(url: str, case: Case, args: argparse.Namespace) -> Result:
+    """Time the case cold, then warm, and print where the time went right away (a run of
+    hours should not lose its findings to a crash at the end)."""
+    print(f"\n{case.number}. {case.name}: cold ...", end="", flush=True)
+    engine = make_engine(url)  # a fresh engine: no connection, no cached statement
+    cold = timed(engine, case, args.limit)
+    engine.dispose()
+    print(f" {_seconds(cold)}", end="", flush=True)
+    warm: list[Timing] = []
+    if not cold.stopped:
+        engine = make_engine(url)
+        if cold.seconds < WARM_UP_SECONDS:  # a slow cold call has warmed the caches already
+            print("; warm-up ...", end="", flush=True)
+            timed(engine, case, args.limit)
+        print("; warm:", end="", flush=True)
+        # The warm calls stop after `limit` seconds in all, so slow reports end too.
+        while len(warm) < args.runs and sum(t.seconds for t in warm) < args.limit:
+            warm.append(timed(engine, case, args.limit))
+            print(f" {_seconds(warm[-1])}", end="", flush=True)
+            if warm[-1].stopped:
+                break
         engine.dispose()
-        print(f" {_seconds(cold)}", end="", flush=True)
-        warm: list[Timing] = []
-        if not cold.stopped:
-            engine = make_engine(url)
-            if cold.seconds < WARM_UP_SECONDS:  # a slow cold call has warmed the caches already
-                print("; warm-up ...", end="", flush=True)
-                timed(engine, case, limit)
-            print("; warm:", end="", flush=True)
-            # The warm calls stop after `limit` seconds in all, so slow reports end too.
-            while len(warm) < runs and sum(t.seconds for t in warm) < limit:
-                warm.append(timed(engine, case, limit))
-                print(f" {_seconds(warm[-1])}", end="", flush=True)
-                if warm[-1].stopped:
-                    break
-            engine.dispose()
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        print(f" (load average {os.getloadavg()[0]:.1f})", flush=True)
-        results.append(Result(cold, warm, rss))
-    return results
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f" (load average {os.getloadavg()[0]:.1f})", flush=True)
+    result = Result(cold, warm, rss)
+    breakdown(url, case, result, args)
+    return result
 
 
 def timed(engine: Engine, case: Case, limit: float) -> Timing:
@@ -495,36 +498,26 @@ def replay(url: str, statements: list[Statement]) -> None:
 # Reporting ---------------------------------------------------------------------------------
 
 
-def report(
-    url: str,
-    cases: list[Case],
-    results: list[Result],
-    generated: Generated,
-    args: argparse.Namespace,
-) -> None:
-    print_generation(generated)
-    if not results:
-        return
+def breakdown(url: str, case: Case, result: Result, args: argparse.Namespace) -> None:
+    if case.refresh:
+        inserts = [t.insert_seconds for t in result.warm] or [result.cold.insert_seconds]
+        print(
+            f"  inserting the {EVENTS:,} events themselves: cold {result.cold.insert_seconds:.2f}"
+            f" s, warm median {statistics.median(inserts):.2f} s"
+        )
+    print_statements("cold", result.cold)
+    if result.warm:
+        warm = sorted(result.warm, key=lambda t: t.seconds)[len(result.warm) // 2]
+        if not args.no_replay:
+            replay(url, warm.statements)
+        print_statements("warm (the median run)", warm)
+    if args.plans:
+        print_plans(url, (warm if result.warm else result.cold).statements)
+
+
+def summary(cases: list[Case], results: list[Result]) -> None:
+    print(f"\nsummary (load average {os.getloadavg()[0]:.1f})")
     print_table(cases, results)
-    for case, result in zip(cases, results, strict=True):
-        if case.refresh:
-            inserts = [t.insert_seconds for t in result.warm] or [result.cold.insert_seconds]
-            cold = result.cold.insert_seconds
-            print(
-                f"\n  inserting the {EVENTS:,} events themselves: cold {cold:.2f} s, "
-                f"warm median {statistics.median(inserts):.2f} s"
-            )
-    for case, result in zip(cases, results, strict=True):
-        if case.refresh:
-            continue
-        print_statements(f"{case.name}, cold", result.cold)
-        if result.warm:
-            warm = sorted(result.warm, key=lambda t: t.seconds)[len(result.warm) // 2]
-            if not args.no_replay:
-                replay(url, warm.statements)
-            print_statements(f"{case.name}, warm (the median run)", warm)
-        if args.plans:
-            print_plans(url, (warm if result.warm else result.cold).statements)
 
 
 def print_generation(generated: Generated) -> None:
@@ -545,7 +538,7 @@ def print_table(cases: list[Case], results: list[Result]) -> None:
         f"\n{'':3}{'measurement':<46}{'cold s':>8}{'warm s (median, n)':>24}"
         f"{'min-max':>14}{'target':>9}{'cold/t':>8}{'warm/t':>8}"
     )
-    for number, (case, result) in enumerate(zip(cases, results, strict=True), 1):
+    for case, result in zip(cases, results, strict=True):
         warm = [t.seconds for t in result.warm]
         median = statistics.median(warm) if warm else None
         target = case.target
@@ -553,7 +546,7 @@ def print_table(cases: list[Case], results: list[Result]) -> None:
             f">{result.cold.seconds:.0f}" if result.cold.stopped else f"{result.cold.seconds:.3f}"
         )
         print(
-            f"{number:<3}{case.name:<46}{cold:>8}"
+            f"{case.number:<3}{case.name:<46}{cold:>8}"
             f"{'' if median is None else f'{median:.3f} ({len(warm)})':>24}"
             f"{f'{min(warm):.3f}-{max(warm):.3f}' if warm else '':>14}"
             f"{'' if target is None else f'{target:g}':>9}"
@@ -563,8 +556,8 @@ def print_table(cases: list[Case], results: list[Result]) -> None:
     peak = max(result.rss_kb for result in results)
     ratio = peak / 1024 / 1024
     print(f"peak RSS of the reports' process: {_mib(peak)} (target 1024 MiB: {ratio:.2f})")
-    for number, result in enumerate(results, 1):
-        print(f"  after case {number}: {_mib(result.rss_kb)}")
+    for case, result in zip(cases, results, strict=True):
+        print(f"  after measurement {case.number}: {_mib(result.rss_kb)}")
 
 
 def _ratio(seconds: float | None, target: float | None) -> str:
@@ -575,7 +568,7 @@ def print_statements(title: str, timing: Timing) -> None:
     statements = timing.statements
     executed = sum(s.seconds for s in statements)
     print(
-        f"\n{title}: {timing.seconds:.3f} s in all, {len(statements)} statements, "
+        f"  {title}: {timing.seconds:.3f} s in all, {len(statements)} statements, "
         f"{executed:.3f} s in cursor.execute"
     )
     replayed = all(s.replayed is not None for s in statements) and statements
