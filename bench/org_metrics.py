@@ -4,6 +4,7 @@
     .venv/bin/python bench/org_metrics.py --postgres        # PostgreSQL, in a fresh schema
     .venv/bin/python bench/org_metrics.py --scale 0.01 --runs 3
     .venv/bin/python bench/org_metrics.py --keep            # generate once, reuse it next time
+    .venv/bin/python bench/org_metrics.py --keep --analyze yes --only 1 --plans
 
 The organisation comes from `diogen.testing.synthetic_org` (scale 1.0: 200 repositories,
 1,000,000 commits, 200,000 pull requests, 50,000 deployments, 5,000 incidents, 300,000
@@ -18,10 +19,11 @@ warm-up call), it times:
     shipping them, inserted in the same transaction and rolled back afterwards). No rollup
     exists yet, so this is the from-scratch recomputation that a rollup refresh would replace.
 
-It prints each figure against the issue's target, the peak memory, and for the organisation's
-report where the time goes: every SQL statement timed with engine events (execute time, time
-until the next statement, and the statement re-run alone with all its rows fetched).
-Nothing here asserts on time: it measures and reports.
+It prints each figure against the issue's target, the peak memory, and for each report where
+the time goes: every SQL statement timed with engine events (execute time, time until the
+next statement, and the statement re-run alone with all its rows fetched), slowest first,
+with the metrics function that issued it. Nothing here asserts on time: it measures and
+reports. See bench/README.md for the options, planner statistics and the time limit.
 """
 
 from __future__ import annotations
@@ -45,11 +47,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
+from sqlalchemy import Engine, event, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from diogen.db import make_engine, normalize_url
+from diogen.errors import DiogenError
 from diogen.metrics import Scope, Window, dora_report
 from diogen.silver import Organization
 from diogen.testing.synthetic_org import (
@@ -105,10 +108,15 @@ class StatementClock:
     function that issued it."""
 
     def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.recording = False
         self.statements: list[Statement] = []
         event.listen(engine, "before_cursor_execute", self._before)
         event.listen(engine, "after_cursor_execute", self._after)
+
+    def detach(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
 
     def _before(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         if self.recording:
@@ -144,6 +152,13 @@ def _caller() -> str:
 
 def main() -> None:
     args = parse_args()
+    try:
+        run(args)
+    except DiogenError as exc:  # e.g. an unreachable database: one line, not a traceback
+        raise SystemExit(f"error: {exc}") from None
+
+
+def run(args: argparse.Namespace) -> None:
     url, cleanup = prepare_database(args)
     try:
         describe(url)
@@ -168,7 +183,9 @@ def parse_args() -> argparse.Namespace:
         "--keep", action="store_true", help="reuse the database when generated already; keep it"
     )
     parser.add_argument(
-        "--only", help="comma-separated measurement numbers to run (0: generate only)"
+        "--only",
+        type=_numbers,
+        help="comma-separated measurement numbers to run (0: generate only)",
     )
     parser.add_argument(
         "--no-replay", action="store_true", help="do not re-run statements one by one"
@@ -198,12 +215,19 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def _numbers(text: str) -> set[int]:
+    try:
+        return {int(part) for part in text.split(",")}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not comma-separated numbers: {text!r}") from None
+
+
 def prepare_database(args: argparse.Namespace) -> tuple[str, Callable[[], None]]:
     """The database URL and what to do at the end (drop what was created, unless --keep)."""
     if args.postgres:
         name = f"bench_org_s{args.scale:g}_seed{args.seed}" if args.keep else None
         schema = (name or f"bench_org_{uuid.uuid4().hex[:10]}").replace(".", "_")
-        admin = create_engine(normalize_url(POSTGRES))
+        admin = make_engine(POSTGRES)
         with admin.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
 
@@ -384,9 +408,8 @@ def make_cases(url: str, args: argparse.Namespace) -> list[Case]:
         )
     )
     cases = [replace(case, number=number) for number, case in enumerate(cases, 1)]
-    if args.only:
-        wanted = {int(n) for n in args.only.split(",")}
-        cases = [case for case in cases if case.number in wanted]
+    if args.only is not None:
+        cases = [case for case in cases if case.number in args.only]
     return cases
 
 
@@ -454,8 +477,7 @@ def timed(engine: Engine, case: Case, limit: float) -> Timing:
                 stopped = True
             seconds = time.perf_counter() - started
         session.rollback()
-    event.remove(engine, "before_cursor_execute", clock._before)
-    event.remove(engine, "after_cursor_execute", clock._after)
+    clock.detach()
     return Timing(seconds, statements, inserted, stopped)
 
 

@@ -170,6 +170,7 @@ def _assert_memberships_do_not_overlap(session: Session) -> None:
             assert end is not None and start < end <= next_start
 
 
+@pytest.mark.slow
 def test_dora_reports_figures_for_the_organisation_and_a_team(
     generated: tuple[Engine, OrgSummary],
 ) -> None:
