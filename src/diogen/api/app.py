@@ -29,11 +29,14 @@ from diogen.api.routes import (
     auth,
     delivery,
     developers,
+    flow,
     health,
     organizations,
     receive,
     repositories,
+    service_links,
     services,
+    sources,
     teams,
     users,
 )
@@ -52,6 +55,9 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     developers.router,
     delivery.router,
     analytics.router,
+    flow.router,
+    sources.router,
+    service_links.router,
     receive.router,
 )
 # `diogen serve --workers N` starts each worker through `app_from_environment`.

@@ -1,0 +1,294 @@
+"""Flow, team, pull request and sprint reports: documents of `diogen.metrics`, cached.
+
+Issues and sprints carry no organisation (docs/flow.md), so an organisation-wide issue figure
+would count every organisation's issues. Only a principal with a role everywhere (an instance
+administrator) gets those; members ask for a team, whose issues are its members'.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from diogen.api.access import Principal
+from diogen.api.deps import PrincipalDep, SessionDep, StateDep
+from diogen.api.routes.analytics import (
+    Benchmarks,
+    Bucket,
+    Explain,
+    From,
+    Name,
+    To,
+    cached,
+    document,
+)
+from diogen.api.routes.common import api_router, missing
+from diogen.api.routes.flow_examples import (
+    FLOW_EXAMPLE,
+    PULLS_EXAMPLE,
+    SPRINT_EXAMPLE,
+    SPRINTS_EXAMPLE,
+    TEAM_EXAMPLE,
+)
+from diogen.api.routes.scopes import analytics_scope
+from diogen.api.routes.teams import team_for
+from diogen.api.state import ApiState
+from diogen.errors import InputError
+from diogen.metrics import Scope, Window, dora_report, make_window
+from diogen.metrics.flow import flow_report, issue_flow, pr_flow, sprint_report
+from diogen.silver import Organization
+
+router = api_router("analytics")
+MEMBERS_NOTE = (
+    "issues and sprints carry no organisation: an organisation-wide count would include other "
+    "organisations' issues, so members see them per team (ask with team=)"
+)
+TeamId = Annotated[str | None, Query(max_length=64, description="A team's id.")]
+
+
+def _issues_readable(principal: Principal, scope: Scope) -> bool:
+    """Whether the issue figures of `scope` stay inside what the principal may read."""
+    return principal.everywhere is not None or scope.team is not None
+
+
+def _team_scope(session: Session, principal: Principal, team_id: str) -> Scope:
+    found = team_for(session, principal, team_id, "viewer")
+    org = session.get(Organization, found.organization_id) if found.organization_id else None
+    return Scope(org=org.name if org else None, team=found.name)
+
+
+def _flow(
+    session: Session,
+    state: ApiState,
+    principal: Principal,
+    scope: Scope,
+    window: Window,
+    bucket: str | None,
+    explain: bool,
+) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "bucket": bucket,
+        "explain": explain,
+        "bot_pattern": state.settings.bot_pattern,
+        "now": state.clock(),
+    }
+    if scope.repo or scope.service or _issues_readable(principal, scope):
+        return flow_report(session, scope, window, **options)
+    report = pr_flow(session, scope, window, **options)
+    return {**report, "issues": None, "sprints": None, "notes": [MEMBERS_NOTE]}
+
+
+@router.get("/analytics/flow", response_class=Response, responses=document(FLOW_EXAMPLE))
+def flow(
+    session: SessionDep,
+    principal: PrincipalDep,
+    state: StateDep,
+    start: From = None,
+    end: To = None,
+    bucket: Bucket = None,
+    explain: Explain = False,
+    org: Name = None,
+    team: Name = None,
+    repo: Name = None,
+    service: Name = None,
+) -> Response:
+    """The flow report (docs/flow.md `flow_report`), as `diogen metrics flow --format json`.
+
+    Pull request throughput, size, review, WIP and ageing, the bottleneck stage and its trend;
+    issue cycle and lead time and sprint velocity (for a team, or every organisation for an
+    instance administrator; `null` with a note otherwise).
+    """
+    scope = analytics_scope(session, principal, org=org, team=team, repo=repo, service=service)
+    window = make_window(start, end, now=state.clock())
+    key = {
+        "report": "flow",
+        "scope": scope.to_json(),
+        "window": window.to_json(),
+        "bucket": bucket,
+        "explain": explain,
+        "issues": _issues_readable(principal, scope),
+        "bots": state.settings.bot_pattern,
+    }
+    return cached(
+        state,
+        session,
+        key,
+        lambda: _flow(session, state, principal, scope, window, bucket, explain),
+    )
+
+
+@router.get("/analytics/team/{team_id}", response_class=Response, responses=document(TEAM_EXAMPLE))
+def team_report(
+    team_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    state: StateDep,
+    start: From = None,
+    end: To = None,
+    bucket: Bucket = None,
+    benchmarks: Benchmarks = None,
+) -> Response:
+    """A team's DORA report (`dora`) and flow report (`flow`) over the same window."""
+    scope = _team_scope(session, principal, team_id)
+    settings = state.settings
+    year = benchmarks or settings.benchmarks
+    window = make_window(start, end, now=state.clock())
+
+    def compute() -> dict[str, Any]:
+        dora = dora_report(
+            session,
+            scope,
+            window,
+            bucket=bucket,
+            benchmarks=year,
+            production_environment=settings.production_environment,
+        )
+        report = _flow(session, state, principal, scope, window, bucket, False)
+        return {"team_id": team_id, "scope": scope.to_json(), "dora": dora, "flow": report}
+
+    key = {
+        "report": "team",
+        "scope": scope.to_json(),
+        "window": window.to_json(),
+        "bucket": bucket,
+        "benchmarks": year,
+        "environment": settings.production_environment,
+        "bots": settings.bot_pattern,
+    }
+    return cached(state, session, key, compute)
+
+
+@router.get("/analytics/pull-requests", response_class=Response, responses=document(PULLS_EXAMPLE))
+def pull_requests(
+    session: SessionDep,
+    principal: PrincipalDep,
+    state: StateDep,
+    start: From = None,
+    end: To = None,
+    org: Name = None,
+    team: Name = None,
+    repo: Name = None,
+    service: Name = None,
+) -> Response:
+    """Pull requests deployed in the window, each with its stage times, and the stage summary.
+
+    Stages (coding, pickup, review, deploy: sample size, median, p75, p90) are the DORA lead
+    time breakdown (`lead_time_for_changes.stages`); `items` are its pull request changes from
+    the evidence, longest lead time first.
+    """
+    scope = analytics_scope(session, principal, org=org, team=team, repo=repo, service=service)
+    settings = state.settings
+    window = make_window(start, end, now=state.clock())
+
+    def compute() -> dict[str, Any]:
+        report = dora_report(
+            session,
+            scope,
+            window,
+            production_environment=settings.production_environment,
+            explain=True,
+        )
+        changes = report["evidence"]["changes"]
+        items = [c for c in changes if c.get("kind") == "pull_request"]
+        items.sort(key=lambda c: (-(c.get("lead_time_hours") or 0), str(c.get("pull_request"))))
+        return {
+            "scope": report["scope"],
+            "window": report["window"],
+            "stages": report["lead_time_for_changes"].get("stages"),
+            "pull_requests": len(items),
+            "items": items,
+        }
+
+    key = {
+        "report": "pull_requests",
+        "scope": scope.to_json(),
+        "window": window.to_json(),
+        "environment": settings.production_environment,
+    }
+    return cached(state, session, key, compute)
+
+
+def _sprint_scope(session: Session, principal: Principal, team_id: str | None) -> Scope | None:
+    """The team's issues, or every issue for an instance administrator asking for no team."""
+    if team_id is not None:
+        return _team_scope(session, principal, team_id)
+    if principal.everywhere is None:
+        raise InputError(f"{MEMBERS_NOTE}: give team_id=", field="team_id")
+    return None
+
+
+@router.get("/analytics/sprints", response_class=Response, responses=document(SPRINTS_EXAMPLE))
+def sprints(
+    session: SessionDep,
+    principal: PrincipalDep,
+    state: StateDep,
+    team_id: TeamId = None,
+    start: From = None,
+    end: To = None,
+) -> Response:
+    """Sprints completed in the window with their figures (committed, added, removed,
+    completed, carry-over), the velocity (mean and median completed points) and the mean
+    committed points: the `sprints` section of the flow report."""
+    scope = _sprint_scope(session, principal, team_id)
+    window = make_window(start, end, now=state.clock())
+
+    def compute() -> dict[str, Any]:
+        report = issue_flow(
+            session,
+            scope,
+            window,
+            bot_pattern=state.settings.bot_pattern,
+            now=state.clock(),
+        )
+        return {"scope": report["scope"], "window": report["window"], **report["sprints"]}
+
+    key = {
+        "report": "sprints",
+        "scope": scope.to_json() if scope else None,
+        "window": window.to_json(),
+        "bots": state.settings.bot_pattern,
+    }
+    return cached(state, session, key, compute)
+
+
+@router.get(
+    "/analytics/sprints/{sprint_id}", response_class=Response, responses=document(SPRINT_EXAMPLE)
+)
+def sprint(
+    sprint_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    state: StateDep,
+    team_id: TeamId = None,
+    explain: Explain = False,
+) -> Response:
+    """One sprint (by id): committed vs completed, scope added and removed, carry-over, and
+    the burndown/burnup `series` (docs/flow.md `sprint_report`). For a team, the sprint counts
+    the team's issues only, and a sprint without any of them is not found."""
+    scope = _sprint_scope(session, principal, team_id)
+
+    def compute() -> dict[str, Any]:
+        report = sprint_report(
+            session,
+            sprint_id,
+            scope,
+            explain=True,
+            bot_pattern=state.settings.bot_pattern,
+            now=state.clock(),
+        )
+        evidence = report.pop("evidence")
+        if scope is not None and not (evidence["issues"] or evidence["excluded"]):
+            raise missing("sprint", sprint_id)
+        return {**report, "evidence": evidence} if explain else report
+
+    key = {
+        "report": "sprint",
+        "sprint": sprint_id,
+        "scope": scope.to_json() if scope else None,
+        "explain": explain,
+        "bots": state.settings.bot_pattern,
+    }
+    return cached(state, session, key, compute)

@@ -1,0 +1,197 @@
+"""Sources and the quarantine: what `diogen status` shows, and the records that were rejected.
+
+Sync runs, cursors, dead letters and quarantined records belong to no organisation (a source
+may feed several), so only an instance administrator reads them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict
+from pydantic.config import JsonDict
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from diogen.api.deps import PrincipalDep, SessionDep, StateDep
+from diogen.api.pagination import Page, paginate, sort_choices
+from diogen.api.routes.common import DEFAULT_PAGE, Cursor, Limit, api_router
+from diogen.bus import make_bus
+from diogen.ingest.models import QuarantinedRecord, SyncCursor, SyncRun
+from diogen.processing.status import pipeline_status
+from diogen.processing.worker import GROUP
+
+router = api_router("sources")
+QUARANTINE_SORTS = {
+    "received_at": QuarantinedRecord.received_at,
+    "source": QuarantinedRecord.source,
+    "id": QuarantinedRecord.id,
+}
+SOURCE_EXAMPLE: JsonDict = {
+    "source": "github:acme/api",
+    "last_status": "succeeded",
+    "last_started": "2024-03-01T09:00:00Z",
+    "last_finished": "2024-03-01T09:02:10Z",
+    "last_records": 1200,
+    "last_error": None,
+    "failures_since_success": 0,
+    "cursor_updated": "2024-03-01T09:02:09Z",
+    "unpublished": 0,
+    "quarantined": 2,
+    "dead_letters": 0,
+    "rate_limit_remaining": 4410,
+    "cursors": [{"stream": "pulls", "updated_at": "2024-03-01T09:02:09Z"}],
+}
+QUARANTINE_EXAMPLE: JsonDict = {
+    "id": "9d2e...",
+    "source": "jira:acme",
+    "stream": "issues",
+    "natural_key": "ENG-12",
+    "received_at": "2024-03-01T09:01:00Z",
+    "error": "fields.created: not a date: 'yesterday'",
+    "payload": '{"key": "ENG-12", "fields": {"created": "yesterday"}}',
+}
+
+
+class StreamCursor(BaseModel):
+    stream: str
+    updated_at: datetime
+
+
+class SourceOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [SOURCE_EXAMPLE]})
+    source: str
+    last_status: str | None
+    last_started: datetime | None
+    last_finished: datetime | None
+    last_records: int
+    last_error: str | None
+    failures_since_success: int
+    cursor_updated: datetime | None
+    unpublished: int
+    quarantined: int
+    dead_letters: int
+    rate_limit_remaining: int | None
+    cursors: list[StreamCursor]
+
+
+class SourcesOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "bus": "embedded",
+                    "group": "silver",
+                    "lag": {"bronze.github": 0},
+                    "dead_letters": 0,
+                    "stale_windows": 0,
+                    "items": [SOURCE_EXAMPLE],
+                }
+            ]
+        }
+    )
+    bus: str
+    group: str
+    lag: dict[str, int]
+    dead_letters: int
+    stale_windows: int
+    items: list[SourceOut]
+
+
+class QuarantinedOut(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_extra={"examples": [QUARANTINE_EXAMPLE]}
+    )
+    id: str
+    source: str
+    stream: str
+    natural_key: str | None
+    received_at: datetime
+    error: str
+    payload: str
+
+
+def _budgets(session: Session) -> dict[str, int]:
+    """The rate-limit budget the last run of each source saw left, when its provider said."""
+    budgets: dict[str, int] = {}
+    runs = session.execute(
+        select(SyncRun.source, SyncRun.summary).order_by(SyncRun.source, SyncRun.started_at.desc())
+    )
+    seen: set[str] = set()
+    for source, summary in runs:
+        if source in seen:
+            continue
+        seen.add(source)
+        remaining = (summary or {}).get("rate_limit_remaining")
+        if isinstance(remaining, int):
+            budgets[source] = remaining
+    return budgets
+
+
+def _cursors(session: Session) -> dict[str, list[StreamCursor]]:
+    found: dict[str, list[StreamCursor]] = {}
+    rows = session.execute(
+        select(SyncCursor.source, SyncCursor.stream, SyncCursor.updated_at).order_by(
+            SyncCursor.source, SyncCursor.stream
+        )
+    )
+    for source, stream, updated in rows:
+        found.setdefault(source, []).append(StreamCursor(stream=stream, updated_at=updated))
+    return found
+
+
+@router.get("/sources", response_model=SourcesOut)
+def list_sources(session: SessionDep, principal: PrincipalDep, state: StateDep) -> SourcesOut:
+    """Per source: the last sync and its error, failed syncs since the last success, cursors,
+    events not yet published, quarantined records, dead letters and the rate-limit budget left
+    after the last sync (null when the provider does not say); `diogen status --format json`.
+    Instance administrators only."""
+    principal.require_superuser()
+    bus = make_bus(state.settings, state.engine)
+    try:
+        status = pipeline_status(session, bus, GROUP)
+    finally:
+        bus.close()
+    budgets, cursors = _budgets(session), _cursors(session)
+    document: dict[str, Any] = status.as_dict()
+    items = [
+        SourceOut(
+            **row,
+            rate_limit_remaining=budgets.get(row["source"]),
+            cursors=cursors.get(row["source"], []),
+        )
+        for row in document.pop("sources")
+    ]
+    return SourcesOut(**document, items=items)
+
+
+@router.get("/quarantine", response_model=Page[QuarantinedOut])
+def list_quarantine(
+    session: SessionDep,
+    principal: PrincipalDep,
+    source: Annotated[str | None, Query(max_length=255)] = None,
+    stream: Annotated[str | None, Query(max_length=100)] = None,
+    sort: Annotated[str, Query(pattern=sort_choices(list(QUARANTINE_SORTS)))] = "-received_at",
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_PAGE,
+) -> Page[QuarantinedOut]:
+    """Records rejected by normalisation, with the reason, kept for inspection and replay
+    (`diogen replay`). Instance administrators only."""
+    principal.require_superuser()
+    stmt = select(QuarantinedRecord)
+    if source is not None:
+        stmt = stmt.where(QuarantinedRecord.source == source)
+    if stream is not None:
+        stmt = stmt.where(QuarantinedRecord.stream == stream)
+    rows, after = paginate(
+        session,
+        stmt,
+        sort=sort,
+        fields=QUARANTINE_SORTS,
+        id_column=QuarantinedRecord.id,
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[QuarantinedOut.model_validate(r) for r in rows], next_cursor=after)
