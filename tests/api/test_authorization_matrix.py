@@ -14,9 +14,12 @@ from typing import Any
 
 import pytest
 from api_support import NOW, Rows, World, new_organization, seed
+from flow_api_support import seed_flow
 
 from diogen.accounts.roles import ROLES, at_least
 from diogen.accounts.users import grant_role
+from diogen.ids import stable_id
+from diogen.silver import ServiceRepository
 
 V = "/api/v1"
 Request = tuple[str, str, dict[str, Any] | None]
@@ -41,6 +44,29 @@ def _grant_bystander(world: World, rows: Rows) -> None:
 def _member_delete(world: World, rows: Rows) -> Request:
     _grant_bystander(world, rows)
     return "DELETE", f"{V}/organizations/{rows.org_id}/members/{world.user_ids['bystander']}", None
+
+
+_sprints: dict[str, str] = {}
+
+
+def _sprint(world: World, rows: Rows) -> str:
+    """A sprint holding issues of the rows' team (made once per rows)."""
+    if rows.repo not in _sprints:
+        with world.session() as session:
+            _sprints[rows.repo] = seed_flow(session, rows)
+    return _sprints[rows.repo]
+
+
+def _unlink(world: World, rows: Rows) -> Request:
+    link_id = stable_id("api", "service_repository", rows.service, rows.repo, "")
+    with world.session() as session:
+        if session.get(ServiceRepository, link_id) is None:  # the request is built twice
+            session.add(
+                ServiceRepository(
+                    id=link_id, service_id=rows.service, repository_id=rows.repo, path_prefix=""
+                )
+            )
+    return "DELETE", f"{V}/services/{rows.service}/repositories/{link_id}", None
 
 
 ROUTES = [
@@ -243,6 +269,42 @@ ROUTES = [
         "viewer",
     ),
     Route(
+        "flow report",
+        lambda w, r: ("GET", f"{V}/analytics/flow?repo={r.repo_name}", None),
+        "viewer",
+    ),
+    Route("team report", lambda w, r: ("GET", f"{V}/analytics/team/{r.team}", None), "viewer"),
+    Route(
+        "pull request stages",
+        lambda w, r: ("GET", f"{V}/analytics/pull-requests?repo={r.repo_name}", None),
+        "viewer",
+    ),
+    Route(
+        "team sprints",
+        lambda w, r: ("GET", f"{V}/analytics/sprints?team_id={r.team}", None),
+        "viewer",
+    ),
+    Route(
+        "team sprint report",
+        lambda w, r: ("GET", f"{V}/analytics/sprints/{_sprint(w, r)}?team_id={r.team}", None),
+        "viewer",
+    ),
+    Route(
+        "list service repositories",
+        lambda w, r: ("GET", f"{V}/services/{r.service}/repositories", None),
+        "viewer",
+    ),
+    Route(
+        "link service repository",
+        lambda w, r: (
+            "POST",
+            f"{V}/services/{r.service}/repositories",
+            {"repository_id": r.repo},
+        ),
+        "maintainer",
+    ),
+    Route("unlink service repository", _unlink, "maintainer"),
+    Route(
         "organization audit",
         lambda w, r: ("GET", f"{V}/audit?organization_id={r.org_id}", None),
         "admin",
@@ -263,6 +325,8 @@ INSTANCE_ROUTES = [
     ("POST", f"{V}/users", {"email": "x@example.com", "password": "p" * 12}, 403),
     ("GET", f"{V}/audit", None, 403),
     ("GET", f"{V}/me", None, 200),
+    ("GET", f"{V}/sources", None, 403),
+    ("GET", f"{V}/quarantine", None, 403),
     ("GET", f"{V}/api-keys", None, 200),
 ]
 

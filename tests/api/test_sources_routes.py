@@ -1,0 +1,135 @@
+"""Sources (what `diogen status` shows, with the rate-limit budget) and the quarantine, after a
+real GitHub sync against the fake server; and the service ↔ repository links."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from api_support import NOW, World, seed
+
+from diogen.bus import make_bus
+from diogen.connectors.base import RawItem
+from diogen.connectors.github import GitHubConfig, GitHubConnector
+from diogen.db import session_scope
+from diogen.ingest.bronze import quarantine_row, write_quarantine
+from diogen.ingest.runner import run_sync
+from diogen.processing.status import pipeline_status
+from diogen.processing.worker import GROUP
+from diogen.testing.fake_github import FakeGitHub
+from diogen.testing.gitrepo import GitRepo
+
+V = "/api/v1"
+TOKEN = "ghp_sources_token"
+
+
+def _sync(world: World, shared_data: Path, tmp_path: Path) -> str:
+    origin = GitRepo(tmp_path / "origin")
+    shas = [origin.commit(f"c{i}", NOW - timedelta(days=5 - i)) for i in range(3)]
+    with FakeGitHub(shared_data, tokens={TOKEN: 5000}) as fake:
+        fake.add(
+            fake.examples.repository(
+                "octo/app", clone_url=str(origin.path), pull_requests=3, shas=shas
+            )
+        )
+        config = GitHubConfig(
+            repos=["octo/app"], tokens=[TOKEN], cache_dir=tmp_path / "cache", api_url=fake.url
+        )
+        connector = GitHubConnector(config)
+        run_sync(world.engine, connector)
+        used = 5000 - fake.remaining[TOKEN]
+    assert used > 0
+    return connector.source
+
+
+def test_sources_show_status_budget_and_cursors(
+    world: World, shared_data: Path, tmp_path: Path
+) -> None:
+    source = _sync(world, shared_data, tmp_path)
+    with session_scope(world.engine) as session:
+        bad = RawItem("pulls", "octo/app#99", {"number": "not a number"})
+        write_quarantine(session, [quarantine_row(source, bad, "number: not an integer", NOW)])
+
+    answer = world.get("root", f"{V}/sources")
+
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    (item,) = [i for i in body["items"] if i["source"] == source]
+    with session_scope(world.engine) as session:
+        bus = make_bus(world.state.settings, world.engine)
+        status = pipeline_status(session, bus, GROUP).as_dict()
+        bus.close()
+    (expected,) = [s for s in status["sources"] if s["source"] == source]
+    assert item["last_status"] == expected["last_status"] == "succeeded"
+    assert item["last_records"] == expected["last_records"] > 0
+    assert (item["quarantined"], item["dead_letters"]) == (1, 0)
+    assert 0 < item["rate_limit_remaining"] < 5000
+    assert item["cursors"] and all(c["stream"] for c in item["cursors"])
+    assert body["dead_letters"] == status["dead_letters"]
+
+
+def test_quarantine_lists_rejected_records_with_reasons(world: World) -> None:
+    with session_scope(world.engine) as session:
+        rows = [
+            quarantine_row("jira:acme", RawItem("issues", f"ENG-{i}", {"key": i}), f"bad {i}", NOW)
+            for i in range(3)
+        ]
+        write_quarantine(session, rows)
+
+    first = world.get("root", f"{V}/quarantine?limit=2&sort=id")
+    rest = world.get("root", f"{V}/quarantine?limit=2&sort=id&cursor={first.json()['next_cursor']}")
+    filtered = world.get("root", f"{V}/quarantine?source=nope")
+
+    items = first.json()["items"] + rest.json()["items"]
+    assert sorted(i["error"] for i in items) == ["bad 0", "bad 1", "bad 2"]
+    assert {i["natural_key"] for i in items} == {"ENG-0", "ENG-1", "ENG-2"}
+    assert rest.json()["next_cursor"] is None
+    assert filtered.json()["items"] == []
+    for who in ("alpha:admin", "alpha:viewer"):
+        refused = world.get(who, f"{V}/quarantine")
+        assert refused.status_code == 403
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert world.get(who, f"{V}/sources").status_code == 403
+
+
+def _service_deployments(world: World, name: str) -> int:
+    url = f"{V}/analytics/dora?service={name}&from=2024-02-01&to=2024-03-02"
+    answer = world.get("alpha:viewer", url)
+    assert answer.status_code == 200, answer.text
+    deployments: int = answer.json()["deployment_frequency"]["deployments"]
+    return deployments
+
+
+def test_service_repository_links(world: World) -> None:
+    with session_scope(world.engine) as session:
+        rows = seed(session, world.org_ids["alpha"])
+        other = seed(session, world.org_ids["beta"])
+    base = f"{V}/services/{rows.service}/repositories"
+    headers = world.headers("alpha:maintainer")
+    name = world.get("alpha:viewer", f"{V}/services/{rows.service}").json()["name"]
+    before = _service_deployments(world, name)
+
+    whole = world.client.post(base, json={"repository_id": rows.repo}, headers=headers)
+    path = world.client.post(
+        base, json={"repository_id": rows.repo, "path_prefix": "/svc/"}, headers=headers
+    )
+    again = world.client.post(
+        base, json={"repository_id": rows.repo, "path_prefix": "svc/"}, headers=headers
+    )
+    foreign = world.client.post(base, json={"repository_id": other.repo}, headers=headers)
+    by_viewer = world.client.post(
+        base, json={"repository_id": rows.repo}, headers=world.headers("alpha:viewer")
+    )
+
+    assert whole.status_code == 201, whole.text
+    assert path.json()["path_prefix"] == "svc/" and path.json()["repository"] == rows.repo_name
+    assert (again.status_code, foreign.status_code, by_viewer.status_code) == (409, 404, 403)
+    assert world.get("alpha:viewer", base).json() == {"items": [whole.json(), path.json()]}
+    # A service spanning the repository whole has its deployment (02-29 12:00).
+    assert (before, _service_deployments(world, name)) == (0, 1)
+    removed = world.client.delete(f"{base}/{whole.json()['id']}", headers=headers)
+    assert removed.status_code == 204
+    assert world.get("alpha:viewer", base).json() == {"items": [path.json()]}
+    assert _service_deployments(world, name) == 0
+    audit = world.get("root", f"{V}/audit").json()["items"]
+    assert {"service.link", "service.unlink"} <= {a["action"] for a in audit}
