@@ -37,6 +37,7 @@ PAGES = {
     "incidents": {},
     "pulls": {},
     "quality": {},
+    "sources": {},
     "admin": {"team": "search"},
 }
 
@@ -167,10 +168,11 @@ def test_empty_states_say_what_to_configure(page: Any, served: Served) -> None:
     assert "No production deployments in this window" in page.inner_text("main")
     visit(page, served, "team", team="search")
     text = page.inner_text("main")
-    assert "GET /api/v1/analytics/flow" in text
+    assert "No sprint of this team completed in this window" in text
+    assert "Sync an issue tracker with sprints" in text
     assert "Review load per person" in text
     visit(page, served, "quality")
-    assert "GET /api/v1/sources" in page.inner_text("main")
+    assert "are on the Sources page" in page.inner_text("main")
 
 
 def test_new_data_appears_without_reloading(page: Any, served: Served) -> None:

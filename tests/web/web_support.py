@@ -16,14 +16,19 @@ from typing import Any
 import httpx
 import uvicorn
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 from test_metrics_support import Silver
 
 from diogen.accounts.users import create_user, grant_role
 from diogen.api import create_app
 from diogen.config import load_settings
+from diogen.connectors.base import RawItem
 from diogen.db import make_engine, session_scope
 from diogen.ids import stable_id
+from diogen.ingest.bronze import quarantine_row, write_quarantine
+from diogen.ingest.models import SyncCursor, SyncRun
 from diogen.migrations import upgrade
+from diogen.silver import Issue, Sprint, SprintScopeChange
 
 PASSWORD = "correct horse battery staple"
 ADMIN = "admin@example.com"
@@ -45,6 +50,14 @@ REPOS = {
 PRODUCTION_DEPLOYMENTS = WEEKS * 3
 CHECKOUT_FAILURES = len(range(0, WEEKS * 2, 5))  # its 1st, 6th, 11th, ... deployment
 SEARCH_FAILURES = len(range(0, WEEKS, 7))
+# Sprints of payments: committed, added after start, completed and carried-over points.
+SPRINTS = {
+    "Payments 1": {"committed": 10.0, "added": 0.0, "completed": 8.0, "carry_over": 2.0},
+    "Payments 2": {"committed": 8.0, "added": 3.0, "completed": 11.0, "carry_over": 0.0},
+}
+GITHUB_SOURCE = "github:acme/checkout"
+GITHUB_BUDGET = 4321
+QUARANTINE_REASON = "number: not an integer ('nine')"
 
 
 def _iso(moment: datetime) -> str:
@@ -141,6 +154,91 @@ class _Scenario:
         )
 
 
+def _issue(key: str, assignee: str, sprint: str, points: float, done: str | None) -> Issue:
+    return Issue(
+        id=stable_id("test", "issue", key),
+        key=key,
+        status="Done" if done else "In Progress",
+        status_category="done" if done else "indeterminate",
+        story_points=points,
+        assignee_identity_id=assignee,
+        sprint_id=sprint,
+        created_at=datetime(2024, 6, 28, tzinfo=UTC),
+        resolved_at=datetime.fromisoformat(done).replace(tzinfo=UTC) if done else None,
+        source="test",
+        external_id=key,
+    )
+
+
+def _sprint(name: str, start: str, end: str) -> Sprint:
+    return Sprint(
+        id=stable_id("test", "sprint", name),
+        name=name,
+        board="payments",
+        state="closed",
+        started_at=datetime.fromisoformat(start).replace(tzinfo=UTC),
+        completed_at=datetime.fromisoformat(end).replace(tzinfo=UTC),
+        source="test",
+        external_id=name,
+    )
+
+
+def sprints(silver: Silver) -> None:
+    """Two sprints of the payments team (alice, bob); figures in SPRINTS."""
+    alice, bob = silver.person("alice"), silver.person("bob")
+    first = _sprint("Payments 1", "2024-07-01T09:00", "2024-07-12T09:00")
+    second = _sprint("Payments 2", "2024-07-15T09:00", "2024-07-26T09:00")
+    silver.add(first)
+    silver.add(second)
+    for row in (
+        _issue("PAY-1", alice, first.id, 3, "2024-07-05T12:00"),
+        _issue("PAY-2", bob, first.id, 5, "2024-07-10T12:00"),
+        _issue("PAY-3", alice, first.id, 2, None),
+        _issue("PAY-4", bob, second.id, 8, "2024-07-20T12:00"),
+        _issue("PAY-5", alice, second.id, 3, "2024-07-25T12:00"),
+    ):
+        silver.add(row)
+    # PAY-5 joins the second sprint two days in (it names the sprint, but its scope history
+    # says when it came in).
+    silver.add(
+        SprintScopeChange(
+            id=stable_id("test", "scope", "PAY-5"),
+            sprint_id=second.id,
+            issue_id=stable_id("test", "issue", "PAY-5"),
+            change="added",
+            story_points=3,
+            changed_at=datetime(2024, 7, 17, 9, tzinfo=UTC),
+        )
+    )
+
+
+def sources(session: Session) -> None:
+    """What syncs leave behind: a run with its rate-limit budget, a cursor, a rejected record."""
+    at = datetime(2024, 9, 29, 6, tzinfo=UTC)
+    session.add(
+        SyncRun(
+            id="web-github-run",
+            source=GITHUB_SOURCE,
+            started_at=at,
+            finished_at=at + timedelta(minutes=2),
+            status="succeeded",
+            records=120,
+            summary={"rate_limit_remaining": GITHUB_BUDGET},
+        )
+    )
+    session.add(
+        SyncCursor(
+            id="web-github-cursor",
+            source=GITHUB_SOURCE,
+            stream="pulls",
+            value={"since": "2024-09-29"},
+            updated_at=at + timedelta(minutes=1),
+        )
+    )
+    bad = RawItem("pulls", "acme/checkout#999", {"number": "nine"})
+    write_quarantine(session, [quarantine_row(GITHUB_SOURCE, bad, QUARANTINE_REASON, at)])
+
+
 def seed(engine: Engine) -> None:
     """The scenario (on a migrated database), an instance admin and a viewer of the org."""
     upgrade(engine)
@@ -149,6 +247,8 @@ def seed(engine: Engine) -> None:
         scenario = _Scenario(Silver(session))
         scenario.people()
         scenario.deployments()
+        sprints(scenario.s)
+        sources(session)
         create_user(session, ADMIN, PASSWORD, now=now, superuser=True)
         viewer = create_user(session, VIEWER, PASSWORD, now=now)
         grant_role(session, viewer.id, scenario.org, "viewer", now=now)

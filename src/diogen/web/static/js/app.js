@@ -15,9 +15,10 @@ import * as pulls from "./pages/pulls.js";
 import * as quality from "./pages/quality.js";
 import * as repos from "./pages/repos.js";
 import * as signin from "./pages/signin.js";
+import * as sources from "./pages/sources.js";
 import * as team from "./pages/team.js";
 
-const PAGES = {overview, team, repos, deployments, incidents, pulls, quality, admin};
+const PAGES = {overview, team, repos, deployments, incidents, pulls, quality, sources, admin};
 let generation = 0;
 
 function renderNav(page) {

@@ -1,8 +1,9 @@
 // Data quality: what the metrics leave out or cannot attribute, and why; and the sources.
 import {get} from "../api.js";
 import {scopeLabel, scopeParams} from "../catalog.js";
-import {empty, pageHead, panel, table} from "../components.js";
+import {pageHead, panel, table} from "../components.js";
 import {h} from "../dom.js";
+import {link} from "../state.js";
 
 export const title = "Data quality";
 
@@ -12,11 +13,6 @@ function examples(finding) {
   return h("details", {}, h("summary", {}, `Examples (${finding.examples.length} of ${finding.count})`),
     table(keys.map((key) => ({title: key, value: (row) => String(row[key] ?? "—")})), finding.examples));
 }
-
-const SOURCES_NEEDED = "Sources, their last sync, cursors, errors, rate-limit budget and dead " +
-  "letters need GET /api/v1/sources (and POST /api/v1/sources/{id}/sync for the sync button, " +
-  "POST /api/v1/sources/{id}/test for test-connection). Until then, `diogen sync …` on the " +
-  "server reports each run.";
 
 export async function render({f, cat}) {
   const report = await get("/analytics/data-quality", scopeParams(f, cat));
@@ -29,5 +25,6 @@ export async function render({f, cat}) {
           h("h3", {}, `${finding.title}: ${finding.count}`),
           h("p", {class: "muted"}, finding.reason),
           examples(finding))))),
-    panel("Sources and syncs", empty("Not available on this server", SOURCES_NEEDED)));
+    panel("Sources and syncs", h("p", {}, "Last syncs, errors, rate-limit budgets, dead letters and ",
+      "quarantined records are on the ", h("a", {href: link("sources")}, "Sources"), " page.")));
 }

@@ -9,6 +9,7 @@ import {flowPanels} from "../flow.js";
 import * as fmt from "../format.js";
 import {mapLimited} from "../pool.js";
 import {link} from "../state.js";
+import {sprintPanel} from "../sprints.js";
 import {stageSummary} from "../stages.js";
 
 export const title = "Team";
@@ -49,20 +50,17 @@ function stages(report, params) {
     stageSummary(section, () => showEvidence("lead_time_for_changes", params)));
 }
 
-const NEEDS = {
-  review: "Review load per person needs GET /api/v1/analytics/review-load?team=&from=&to= " +
-    "(reviews and review comments given per person).",
-  burndown: "Burndown and burnup need GET /api/v1/analytics/sprints/{sprint_id} " +
-    "(the sprint_report document of docs/flow.md, with its series).",
-};
+const REVIEW_NEEDED = "Review load per person needs GET /api/v1/analytics/review-load?team=&from=&to= " +
+  "(reviews and review comments given per person).";
 
 export async function render({f, cat, window}) {
   const team = findTeam(f, cat);
   if (!team) return chooser(cat, f);
   const scope = scopeParams(f, cat);
-  const [dora, flow, people] = await Promise.all([
+  const [dora, flow, sprint, people] = await Promise.all([
     doraSection(scope, window),
     flowPanels(scope, window, bucketFor(window)),
+    sprintPanel(team, window),
     members(team),
   ]);
   return h("div", {},
@@ -72,7 +70,7 @@ export async function render({f, cat, window}) {
     panel("Pull request cycle time by stage", stages(dora.report, dora.params)),
     flow,
     h("div", {class: "grid wide"},
-      panel("Review load per person", empty("Not available on this server", NEEDS.review)),
-      panel("Sprint burndown and burnup", empty("Not available on this server", NEEDS.burndown))),
+      panel("Review load per person", empty("Not available on this server", REVIEW_NEEDED)),
+      sprint),
     panel("Members", people));
 }
