@@ -23,6 +23,7 @@ from diogen.cli.app import (
     interruptible,
     settings_for,
 )
+from diogen.cli.demo_serve import serve_demo
 from diogen.cli.sync import PrereleasesOption, ReleasePatternOption, git_config, run_git_sync
 from diogen.connectors.git import GitConnector
 from diogen.connectors.git.repo import open_local
@@ -43,10 +44,24 @@ def demo(
     ] = None,
     release_pattern: ReleasePatternOption = None,
     include_prereleases: PrereleasesOption = None,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve", help="Then serve the dashboard on the demo data, with a demo admin."
+        ),
+    ] = False,
+    host: Annotated[str, typer.Option(help="With --serve: address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="With --serve: port to listen on.")
+    ] = 8000,
     db: DatabaseOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Sync a git repository into a fresh embedded database and print its DORA metrics. Offline."""
+    """Sync a git repository into a fresh embedded database and print its DORA metrics. Offline.
+
+    With --serve the dashboard and API then serve that data on http://HOST:PORT; sign in with
+    the demo admin and the one-time password printed.
+    """
     path = repo or _own_checkout()
     if db is None:
         _remove_demo_database()
@@ -73,7 +88,11 @@ def demo(
                 production_environment=settings.production_environment,
             )
     typer.echo(render_table(report_doc))
-    _hints(connector.name, db, report_doc, git.release_pattern)
+    again = None if serve else "demo --serve" + (f" --repo {repo}" if repo else "")
+    _hints(connector.name, db, report_doc, git.release_pattern, serve_command=again)
+    if serve:
+        with database(settings) as engine:
+            serve_demo(settings, engine, connector.name, window, host, port)
 
 
 def _own_checkout() -> Path:
@@ -102,7 +121,14 @@ def _whole_history(session: Session, repository_id: str) -> Window:
     return Window(min(start, end), end)
 
 
-def _hints(name: str, database_url: str, report: dict[str, object], pattern: str) -> None:
+def _hints(
+    name: str,
+    database_url: str,
+    report: dict[str, object],
+    pattern: str,
+    *,
+    serve_command: str | None,
+) -> None:
     frequency = report["deployment_frequency"]
     assert isinstance(frequency, dict)
     if not frequency.get("deployments"):
@@ -111,11 +137,13 @@ def _hints(name: str, database_url: str, report: dict[str, object], pattern: str
             "tag releases like v1.2.3, or pass --release-pattern REGEX"
         )
     program = _program()
+    dashboard = f"\nor look at it in the dashboard:\n  {program} {serve_command}"
     info(
         f"data kept in {database_url}; explore it with:\n"
         f"  {program} metrics dora --database {database_url} --repo {name} "
         "--bucket month --explain\n"
         f"  {program} export commits --database {database_url} --format csv"
+        + (dashboard if serve_command else "")
     )
 
 
