@@ -48,7 +48,6 @@ def test_team_flow_panels_equal_the_flow_report(page: Any, served: Served) -> No
     velocity = report["sprints"]
     assert velocity["sprints"] == 2
     assert f"over {velocity['sprints']} sprints" in text
-    page.screenshot(path=str(SCREENSHOTS / "team-flow.png"), full_page=True)
 
 
 def test_sprint_burndown_and_burnup(page: Any, served: Served) -> None:
