@@ -327,6 +327,7 @@ INSTANCE_ROUTES = [
     ("GET", f"{V}/me", None, 200),
     ("GET", f"{V}/sources", None, 403),
     ("GET", f"{V}/quarantine", None, 403),
+    ("POST", f"{V}/sources/git:repo/sync", None, 403),
     ("GET", f"{V}/api-keys", None, 200),
 ]
 

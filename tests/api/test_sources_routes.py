@@ -10,10 +10,13 @@ from api_support import NOW, World, seed
 
 from diogen.bus import make_bus
 from diogen.connectors.base import RawItem
+from diogen.connectors.git import GitConfig, GitConnector
 from diogen.connectors.github import GitHubConfig, GitHubConnector
 from diogen.db import session_scope
 from diogen.ingest.bronze import quarantine_row, write_quarantine
 from diogen.ingest.runner import run_sync
+from diogen.processing import scheduler
+from diogen.processing.locks import FileLocks
 from diogen.processing.status import pipeline_status
 from diogen.processing.worker import GROUP
 from diogen.testing.fake_github import FakeGitHub
@@ -133,3 +136,52 @@ def test_service_repository_links(world: World) -> None:
     assert _service_deployments(world, name) == 0
     audit = world.get("root", f"{V}/audit").json()["items"]
     assert {"service.link", "service.unlink"} <= {a["action"] for a in audit}
+
+
+def test_a_requested_sync_is_run_by_the_next_scheduler_tick(world: World, tmp_path: Path) -> None:
+    origin = GitRepo(tmp_path / "shop")
+    origin.commit("a", NOW - timedelta(days=2))
+    settings = world.state.settings
+    config = GitConfig(location=str(origin.path), name="shop", cache_dir=tmp_path / "cache")
+    run_sync(world.engine, GitConnector(config), clock=lambda: NOW - timedelta(minutes=5))
+    with session_scope(world.engine) as session:
+        (job,) = scheduler.jobs(session, settings)
+        assert not scheduler.is_due(session, job, NOW)  # its interval has not passed
+
+    asked = world.client.post(f"{V}/sources/git:shop/sync", headers=world.headers("root"))
+
+    assert asked.status_code == 202, asked.text
+    assert asked.json()["requested_at"] == "2024-03-01T12:00:00Z"
+    (listed,) = world.get("root", f"{V}/sources").json()["items"]
+    assert (listed["can_sync"], listed["sync_requested_at"]) == (True, "2024-03-01T12:00:00Z")
+    later = NOW + timedelta(minutes=1)
+    ran = scheduler.run_due(
+        world.engine, settings, FileLocks(tmp_path / "locks"), lambda: later, lambda: False
+    )
+    assert [r.source for r in ran] == ["git:shop"]
+    (after,) = world.get("root", f"{V}/sources").json()["items"]
+    assert after["sync_requested_at"] is None
+    assert after["last_started"] == "2024-03-01T12:01:00Z"
+    again = scheduler.run_due(
+        world.engine, settings, FileLocks(tmp_path / "locks"), lambda: later, lambda: False
+    )
+    assert again == []  # the request was answered by that run
+
+
+def test_only_schedulable_sources_can_be_asked_for(
+    world: World, shared_data: Path, tmp_path: Path
+) -> None:
+    source = _sync(world, shared_data, tmp_path)
+    root = world.headers("root")
+
+    github = world.client.post(f"{V}/sources/{source}/sync", headers=root)
+    unknown = world.client.post(f"{V}/sources/git:nothing/sync", headers=root)
+    member = world.client.post(f"{V}/sources/{source}/sync", headers=world.headers("alpha:admin"))
+
+    assert github.status_code == 409
+    assert "diogen sync" in github.json()["detail"]
+    assert (unknown.status_code, member.status_code) == (404, 403)
+    (item,) = [
+        i for i in world.get("root", f"{V}/sources").json()["items"] if i["source"] == source
+    ]
+    assert (item["can_sync"], item["sync_requested_at"]) == (False, None)

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from test_dashboard_browser import SCREENSHOTS, visit
 from web_support import (
+    GIT_SOURCE,
     GITHUB_BUDGET,
     GITHUB_SOURCE,
     QUARANTINE_REASON,
@@ -92,7 +93,15 @@ def test_sources_page_shows_syncs_budget_and_quarantine(page: Any, served: Serve
     assert int(shown) == github["quarantined"] == 1
     assert "succeeded 2024-09-29 06:02 UTC" in row.inner_text()
     assert QUARANTINE_REASON in page.inner_text("main")
+    # GitHub syncs run from the command line; the git source can be queued for the worker.
+    assert row.locator("button").count() == 0
     page.screenshot(path=str(SCREENSHOTS / "sources.png"), full_page=True)
+    page.click(f"button[aria-label='Sync {GIT_SOURCE} now']")
+    page.wait_for_selector("[data-requested]")
+    wait_ready(page)
+    (git,) = [s for s in served.api().get("/sources").json()["items"] if s["source"] == GIT_SOURCE]
+    shown = page.locator("[data-requested]").get_attribute("data-requested")
+    assert git["sync_requested_at"] is not None and shown == git["sync_requested_at"]
 
 
 def test_sources_page_of_a_viewer_says_who_may_see_it(

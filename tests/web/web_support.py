@@ -28,7 +28,7 @@ from diogen.ids import stable_id
 from diogen.ingest.bronze import quarantine_row, write_quarantine
 from diogen.ingest.models import SyncCursor, SyncRun
 from diogen.migrations import upgrade
-from diogen.silver import Issue, Sprint, SprintScopeChange
+from diogen.silver import Issue, Repository, Sprint, SprintScopeChange
 
 PASSWORD = "correct horse battery staple"
 ADMIN = "admin@example.com"
@@ -57,6 +57,8 @@ SPRINTS = {
 }
 GITHUB_SOURCE = "github:acme/checkout"
 GITHUB_BUDGET = 4321
+GIT_SOURCE = "git:checkout"
+GIT_LOCATION = "/srv/git/checkout"  # never read: no worker runs in these tests
 QUARANTINE_REASON = "number: not an integer ('nine')"
 
 
@@ -233,6 +235,18 @@ def sources(session: Session) -> None:
             stream="pulls",
             value={"since": "2024-09-29"},
             updated_at=at + timedelta(minutes=1),
+        )
+    )
+    # A git source the worker can sync again: its repository has a location.
+    session.get_one(Repository, stable_id("git", "repository", "checkout")).location = GIT_LOCATION
+    session.add(
+        SyncRun(
+            id="web-git-run",
+            source=GIT_SOURCE,
+            started_at=at,
+            finished_at=at + timedelta(seconds=5),
+            status="succeeded",
+            records=40,
         )
     )
     bad = RawItem("pulls", "acme/checkout#999", {"number": "nine"})

@@ -1,7 +1,8 @@
 """Scheduled syncs: every source synced before is synced again when its interval has passed.
 
 The last run's start (sync_run) says when a source is due, so every worker agrees on it and a
-restart forgets nothing. A worker runs a due sync only while it holds the source's lock, and
+restart forgets nothing; a sync asked for (sync_request) after that start makes it due at
+once. A worker runs a due sync only while it holds the source's lock, and
 checks again under the lock that no other worker has just run it.
 
 Sources are found in silver: git repositories with a location. Other kinds join here when
@@ -26,6 +27,7 @@ from diogen.ingest.models import SyncRun
 from diogen.ingest.runner import SyncResult, run_sync
 from diogen.processing.locks import Locks
 from diogen.processing.registry import kind_of
+from diogen.processing.sync_requests import pending_requests
 from diogen.silver import Repository
 
 log = logging.getLogger(__name__)
@@ -79,7 +81,7 @@ def is_due(session: Session, job: Job, now: datetime) -> bool:
         .order_by(SyncRun.started_at.desc())
         .limit(1)
     )
-    return last is None or now - last >= job.interval
+    return last is None or now - last >= job.interval or job.source in pending_requests(session)
 
 
 def run_due(

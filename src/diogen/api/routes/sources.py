@@ -1,4 +1,4 @@
-"""Sources and the quarantine: what `diogen status` shows, and the records that were rejected.
+"""Sources and the quarantine: what `diogen status` shows, syncs asked for, rejected records.
 
 Sync runs, cursors, dead letters and quarantined records belong to no organisation (a source
 may feed several), so only an instance administrator reads them.
@@ -10,17 +10,21 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from diogen.accounts.errors import ConflictError
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
 from diogen.api.pagination import Page, paginate, sort_choices
-from diogen.api.routes.common import DEFAULT_PAGE, Cursor, Limit, api_router
+from diogen.api.routes.common import DEFAULT_PAGE, Cursor, Limit, api_router, audit, missing
 from diogen.bus import make_bus
+from diogen.config import Settings
 from diogen.ingest.models import QuarantinedRecord, SyncCursor, SyncRun
+from diogen.processing.scheduler import jobs
 from diogen.processing.status import pipeline_status
+from diogen.processing.sync_requests import pending_requests, request_sync
 from diogen.processing.worker import GROUP
 
 router = api_router("sources")
@@ -43,7 +47,19 @@ SOURCE_EXAMPLE: JsonDict = {
     "dead_letters": 0,
     "rate_limit_remaining": 4410,
     "cursors": [{"stream": "pulls", "updated_at": "2024-03-01T09:02:09Z"}],
+    "can_sync": False,
+    "sync_requested_at": None,
 }
+REQUEST_EXAMPLE: JsonDict = {
+    "source": "git:shop",
+    "requested_at": "2024-03-01T09:05:00Z",
+    "detail": "queued: the next scheduler tick of a running `diogen worker` syncs it",
+}
+NOT_SCHEDULED = (
+    "the worker cannot run a sync of {source}: it rebuilds syncs of git repositories with a "
+    "location only (docs/pipeline.md); run `diogen sync ...` on the server"
+)
+QUEUED = "queued: the next scheduler tick of a running `diogen worker` syncs it"
 QUARANTINE_EXAMPLE: JsonDict = {
     "id": "9d2e...",
     "source": "jira:acme",
@@ -75,6 +91,15 @@ class SourceOut(BaseModel):
     dead_letters: int
     rate_limit_remaining: int | None
     cursors: list[StreamCursor]
+    can_sync: bool = Field(description="Whether POST /sources/{source}/sync can queue it.")
+    sync_requested_at: datetime | None = Field(description="A requested sync not yet started.")
+
+
+class SyncRequestOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [REQUEST_EXAMPLE]})
+    source: str
+    requested_at: datetime
+    detail: str
 
 
 class SourcesOut(BaseModel):
@@ -155,16 +180,47 @@ def list_sources(session: SessionDep, principal: PrincipalDep, state: StateDep) 
     finally:
         bus.close()
     budgets, cursors = _budgets(session), _cursors(session)
+    schedulable, pending = _schedulable(session, state.settings), pending_requests(session)
     document: dict[str, Any] = status.as_dict()
     items = [
         SourceOut(
             **row,
             rate_limit_remaining=budgets.get(row["source"]),
             cursors=cursors.get(row["source"], []),
+            can_sync=row["source"] in schedulable,
+            sync_requested_at=pending.get(row["source"]),
         )
         for row in document.pop("sources")
     ]
     return SourcesOut(**document, items=items)
+
+
+def _schedulable(session: Session, settings: Settings) -> set[str]:
+    return {job.source for job in jobs(session, settings)}
+
+
+@router.post(
+    "/sources/{source:path}/sync",
+    response_model=SyncRequestOut,
+    status_code=202,
+    responses={409: {"description": "The worker cannot rebuild this source's sync."}},
+)
+def request_source_sync(
+    source: str, session: SessionDep, principal: PrincipalDep, state: StateDep
+) -> SyncRequestOut:
+    """Queue a sync of the source for the worker (instance administrators). Answers 202: a
+    running `diogen worker` runs it at its next scheduler tick, under the source's lock; until
+    then `GET /sources` shows it in `sync_requested_at`. Git repositories with a location only
+    (409 for other sources, 404 for unknown ones)."""
+    principal.require_superuser()
+    if source not in _schedulable(session, state.settings):
+        known = session.scalar(select(SyncRun.id).where(SyncRun.source == source).limit(1))
+        if known is None:
+            raise missing("source", source)
+        raise ConflictError(NOT_SCHEDULED.format(source=source), source=source)
+    request = request_sync(session, source, state.clock(), principal.user_id)
+    audit(session, state, principal, "source.sync", request.id, None, {"source": source})
+    return SyncRequestOut(source=source, requested_at=request.requested_at, detail=QUEUED)
 
 
 @router.get("/quarantine", response_model=Page[QuarantinedOut])

@@ -1,7 +1,8 @@
 // Sources: per source the last sync, errors, cursors, rate-limit budget, backlog and dead
 // letters (GET /sources, what `diogen status` shows), and the quarantined records with their
-// reasons (GET /quarantine). Both belong to no organisation: instance administrators only.
-import {get} from "../api.js";
+// reasons (GET /quarantine); Sync now queues a sync for the worker (POST /sources/{source}/sync).
+// All belong to no organisation: instance administrators only.
+import {get, post} from "../api.js";
 import {empty, pageHead, panel, table} from "../components.js";
 import {h} from "../dom.js";
 import * as fmt from "../format.js";
@@ -30,7 +31,29 @@ function count(key, value) {
   return h("span", {dataset: {metric: key, value: String(value)}}, String(value));
 }
 
-function sourcesTable(body) {
+function syncButton(s, redraw) {
+  if (s.sync_requested_at) {
+    return h("span", {class: "muted", dataset: {requested: s.sync_requested_at}},
+      `requested ${fmt.moment(s.sync_requested_at)}`);
+  }
+  if (!s.can_sync) {
+    return h("span", {class: "muted", title: "The worker rebuilds syncs of git repositories " +
+      "with a location only; run diogen sync … on the server."}, "diogen sync on the server");
+  }
+  const button = h("button", {type: "button", "aria-label": `Sync ${s.source} now`,
+    onclick: async () => {
+      button.disabled = true;
+      try {
+        await post(`/sources/${encodeURIComponent(s.source)}/sync`);
+        redraw();
+      } catch (error) {
+        button.replaceWith(h("span", {class: "error", role: "alert"}, error.message));
+      }
+    }}, "Sync now");
+  return button;
+}
+
+function sourcesTable(body, redraw) {
   if (!body.items.length) {
     return empty("No source has been synced yet",
       "Run a sync on the server (", h("code", {}, "diogen sync git PATH"), ", ",
@@ -48,6 +71,7 @@ function sourcesTable(body) {
     {title: "Unpublished", num: true, value: (s) => String(s.unpublished)},
     {title: "Quarantined", num: true, value: (s) => count("quarantined", s.quarantined)},
     {title: "Dead letters", num: true, value: (s) => count("dead_letters", s.dead_letters)},
+    {title: "Sync", value: (s) => syncButton(s, redraw)},
   ], body.items, {rowClass: (s) => (s.failures_since_success ? "failed" : null)});
 }
 
@@ -60,6 +84,11 @@ function quarantineTable(page) {
     {title: "Record", value: (q) => q.natural_key || fmt.DASH},
     {title: "Reason", value: (q) => q.error},
   ], page.items, {caption: page.next_cursor ? `The newest ${QUARANTINE_SHOWN}; more on the server (diogen replay).` : null});
+}
+
+// Draw the page again through the router, which owns the loading and ready states.
+function redraw() {
+  window.dispatchEvent(new HashChangeEvent("hashchange"));
 }
 
 export async function render({cat}) {
@@ -76,6 +105,9 @@ export async function render({cat}) {
   return h("div", {}, head,
     h("p", {class: "muted"}, `Bus ${body.bus}, group ${body.group}: ${lag} events to process; `,
       `${body.dead_letters} dead letters; ${body.stale_windows} stale metric windows.`),
-    panel(`Sources (${body.items.length})`, sourcesTable(body)),
+    panel(`Sources (${body.items.length})`, sourcesTable(body, redraw),
+      h("p", {class: "muted"}, "Sync now queues the sync for the worker (",
+        h("code", {}, "diogen worker"), "); it runs at the worker's next scheduler tick.")),
     panel("Quarantine", quarantineTable(quarantined)));
 }
+
