@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -10,6 +14,7 @@ import uvicorn
 
 from diogen.api.app import CONFIG_FILE_VARIABLE, LOG_LEVEL_VARIABLE, create_app
 from diogen.api.logs import configure_json_logging
+from diogen.api.routes.health import MULTIPROCESS_VARIABLE, multiprocess_directory
 from diogen.cli.app import ConfigOption, DatabaseOption, app, database, info, settings_for
 
 
@@ -39,11 +44,30 @@ def serve(
     os.environ[LOG_LEVEL_VARIABLE] = log_level
     if config is not None:
         os.environ[CONFIG_FILE_VARIABLE] = str(config.resolve())
-    uvicorn.run(
-        "diogen.api.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-    )
+    with _metrics_directory():
+        uvicorn.run(
+            "diogen.api.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+        )
+
+
+@contextmanager
+def _metrics_directory() -> Iterator[None]:
+    """Prometheus multiprocess mode for the workers: each writes its figures to files there, so
+    /metrics answers for all of them. A directory given in the environment is used (and kept);
+    otherwise a fresh one lives as long as the server. It is set before the workers start,
+    because prometheus_client chooses its mode when it is first imported."""
+    if multiprocess_directory() is not None:
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="diogen-metrics-")
+    os.environ[MULTIPROCESS_VARIABLE] = directory
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROCESS_VARIABLE, None)
+        shutil.rmtree(directory, ignore_errors=True)

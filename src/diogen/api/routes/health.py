@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from redis import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,6 +18,7 @@ from diogen.errors import StorageError
 from diogen.migrations import HEAD, current_revision
 
 router = APIRouter(tags=["operations"])
+MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 READY_EXAMPLE = {"status": "ready", "checks": {"database": "ok", "redis": "not configured"}}
 
 
@@ -87,5 +90,18 @@ def ready(state: StateDep) -> JSONResponse:
     },
 )
 def metrics(state: StateDep) -> Response:
-    """Prometheus metrics: request latency histograms by route template, method and status."""
-    return Response(generate_latest(state.registry), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus metrics: request latency histograms by route template, method and status.
+
+    Under `diogen serve --workers N` every worker writes its figures to files in
+    `PROMETHEUS_MULTIPROC_DIR`, and whichever worker answers adds up those of all of them.
+    """
+    if multiprocess_directory() is None:
+        return Response(generate_latest(state.registry), media_type=CONTENT_TYPE_LATEST)
+    merged = CollectorRegistry()
+    MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+    return Response(generate_latest(merged), media_type=CONTENT_TYPE_LATEST)
+
+
+def multiprocess_directory() -> str | None:
+    """Where prometheus_client's multiprocess mode keeps the workers' figures, when it is on."""
+    return os.environ.get(MULTIPROCESS_VARIABLE) or None

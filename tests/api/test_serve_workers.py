@@ -1,0 +1,67 @@
+"""`diogen serve --workers 2`: /metrics answers for every worker (prometheus_client
+multiprocess mode), whichever worker serves the scrape."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from test_cli import DIOGEN, _wait_until_up, free_port
+
+HEALTH_COUNT = re.compile(
+    r'^diogen_http_request_duration_seconds_count\{method="GET",route="/health",status="200"\} '
+    r"(\d+(?:\.\d+)?)$",
+    re.M,
+)
+MAX_REQUESTS = 400
+
+
+def _pids(directory: Path) -> set[str]:
+    return {path.stem.rsplit("_", 1)[-1] for path in directory.glob("histogram_*.db")}
+
+
+def _health_count(base: str) -> float:
+    text = httpx.get(f"{base}/metrics", timeout=10).text
+    found = HEALTH_COUNT.search(text)
+    assert found, text
+    return float(found.group(1))
+
+
+@pytest.mark.slow
+def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    env = {
+        "HOME": str(Path.home()),
+        "PATH": os.environ["PATH"],
+        "PROMETHEUS_MULTIPROC_DIR": str(directory),
+    }
+    port = free_port()
+    database = f"sqlite:///{tmp_path / 'diogen.db'}"
+    server = subprocess.Popen(
+        [*DIOGEN, "serve", "--workers", "2", "--port", str(port), "--database", database],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_up(base, server)  # its /health requests count too: start from /metrics
+        sent = int(_health_count(base))
+        # A new connection per request: the kernel hands each to either worker.
+        while len(_pids(directory)) < 2 and sent < MAX_REQUESTS:
+            assert httpx.get(f"{base}/health", timeout=10).status_code == 200
+            sent += 1
+        counts = [_health_count(base) for _ in range(6)]
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+
+    assert len(_pids(directory)) == 2, "both workers answered requests"
+    assert counts == [float(sent)] * 6
