@@ -280,6 +280,11 @@ ROUTES = [
         "viewer",
     ),
     Route(
+        "review load",
+        lambda w, r: ("GET", f"{V}/analytics/review-load?repo={r.repo_name}", None),
+        "viewer",
+    ),
+    Route(
         "team sprints",
         lambda w, r: ("GET", f"{V}/analytics/sprints?team_id={r.team}", None),
         "viewer",

@@ -23,7 +23,7 @@ from flow_api_support import (
 from sqlalchemy.orm import Session
 
 from diogen.metrics import Scope, dora_report, make_window
-from diogen.metrics.flow import flow_report, sprint_report
+from diogen.metrics.flow import flow_report, review_load, sprint_report
 from diogen.silver import Team
 
 V = "/api/v1"
@@ -154,3 +154,23 @@ def test_a_sprint_without_the_teams_issues_is_not_found(world: World) -> None:
     assert answer.status_code == 404
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"
+
+
+def test_review_load_per_person(world: World) -> None:
+    rows, _, team = _seeded(world)
+    answer = world.get("alpha:viewer", f"{V}/analytics/review-load?team={team}&{WINDOW}")
+    other = world.get("beta:viewer", f"{V}/analytics/review-load?repo={rows.repo_name}")
+
+    assert answer.status_code == 200, answer.text
+    window = make_window("2024-02-01", "2024-03-02")
+    with Session(world.engine) as session:
+        expected = review_load(session, Scope(org="alpha", team=team), window)
+    assert answer.json() == expected
+    # Person 1 reviewed #1 (02-27 17:00), the team member's pull request.
+    (person,) = answer.json()["people"]
+    assert (person["person_id"], person["reviews"], person["share_of_reviews"]) == (
+        rows.other_person,
+        1,
+        1.0,
+    )
+    assert other.status_code == 404

@@ -51,6 +51,25 @@ def test_team_flow_panels_equal_the_flow_report(page: Any, served: Served) -> No
     assert f"over {velocity['sprints']} sprints" in text
 
 
+def test_review_load_per_person(page: Any, served: Served) -> None:
+    visit(page, served, "team", team="payments")
+    report = (
+        served.api()
+        .get("/analytics/review-load", params={**WINDOW, "org": "acme", "team": "payments"})
+        .json()
+    )
+    # Every pull request of payments has one review by the other member (web_support).
+    assert {p["name"] for p in report["people"]} == {"alice", "bob"}
+    assert int(metric(page, "reviews")) == report["reviews"] > 0
+    for person in report["people"]:
+        shown = page.locator(f"[data-reviewer='{person['name']}']").get_attribute("data-value")
+        assert int(shown) == person["reviews"]
+    bars = page.locator("svg[aria-label='Reviews and review comments per person'] .bar")
+    assert bars.count() == 2 * len(report["people"])
+    bars.first.focus()
+    assert page.locator("#tooltip").is_visible()
+
+
 def test_sprint_burndown_and_burnup(page: Any, served: Served) -> None:
     visit(page, served, "team", team="payments")
     team_id = _team_id(served, "payments")

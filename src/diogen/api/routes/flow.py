@@ -29,6 +29,7 @@ from diogen.api.routes.common import api_router, missing
 from diogen.api.routes.flow_examples import (
     FLOW_EXAMPLE,
     PULLS_EXAMPLE,
+    REVIEW_LOAD_EXAMPLE,
     SPRINT_EXAMPLE,
     SPRINTS_EXAMPLE,
     TEAM_EXAMPLE,
@@ -38,7 +39,7 @@ from diogen.api.routes.teams import team_for
 from diogen.api.state import ApiState
 from diogen.errors import InputError
 from diogen.metrics import Scope, Window, dora_report, make_window
-from diogen.metrics.flow import flow_report, issue_flow, pr_flow, sprint_report
+from diogen.metrics.flow import flow_report, issue_flow, pr_flow, review_load, sprint_report
 from diogen.silver import Organization
 
 router = api_router("analytics")
@@ -292,3 +293,40 @@ def sprint(
         "bots": state.settings.bot_pattern,
     }
     return cached(state, session, key, compute)
+
+
+@router.get(
+    "/analytics/review-load", response_class=Response, responses=document(REVIEW_LOAD_EXAMPLE)
+)
+def reviews_per_person(
+    session: SessionDep,
+    principal: PrincipalDep,
+    state: StateDep,
+    start: From = None,
+    end: To = None,
+    explain: Explain = False,
+    org: Name = None,
+    team: Name = None,
+    repo: Name = None,
+    service: Name = None,
+) -> Response:
+    """Review load per person (docs/flow.md): reviews submitted, pull requests reviewed and
+    review comments written in the window on the scope's pull requests, most reviews first;
+    `explain=true` adds the reviews and comments left out and why."""
+    scope = analytics_scope(session, principal, org=org, team=team, repo=repo, service=service)
+    window = make_window(start, end, now=state.clock())
+    key = {
+        "report": "review_load",
+        "scope": scope.to_json(),
+        "window": window.to_json(),
+        "explain": explain,
+        "bots": state.settings.bot_pattern,
+    }
+    return cached(
+        state,
+        session,
+        key,
+        lambda: review_load(
+            session, scope, window, explain=explain, bot_pattern=state.settings.bot_pattern
+        ),
+    )

@@ -113,3 +113,19 @@ SPRINT_EXAMPLE: dict[str, Any] = {
         }
     ],
 }
+REVIEW_LOAD_EXAMPLE: dict[str, Any] = {
+    "scope": {"repo": "api"},
+    "window": WINDOW,
+    "reviews": 4,
+    "review_comments": 5,
+    "people": [
+        {
+            "person_id": "ad41...",
+            "name": "carol",
+            "reviews": 2,
+            "pull_requests_reviewed": 1,
+            "review_comments": 3,
+            "share_of_reviews": 0.5,
+        }
+    ],
+}

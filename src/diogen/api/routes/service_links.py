@@ -73,7 +73,7 @@ def _links(session: Session, service_id: str) -> list[LinkOut]:
         .where(ServiceRepository.service_id == service_id)
         .order_by(Repository.name, ServiceRepository.path_prefix, ServiceRepository.id)
     )
-    return [_out(link, repo) for link, repo in rows.tuples()]
+    return [_out(link, repo) for link, repo in rows]
 
 
 @router.get("/services/{service_id}/repositories", response_model=LinkList)

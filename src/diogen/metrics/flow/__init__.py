@@ -3,6 +3,7 @@
 from diogen.metrics.flow.bottleneck import STAGES
 from diogen.metrics.flow.pr_report import AGE_BANDS, SIZE_CLASSES
 from diogen.metrics.flow.report import flow_report, issue_flow, pr_flow, sprint_report
+from diogen.metrics.flow.review_load import review_load
 from diogen.metrics.flow.statuses import CATEGORIES, WAITING_STATUS_PATTERN
 
 __all__ = [
@@ -14,5 +15,6 @@ __all__ = [
     "flow_report",
     "issue_flow",
     "pr_flow",
+    "review_load",
     "sprint_report",
 ]

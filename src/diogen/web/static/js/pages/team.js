@@ -9,6 +9,7 @@ import {flowPanels} from "../flow.js";
 import * as fmt from "../format.js";
 import {mapLimited} from "../pool.js";
 import {link} from "../state.js";
+import {reviewPanel} from "../reviews.js";
 import {sprintPanel} from "../sprints.js";
 import {stageSummary} from "../stages.js";
 
@@ -50,16 +51,15 @@ function stages(report, params) {
     stageSummary(section, () => showEvidence("lead_time_for_changes", params)));
 }
 
-const REVIEW_NEEDED = "Review load per person needs GET /api/v1/analytics/review-load?team=&from=&to= " +
-  "(reviews and review comments given per person).";
 
 export async function render({f, cat, window}) {
   const team = findTeam(f, cat);
   if (!team) return chooser(cat, f);
   const scope = scopeParams(f, cat);
-  const [dora, flow, sprint, people] = await Promise.all([
+  const [dora, flow, reviews, sprint, people] = await Promise.all([
     doraSection(scope, window),
     flowPanels(scope, window, bucketFor(window)),
+    reviewPanel(scope, window),
     sprintPanel(team, window),
     members(team),
   ]);
@@ -70,7 +70,6 @@ export async function render({f, cat, window}) {
     panel("Pull request cycle time by stage", stages(dora.report, dora.params)),
     flow,
     h("div", {class: "grid wide"},
-      panel("Review load per person", empty("Not available on this server", REVIEW_NEEDED)),
-      sprint),
+      reviews, sprint),
     panel("Members", people));
 }
