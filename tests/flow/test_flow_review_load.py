@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from flow_cases import LATER, WINDOW, core_team, pull_requests
 from flow_support import FlowRows, utc
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from diogen.errors import InputError, NotFoundError
@@ -83,3 +84,31 @@ def test_bad_input(session: Session, prs: dict[str, str]) -> None:
         review_load(session, Scope(repo="nope"), WINDOW)
     empty = review_load(session, Scope(repo="web"), WINDOW)
     assert empty["people"] == [] and empty["reviews"] == 0
+
+
+def test_four_queries_whatever_the_data_size(session: Session, prs: dict[str, str]) -> None:
+    def statements() -> int:
+        executed: list[str] = []
+
+        def record(*args: object) -> None:
+            executed.append(str(args[2]))
+
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            review_load(session, None, WINDOW, explain=True)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        return len(executed)
+
+    assert statements() == 4
+    more = FlowRows()
+    alice = more.person("alice")
+    repo = more.repo("busy")
+    for day in range(1, 15):
+        pr = more.pr(repo, day, alice, f"2024-01-{day:02d}T00:00")
+        more.review(pr, more.person(f"reviewer{day}"), f"2024-01-{day:02d}T04:00")
+        more.comment(pr, more.person(f"reviewer{day}"), f"2024-01-{day:02d}T05:00")
+    more.write(session)
+    assert statements() == 4
+    assert len(review_load(session, None, WINDOW)["people"]) == 2 + 14
