@@ -3,6 +3,7 @@ the hand-computed figures of flow_api_support, confined to what the principal ma
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from api_support import NOW, Rows, World, seed
@@ -20,11 +21,14 @@ from flow_api_support import (
     WINDOW,
     seed_flow,
 )
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from diogen.ids import stable_id
+from diogen.ingest.models import SyncRun
 from diogen.metrics import Scope, dora_report, make_window
 from diogen.metrics.flow import flow_report, review_load, sprint_report
-from diogen.silver import Team
+from diogen.silver import Identity, Review, Team
 
 V = "/api/v1"
 
@@ -174,3 +178,39 @@ def test_review_load_per_person(world: World) -> None:
         1.0,
     )
     assert other.status_code == 404
+
+
+def test_reports_have_etags_and_follow_the_data(world: World) -> None:
+    rows, _, team = _seeded(world)
+    url = f"{V}/analytics/review-load?team={team}&{WINDOW}"
+    first = world.get("alpha:viewer", url)
+    etag = first.headers["etag"]
+
+    unchanged = world.get("alpha:viewer", url, headers={"If-None-Match": etag})
+    with world.session() as session:
+        # A second review of #1 by person 1, and the run a sync records beside its rows.
+        pr = stable_id("test", "pull_request", rows.repo, 1)
+        identity = session.scalar(
+            select(Identity.id).where(Identity.person_id == rows.other_person)
+        )
+        session.add(
+            Review(
+                id=stable_id("test", "review", pr, "again"),
+                pull_request_id=pr,
+                reviewer_identity_id=identity,
+                state="COMMENTED",
+                submitted_at=NOW - timedelta(days=1),
+                source="test",
+                external_id="again",
+            )
+        )
+        session.add(
+            SyncRun(
+                id="flow-run", source="test", started_at=NOW, finished_at=NOW, status="succeeded"
+            )
+        )
+    changed = world.get("alpha:viewer", url, headers={"If-None-Match": etag})
+
+    assert first.json()["reviews"] == 1
+    assert unchanged.status_code == 304
+    assert changed.status_code == 200 and changed.json()["reviews"] == 2
