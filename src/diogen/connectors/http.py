@@ -269,4 +269,9 @@ def _message(response: httpx.Response) -> str:
         return response.reason_phrase or "error"
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         return body["message"].splitlines()[0] if body["message"] else "error"
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        message = errors[0].get("message")  # GraphQL's errors, for a refused query
+        if isinstance(message, str) and message:
+            return message.splitlines()[0]
     return response.reason_phrase or "error"
