@@ -23,6 +23,7 @@ from diogen.cli import (  # noqa: F401 - registers commands
     status,
     sync,
     sync_github,
+    sync_linear,
     sync_trackers,
     worker,
 )

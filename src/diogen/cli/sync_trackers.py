@@ -155,8 +155,13 @@ def _problem(location: tuple[int | str, ...], message: str) -> str:
 
 
 def summary(result: SyncResult, seconds: float) -> str:
+    return summary_line(result, SHOWN, seconds)
+
+
+def summary_line(result: SyncResult, shown: tuple[tuple[str, str], ...], seconds: float) -> str:
+    """'source: 3 issues, …, 12 requests (1.2 s)', the counters `shown` as they are named."""
     s = result.summary
-    parts = [f"{s.get(key, 0)} {label}" for key, label in SHOWN]
+    parts = [f"{s.get(key, 0)} {label}" for key, label in shown]
     parts.append(f"{s.get('requests', 0)} requests")
     line = f"{result.source}: " + ", ".join(parts)
     if result.rejected:
