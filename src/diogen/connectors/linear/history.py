@@ -83,7 +83,8 @@ class CycleHistory:
     current_points: float | None
     ended: Mapping[str, datetime]
 
-    def events(self, items: Sequence[Entry]) -> list[ScopeEvent]:
+    def events(self, items: Sequence[Entry], *, from_creation: bool = True) -> list[ScopeEvent]:
+        """Scope events of `items` (and, from creation, of the cycle it was created in)."""
         cycle_items = [e for e in items if e.cycle_change]
         point_items = [e for e in items if e.estimate_change]
         member = cycle_items[0].node.get("fromCycleId") if cycle_items else self.current_cycle
@@ -95,18 +96,22 @@ class CycleHistory:
         def emit(cycle: str, change: str, at: datetime) -> None:
             found[(cycle, change, at)] = ScopeEvent(cycle, change, estimate, at)
 
-        if member:
+        if member and from_creation:
             emit(member, ADDED, self.created)
         for entry in items:
+            # One entry may change both: the cycle left keeps the old estimate, the one
+            # entered gets the new.
+            changed = _points(entry.node.get("toEstimate")) if entry.estimate_change else estimate
             if entry.cycle_change:
                 before, after = entry.node.get("fromCycleId"), entry.node.get("toCycleId")
                 if before and not self._ended(before, entry.at):
                     emit(before, REMOVED, entry.at)
+                estimate = changed
                 if after:
                     emit(after, ADDED, entry.at)
                 member = after
             elif entry.estimate_change:
-                estimate = _points(entry.node.get("toEstimate"))
+                estimate = changed
                 if member and not self._ended(member, entry.at):
                     emit(member, ADDED, entry.at)
         return sorted(found.values(), key=lambda e: (e.at, e.cycle, e.change))

@@ -103,8 +103,14 @@ def cycle_rows(ctx: LinearContext, payload: Mapping[str, Any]) -> list[SilverRow
 
 @dataclass
 class IssueRecord:
+    """One raw issue record being normalised. A webhook's record holds one change, not the
+    whole history: it is read without the creation step (`from_creation`), and leaves the
+    columns its delivery does not carry (`keep`) as stored."""
+
     ctx: LinearContext
     payload: Mapping[str, Any]
+    from_creation: bool = True
+    keep: tuple[str, ...] = ()
 
     @cached_property
     def issue(self) -> Mapping[str, Any]:
@@ -139,7 +145,8 @@ class IssueRecord:
         for cycle_id in sorted(self.mentioned_cycles()):
             cycle = self.cycles.get(cycle_id) or {"id": cycle_id}
             rows.append(SilverRow(SPRINT, cycle_values(self.ctx, cycle, self.team), ()))
-        rows.append(SilverRow(ISSUE, self.issue_values(created, assignee), ISSUE_UPDATE))
+        update = tuple(c for c in ISSUE_UPDATE if c not in self.keep)
+        rows.append(SilverRow(ISSUE, self.issue_values(created, assignee), update))
         rows += self.transition_rows()
         rows += self.scope_rows(created)
         return rows
@@ -216,7 +223,7 @@ class IssueRecord:
             ended=ended,
         )
         rows = []
-        for event in history.events(self.history):
+        for event in history.events(self.history, from_creation=self.from_creation):
             sprint = self.ctx.sprint_id(event.cycle)
             values = {
                 "id": stable_id(
