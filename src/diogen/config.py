@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     hotfix_pattern: str = HOTFIX_PATTERN
     # Verifies POST /api/v1/webhooks/github (DIOGEN_GITHUB_WEBHOOK_SECRET); unset: refused.
     github_webhook_secret: SecretStr | None = None
+    # Verify POST /api/v1/webhooks/{jira,linear,asana} (docs/trackers.md); unset: refused
+    # (Asana: unless the webhook's handshake gave one).
+    jira_webhook_secret: SecretStr | None = None
+    linear_webhook_secret: SecretStr | None = None
+    asana_webhook_secret: SecretStr | None = None
     # How often an open dashboard page asks whether new data arrived.
     dashboard_poll_seconds: int = Field(30, ge=1)
     # The REST API (`diogen serve`, docs/api.md).

@@ -35,6 +35,7 @@ from diogen.api.routes import (
     repositories,
     services,
     teams,
+    tracker_receive,
     users,
 )
 from diogen.api.state import ApiState
@@ -53,6 +54,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     delivery.router,
     analytics.router,
     receive.router,
+    tracker_receive.router,
 )
 # `diogen serve --workers N` starts each worker through `app_from_environment`.
 CONFIG_FILE_VARIABLE = "DIOGEN_SERVE_CONFIG_FILE"

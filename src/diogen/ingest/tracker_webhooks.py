@@ -46,6 +46,7 @@ from diogen.ingest.runner import REJECTIONS, TABLE_ORDER, utcnow
 from diogen.ingest.webhooks import WebhookPayloadError, WebhookSignatureError
 from diogen.silver import Sprint
 from diogen.silver.base import Base
+from diogen.silver.work_links import link_work
 
 STREAM = "webhooks"
 LINEAR_TOLERANCE = timedelta(minutes=1)
@@ -183,6 +184,9 @@ def _store(
                     "accepted", delivery.provider, delivery.event, delivery.id
                 )
             _write(session, rows)
+            keys = [row.values["key"] for row in rows if row.table.name == "issue"]
+            if keys:
+                link_work(session, keys=keys)  # changes that named the issue before it came
             return TrackerWebhookResult(
                 "processed", delivery.provider, delivery.event, delivery.id, len(rows)
             )
