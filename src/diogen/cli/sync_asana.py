@@ -49,9 +49,13 @@ def sync_asana(
         ),
     ] = None,
     points_field: Annotated[
-        str,
-        typer.Option(metavar="NAME", help="The number custom field holding story points."),
-    ] = POINTS_FIELD,
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help=f"The number custom field holding story points (default: {POINTS_FIELD!r}).",
+            show_default=False,
+        ),
+    ] = None,
     api_url: Annotated[str, typer.Option(metavar="URL", help="The API root.")] = API_URL,
     db: DatabaseOption = None,
     config: ConfigOption = None,
@@ -59,10 +63,11 @@ def sync_asana(
     """Sync Asana: projects, sections (the statuses), and tasks with their stories: section
     moves, completion, assignees, story points."""
     settings = settings_for(db, config)
+    stored_token = settings.asana_token.get_secret_value() if settings.asana_token else None
     options: dict[str, Any] = {
-        "projects": project or [],
-        "token": token,
-        "points_field": points_field,
+        "projects": project or settings.asana_projects,
+        "token": token or stored_token,
+        "points_field": points_field or settings.asana_points_field or POINTS_FIELD,
         "api_url": api_url,
         "bot_pattern": settings.bot_pattern,
     }

@@ -61,9 +61,10 @@ def sync_linear(
     """Sync Linear: teams (workflow states, labels), cycles as sprints, projects, and issues
     with their whole history: status transitions, cycle scope changes, estimates, assignees."""
     settings = settings_for(db, config)
+    stored_key = settings.linear_api_key.get_secret_value() if settings.linear_api_key else None
     options: dict[str, Any] = {
-        "teams": team or [],
-        "api_key": api_key,
+        "teams": team or settings.linear_teams,
+        "api_key": api_key or stored_key,
         "api_url": api_url,
         "bot_pattern": settings.bot_pattern,
     }
