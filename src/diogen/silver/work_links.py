@@ -28,6 +28,7 @@ ISSUE_KEY = re.compile(r"(?<![A-Za-z0-9_-])([A-Za-z][A-Za-z0-9_]*)-([1-9][0-9]*)
 # Upper-case words followed by a number that are rarely issue keys, when no project list says.
 NOT_PROJECTS = frozenset({"UTF", "SHA", "ISO", "RFC", "CVE", "HTTP", "TLS", "SSL", "GMT", "UTC"})
 WORK_LINK = table_of(WorkLink)
+CHUNK = 500
 
 
 def issue_keys(text: str | None, projects: Collection[str] | None = None) -> list[str]:
@@ -77,20 +78,19 @@ def link_work(
         PullRequest.id, PullRequest.repository_id, PullRequest.head_ref, PullRequest.title
     )
     commits = select(Commit.id, Commit.repository_id, Commit.message)
-    stale = delete(WorkLink)
+    stored = select(WorkLink.id, WorkLink.found_in)
     if repositories is not None:
         pulls = pulls.where(PullRequest.repository_id.in_(sorted(repositories)))
         commits = commits.where(Commit.repository_id.in_(sorted(repositories)))
-        stale = stale.where(WorkLink.repository_id.in_(sorted(repositories)))
+        stored = stored.where(WorkLink.repository_id.in_(sorted(repositories)))
     if keys is not None:
         wanted = sorted({key.upper() for key in keys})
         pulls = pulls.where(_mentions((PullRequest.head_ref, PullRequest.title), wanted))
         commits = commits.where(_mentions((Commit.message,), wanted))
-        stale = stale.where(WorkLink.issue_key.in_(wanted))
+        stored = stored.where(WorkLink.issue_key.in_(wanted))
     rows: dict[str, dict[str, Any]] = {}
     if not issues:  # no tracker synced yet: nothing to read the changes for
-        removed = int(session.execute(stale).rowcount or 0)  # type: ignore[attr-defined]
-        return {"work_links": 0, "work_links_replaced": removed}
+        return _write(session, _stored(session, stored), {})
 
     def add(key: str, repository: str, found_in: str, pull: str | None, commit: str | None) -> None:
         if keys is not None and key not in wanted:
@@ -117,6 +117,24 @@ def link_work(
     for commit_id, repository, message in session.execute(commits):
         for key in issue_keys(message, projects):
             add(key, repository, "message", None, commit_id)
-    removed = int(session.execute(stale).rowcount or 0)  # type: ignore[attr-defined]
-    upsert(session, WORK_LINK, list(rows.values()))
-    return {"work_links": len(rows), "work_links_replaced": removed}
+    return _write(session, _stored(session, stored), rows)
+
+
+def _stored(session: Session, query: Any) -> dict[str, str]:
+    return {str(row[0]): str(row[1]) for row in session.execute(query)}
+
+
+def _write(
+    session: Session, existing: dict[str, str], rows: dict[str, dict[str, Any]]
+) -> dict[str, int]:
+    """Only the difference: links gone are deleted, new or changed ones written."""
+    gone = sorted(set(existing) - set(rows))
+    for start in range(0, len(gone), CHUNK):
+        session.execute(delete(WorkLink).where(WorkLink.id.in_(gone[start : start + CHUNK])))
+    changed = [row for row_id, row in rows.items() if existing.get(row_id) != row["found_in"]]
+    upsert(session, WORK_LINK, changed, update=("found_in",))
+    return {
+        "work_links": len(rows),
+        "work_links_written": len(changed),
+        "work_links_removed": len(gone),
+    }
