@@ -10,8 +10,19 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from tracker_support import Sync
 
+from diogen.db import upsert
 from diogen.metrics.flow import sprint_report
-from diogen.silver import Identity, Issue, IssueStatusTransition, Sprint, SprintScopeChange
+from diogen.metrics.flow.actors import bot_rule
+from diogen.silver import (
+    Identity,
+    Issue,
+    IssueStatusTransition,
+    Person,
+    Sprint,
+    SprintScopeChange,
+)
+from diogen.silver.base import table_of
+from diogen.silver.identities import Account, git_identity_rows
 from diogen.testing.fake_linear import FakeLinear
 
 C1, C2 = "ENG Cycle 1", "ENG Cycle 2"
@@ -33,6 +44,13 @@ def scope_rows(session: Session) -> set[tuple[str, str, str, float | None, datet
 
 
 def test_golden_linear_sync(engine: Engine, linear_sync: Sync, linear: FakeLinear) -> None:
+    with Session(engine) as session:
+        person, identity = git_identity_rows(
+            Account("Alice L", "alice@example.com", "", ""), bot_rule()
+        )
+        upsert(session, table_of(Person), [person])
+        upsert(session, table_of(Identity), [identity])
+        session.commit()
     result = linear_sync()
     assert result.rejected == 0
     assert result.source == f"linear@{linear.organization['id']}"
@@ -122,6 +140,7 @@ def check_issues_and_sprints(engine: Engine, linear: FakeLinear) -> None:
             "alice",
         )
         assert issues["ENG-1"].assignee_identity_id == alice.id
+        assert alice.person_id == identities["Alice L"].person_id  # merged by email with git
         (bob_move,) = session.scalars(
             select(IssueStatusTransition).where(
                 IssueStatusTransition.issue_id == issues["ENG-6"].id
