@@ -343,7 +343,7 @@ class FakeLinear:
             self.remaining -= 1
         limits = self.budget_headers()
         if fault is not None and fault.status:
-            if fault.status == 429:
+            if fault.status in (400, 429):  # Linear refuses for its limits with either
                 limits["X-RateLimit-Requests-Remaining"] = "0"
                 error = {"message": "Rate limit exceeded", "extensions": {"code": "RATELIMITED"}}
             else:

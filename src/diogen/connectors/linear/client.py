@@ -23,15 +23,29 @@ REMAINING_HEADER = "x-ratelimit-requests-remaining"
 
 
 def reset_wait(clock: Clock) -> Any:
-    """The limit hint: seconds until Linear's request budget resets (header in ms)."""
+    """The limit hint: seconds until Linear's request budget resets (header in ms), for a
+    429, or for a 400 whose GraphQL error is RATELIMITED."""
 
     def hint(response: httpx.Response) -> float | None:
+        if response.status_code == 400 and not _rate_limited(response):
+            return None
         reset = response.headers.get(RESET_HEADER, "")
         if not reset.isdigit():
             return None
         return max(0.0, int(reset) / 1000 - clock()) + 1.0
 
     return hint
+
+
+def _rate_limited(response: httpx.Response) -> bool:
+    try:
+        errors = response.json().get("errors") or []
+    except (ValueError, AttributeError):
+        return False
+    return any(
+        isinstance(e, dict) and (e.get("extensions") or {}).get("code") == "RATELIMITED"
+        for e in errors
+    )
 
 
 class LinearApi:
@@ -60,6 +74,7 @@ class LinearApi:
             timeout=config.timeout,
             retry=retry,
             limit_hint=reset_wait(clock),
+            limit_statuses=frozenset({400, 429}),
             sleep=sleep,
             clock=clock,
             stats=stats,
