@@ -155,13 +155,12 @@ class TrackerNormaliser:
 
 
 def jira_normaliser(session: Session, source: str, settings: Settings) -> Normaliser:
-    rules: dict[str, Any] = {
-        "labels": settings.jira_incident_labels,
-        "priorities": settings.jira_incident_priorities,
-    }
-    if settings.jira_incident_types is not None:
-        rules["types"] = settings.jira_incident_types
-    context = JiraContext(source, IncidentRules(**rules), settings.bot_pattern)
+    rules = IncidentRules.of(
+        settings.jira_incident_types,
+        settings.jira_incident_labels,
+        settings.jira_incident_priorities,
+    )
+    context = JiraContext(source, rules, settings.bot_pattern)
     return TrackerNormaliser(partial(jira_normalize, context))
 
 

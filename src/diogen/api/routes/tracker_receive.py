@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from diogen.accounts.audit import bump_data_version
 from diogen.api.deps import StateDep
 from diogen.api.routes.common import api_router
+from diogen.connectors.jira.config import POINTS_FIELDS, IncidentRules
 from diogen.db import session_scope
 from diogen.ids import stable_id
 from diogen.ingest.models import WebhookSecret
@@ -111,7 +112,16 @@ async def jira_webhook(
     body = await request.body()
     settings = state.settings
     key = _secret(settings.jira_webhook_secret, "DIOGEN_JIRA_WEBHOOK_SECRET", "Jira")
-    headers, rules = dict(request.headers), JiraRules(bot_pattern=settings.bot_pattern)
+    headers = dict(request.headers)
+    rules = JiraRules(
+        points_fields=settings.jira_points_fields or POINTS_FIELDS,
+        incidents=IncidentRules.of(
+            settings.jira_incident_types,
+            settings.jira_incident_labels,
+            settings.jira_incident_priorities,
+        ),
+        bot_pattern=settings.bot_pattern,
+    )
 
     def receive(session: Session) -> TrackerWebhookResult:
         return receive_jira(session, headers, body, key, token=secret, rules=rules)
