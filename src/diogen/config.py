@@ -56,6 +56,26 @@ class Settings(BaseSettings):
     hotfix_pattern: str = HOTFIX_PATTERN
     # Verifies POST /api/v1/webhooks/github (DIOGEN_GITHUB_WEBHOOK_SECRET); unset: refused.
     github_webhook_secret: SecretStr | None = None
+    # Verify POST /api/v1/webhooks/{jira,linear,asana} (docs/trackers.md); unset: refused
+    # (Asana: unless the webhook's handshake gave one).
+    jira_webhook_secret: SecretStr | None = None
+    linear_webhook_secret: SecretStr | None = None
+    asana_webhook_secret: SecretStr | None = None
+    # Issue trackers (docs/trackers.md): what `diogen sync jira|linear|asana` use when their
+    # options are not given.
+    jira_url: str | None = None
+    jira_email: str | None = None
+    jira_token: SecretStr | None = None
+    jira_projects: list[str] = Field(default_factory=list)
+    jira_points_fields: list[str] = Field(default_factory=list)
+    jira_incident_types: list[str] | None = None  # None: ["Incident"]; []: no type
+    jira_incident_labels: list[str] = Field(default_factory=list)
+    jira_incident_priorities: list[str] = Field(default_factory=list)
+    linear_api_key: SecretStr | None = None
+    linear_teams: list[str] = Field(default_factory=list)
+    asana_token: SecretStr | None = None
+    asana_projects: list[str] = Field(default_factory=list)
+    asana_points_field: str | None = None
     # How often an open dashboard page asks whether new data arrived.
     dashboard_poll_seconds: int = Field(30, ge=1)
     # The REST API (`diogen serve`, docs/api.md).

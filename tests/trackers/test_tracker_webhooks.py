@@ -1,5 +1,5 @@
-"""Tracker webhooks: Jira deliveries normalised like a sync (the published Zulip fixture and
-the fake's own), Linear and Asana verified and kept; bad signatures store nothing, malformed
+"""Tracker webhooks: Jira and Linear deliveries normalised like a sync (the published Zulip
+fixtures and the fakes' own), Asana verified and kept; bad signatures store nothing, malformed
 bodies go to quarantine."""
 
 from __future__ import annotations
@@ -131,10 +131,16 @@ def test_linear_signature_and_replay_window(engine: Engine, shared_data: Path) -
         receive_linear(engine, headers, body, SECRET, clock=linear_clock(payload, 120))
     assert counts(engine) == (0, 0)
     result = receive_linear(engine, headers, body, SECRET, clock=linear_clock(payload, 5))
-    assert (result.status, result.http_status, result.event) == ("accepted", 202, "Issue.update")
+    assert (result.status, result.http_status, result.event) == ("processed", 200, "Issue.update")
     with Session(engine) as session:
         raw = session.scalars(select(RawRecord)).one()
         assert raw.source == f"linear@{payload['organizationId']}"
+        issue = session.scalars(select(Issue)).one()
+        assert (issue.key, issue.status, issue.status_category) == (
+            "WEB-44",
+            "In Progress",
+            "in_progress",
+        )
     garbage = b"[1, 2"
     with pytest.raises(WebhookPayloadError):
         receive_linear(engine, {"Linear-Signature": signed(garbage)}, garbage, SECRET)

@@ -38,6 +38,7 @@ from diogen.api.routes import (
     services,
     sources,
     teams,
+    tracker_receive,
     users,
 )
 from diogen.api.state import ApiState
@@ -59,6 +60,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     sources.router,
     service_links.router,
     receive.router,
+    tracker_receive.router,
 )
 # `diogen serve --workers N` starts each worker through `app_from_environment`.
 CONFIG_FILE_VARIABLE = "DIOGEN_SERVE_CONFIG_FILE"

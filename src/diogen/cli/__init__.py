@@ -22,7 +22,9 @@ from diogen.cli import (  # noqa: F401 - registers commands
     serve,
     status,
     sync,
+    sync_asana,
     sync_github,
+    sync_linear,
     sync_trackers,
     worker,
 )

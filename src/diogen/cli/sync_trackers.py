@@ -112,23 +112,24 @@ def sync_jira(
     changelog: status transitions, sprint scope changes, story points, assignees, incidents."""
     settings = settings_for(db, config)
     incidents: dict[str, Any] = {
-        "labels": incident_label or [],
-        "priorities": incident_priority or [],
+        "labels": incident_label or settings.jira_incident_labels,
+        "priorities": incident_priority or settings.jira_incident_priorities,
     }
-    if incident_type:
-        incidents["types"] = incident_type
+    if incident_type or settings.jira_incident_types is not None:
+        incidents["types"] = incident_type or settings.jira_incident_types
+    stored_token = settings.jira_token.get_secret_value() if settings.jira_token else None
     options: dict[str, Any] = {
-        "url": url,
-        "projects": project or [],
+        "url": url or settings.jira_url,
+        "projects": project or ([] if board else settings.jira_projects),
         "boards": board or [],
-        "email": email,
-        "token": token,
+        "email": email or settings.jira_email,
+        "token": token or stored_token,
         "flavor": None if server is None else ("server" if server else "cloud"),
         "incidents": IncidentRules(**incidents),
         "bot_pattern": settings.bot_pattern,
     }
-    if points_field:
-        options["points_fields"] = points_field
+    if points_field or settings.jira_points_fields:
+        options["points_fields"] = points_field or settings.jira_points_fields
     connector = JiraConnector(jira_config(options))
     started = time.monotonic()
     with interruptible(), database(settings) as engine, SyncProgress(connector.source) as report:
@@ -155,8 +156,13 @@ def _problem(location: tuple[int | str, ...], message: str) -> str:
 
 
 def summary(result: SyncResult, seconds: float) -> str:
+    return summary_line(result, SHOWN, seconds)
+
+
+def summary_line(result: SyncResult, shown: tuple[tuple[str, str], ...], seconds: float) -> str:
+    """'source: 3 issues, …, 12 requests (1.2 s)', the counters `shown` as they are named."""
     s = result.summary
-    parts = [f"{s.get(key, 0)} {label}" for key, label in SHOWN]
+    parts = [f"{s.get(key, 0)} {label}" for key, label in shown]
     parts.append(f"{s.get('requests', 0)} requests")
     line = f"{result.source}: " + ", ".join(parts)
     if result.rejected:

@@ -128,6 +128,7 @@ class HttpClient:
         retry: RetryPolicy | None = None,
         limits: RateLimitHeaders | None = None,
         limit_hint: LimitHint | None = None,
+        limit_statuses: frozenset[int] = frozenset({403, 429}),
         sleep: Sleep = time.sleep,
         clock: Clock = time.time,
         jitter: Callable[[], float] = random.random,
@@ -141,6 +142,8 @@ class HttpClient:
         self.retry = retry or RetryPolicy()
         self.limits = limits or RateLimitHeaders()
         self.limit_hint = limit_hint
+        # Statuses a provider may refuse with for its limits (Linear also says so with a 400).
+        self.limit_statuses = limit_statuses
         self.sleep, self.clock, self.jitter = sleep, clock, jitter
         self.stats = stats or FetchStats()
 
@@ -212,7 +215,7 @@ class HttpClient:
 
     def _limit_wait(self, response: httpx.Response) -> float | None:
         """Seconds to wait when the response is a rate-limit refusal, else None."""
-        if response.status_code not in (403, 429):
+        if response.status_code not in self.limit_statuses:
             return None
         retry_after = response.headers.get("retry-after", "")
         if retry_after.isdigit():
@@ -269,4 +272,9 @@ def _message(response: httpx.Response) -> str:
         return response.reason_phrase or "error"
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         return body["message"].splitlines()[0] if body["message"] else "error"
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        message = errors[0].get("message")  # GraphQL's errors, for a refused query
+        if isinstance(message, str) and message:
+            return message.splitlines()[0]
     return response.reason_phrase or "error"

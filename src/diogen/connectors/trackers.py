@@ -9,7 +9,6 @@ identities; without an email the account is a person of its own.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +17,9 @@ from diogen.connectors.base import SilverRow
 from diogen.silver import Identity, Person
 from diogen.silver.base import table_of
 from diogen.silver.keys import identity_id, person_id
+
+# Keys are found in changes by `diogen.silver.work_links`; the trackers' code reads them here.
+from diogen.silver.work_links import issue_keys as issue_keys
 
 TODO = "todo"
 IN_PROGRESS = "in_progress"
@@ -35,37 +37,12 @@ IDENTITY = table_of(Identity)
 # An identity follows what the tracker says, person included, unless a person locked it.
 IDENTITY_UPDATE = ("person_id", "login", "email", "name", "is_bot", "url")
 
-# PROJ-123: a project key (a letter, then letters, digits or underscores) and a number.
-ISSUE_KEY = re.compile(r"(?<![A-Za-z0-9_-])([A-Za-z][A-Za-z0-9_]*)-([1-9][0-9]*)(?![A-Za-z0-9])")
-# Upper-case words followed by a number that are rarely issue keys, when no project list says.
-NOT_PROJECTS = frozenset({"UTF", "SHA", "ISO", "RFC", "CVE", "HTTP", "TLS", "SSL", "GMT", "UTC"})
-
 
 def status_category(raw: str | None) -> str | None:
     """A tracker's category key or name ('indeterminate', 'In Progress', 'started') → ours."""
     if raw is None:
         return None
     return _CATEGORY.get(re.sub(r"[^a-z]", "", raw.lower()))
-
-
-def issue_keys(text: str | None, projects: Collection[str] | None = None) -> list[str]:
-    """Issue keys mentioned in a branch name, title, body or commit message, in order.
-
-    With `projects`, any case matches and only those projects count ('feature/proj-12-x' →
-    'PROJ-12'); without, only upper-case keys count, minus common non-project words.
-    """
-    if not text:
-        return []
-    wanted = {p.upper() for p in projects} if projects is not None else None
-    found: dict[str, None] = {}
-    for match in ISSUE_KEY.finditer(text):
-        project, number = match.group(1), match.group(2)
-        if wanted is not None:
-            if project.upper() in wanted:
-                found[f"{project.upper()}-{number}"] = None
-        elif project.isupper() and len(project) > 1 and project not in NOT_PROJECTS:
-            found[f"{project}-{number}"] = None
-    return list(found)
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -69,3 +69,17 @@ class SyncRun(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     summary: Mapped[dict[str, Any] | None]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class WebhookSecret(Base):
+    """A secret a provider chose for one of its webhooks (Asana's handshake), kept to verify
+    that webhook's later deliveries. Written once: a second handshake for the same hook is
+    refused, so nobody can swap the secret."""
+
+    __tablename__ = "webhook_secret"
+    __table_args__ = (UniqueConstraint("provider", "hook"),)
+    id: Mapped[str] = id_column()
+    provider: Mapped[str] = mapped_column(String(50))
+    hook: Mapped[str] = mapped_column(String(255))
+    secret: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]

@@ -27,6 +27,7 @@ from diogen.ingest.models import SyncRun
 from diogen.ingest.writer import BatchWriter
 from diogen.silver.base import Base
 from diogen.silver.deployments import link_deployed_commits
+from diogen.silver.work_links import link_work
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 2000
@@ -34,6 +35,8 @@ BATCH_SIZE = 2000
 REJECTIONS = (RejectedRecord, KeyError, ValueError, TypeError, IndexError)
 # Writing these can change which deployment shipped which commit.
 LINKED_TABLES = {"git_commit", "git_ref", "deployment"}
+# Writing these can change which issues which changes name (`silver.work_links`).
+WORK_TABLES = {"git_commit", "pull_request"}
 TABLE_ORDER = {table.name: index for index, table in enumerate(Base.metadata.sorted_tables)}
 
 Clock = Callable[[], datetime]
@@ -75,6 +78,17 @@ class _Batch:
             for row in rows.values()
             if row.get("repository_id")
         }
+
+    def work(self) -> tuple[set[str], bool]:
+        """Repositories whose commits or pull requests this batch writes; whether it writes
+        issues."""
+        repositories = {
+            row["repository_id"]
+            for (table, _, _), rows in self.rows.items()
+            if table in WORK_TABLES
+            for row in rows.values()
+        }
+        return repositories, any(table == "issue" for (table, _, _) in self.rows)
 
     def write(self, session: Session) -> None:
         bronze.write_raw(session, self.raw)
@@ -126,6 +140,8 @@ class _Sync:
     clock: Clock
     progress: Progress | None
     batch_size: int
+    work_repositories: set[str] = field(default_factory=set)
+    wrote_issues: bool = False
 
     def drive(self, cursors: dict[str, dict[str, Any]]) -> None:
         writer = BatchWriter(self.engine)
@@ -140,6 +156,21 @@ class _Sync:
             raise
         writer.close()
         self.result.summary.update(self.connector.stats.counters)
+        self._link_work()
+
+    def _link_work(self) -> None:
+        """Once the run is complete: new issues may be named by any change; new changes are
+        read in their repositories."""
+        if not self.work_repositories and not self.wrote_issues:
+            return
+        with session_scope(self.engine) as session:
+            scope = None if self.wrote_issues else self.work_repositories
+            self.result.summary.update(link_work(session, repositories=scope))
+
+    def _note_work(self, batch: _Batch) -> None:
+        repositories, issues = batch.work()
+        self.work_repositories |= repositories
+        self.wrote_issues = self.wrote_issues or issues
 
     def _read(self, cursors: dict[str, dict[str, Any]], writer: BatchWriter) -> None:
         """Consume the connector's fetch, handing full batches and checkpoints to the writer."""
@@ -147,18 +178,21 @@ class _Sync:
         touched: set[str] = set()
         for item in self.connector.fetch(cursors, self._stored):
             if isinstance(item, Checkpoint):
+                self._note_work(batch)
                 touched |= batch.repositories()
                 writer.submit(partial(self._checkpoint, item, batch, touched, self.clock()))
                 batch, touched = _Batch(), set()
                 continue
             self._add(batch, item)
             if len(batch.raw) >= self.batch_size:
+                self._note_work(batch)
                 touched |= batch.repositories()
                 writer.submit(batch.write)
                 batch = _Batch()
                 if self.progress is not None:
                     self.progress({**self.connector.stats.counters, "records": self.result.records})
         if batch.raw:
+            self._note_work(batch)
             writer.submit(batch.write)
 
     def _stored(self, stream: str, keys: Collection[str]) -> set[str]:

@@ -1,5 +1,5 @@
 """Issue-tracker webhook deliveries (Jira, Linear, Asana): verified, deduplicated, kept in
-bronze, and — for Jira — normalised into silver as a sync would.
+bronze, and — for Jira and Linear issues — normalised into silver as a sync would.
 
 Plain functions for the HTTP routes. Outcomes: processed 200, accepted (kept in bronze, not
 normalised here) 202, duplicate 200, Asana's handshake 200 (echo `reply_headers`). A bad or
@@ -36,12 +36,17 @@ from diogen.connectors.jira.config import POINTS_FIELDS, IncidentRules
 from diogen.connectors.jira.fetch import SiteMeta
 from diogen.connectors.jira.issues import IssueRecord, JiraContext
 from diogen.connectors.jira.sprints import SPRINT, sprint_values
+from diogen.connectors.linear.records import IssueRecord as LinearIssue
+from diogen.connectors.linear.records import LinearContext
+from diogen.connectors.linear.webhook import ISSUE_ACTIONS, webhook_record
 from diogen.db import session_scope, upsert
 from diogen.ingest import bronze
 from diogen.ingest.models import RawRecord
 from diogen.ingest.runner import REJECTIONS, TABLE_ORDER, utcnow
 from diogen.ingest.webhooks import WebhookPayloadError, WebhookSignatureError
+from diogen.silver import Sprint
 from diogen.silver.base import Base
+from diogen.silver.work_links import link_work
 
 STREAM = "webhooks"
 LINEAR_TOLERANCE = timedelta(minutes=1)
@@ -179,6 +184,9 @@ def _store(
                     "accepted", delivery.provider, delivery.event, delivery.id
                 )
             _write(session, rows)
+            keys = [row.values["key"] for row in rows if row.table.name == "issue"]
+            if keys:
+                link_work(session, keys=keys)  # changes that named the issue before it came
             return TrackerWebhookResult(
                 "processed", delivery.provider, delivery.event, delivery.id, len(rows)
             )
@@ -301,7 +309,7 @@ def _latest(session: Session, source: str, stream: str) -> dict[str, Any] | None
     return payload
 
 
-# -- Linear and Asana: verified and kept until their connectors normalise them ----------------
+# -- Linear: issues normalised as a sync would; Asana: verified and kept in bronze -----------
 
 
 def receive_linear(
@@ -310,8 +318,10 @@ def receive_linear(
     body: bytes,
     secret: str | None,
     *,
+    bot_pattern: str = BOT_PATTERN,
     clock: Clock = utcnow,
 ) -> TrackerWebhookResult:
+    """Handle one Linear delivery (issue creations and updates are normalised)."""
     lowered = _lower(headers)
     verify_hex(lowered.get("linear-signature"), body, secret, "Linear")
     delivery = _Delivery(
@@ -332,7 +342,66 @@ def receive_linear(
     delivery.event = f"{payload.get('type', '')}.{payload.get('action', '')}"
     if payload.get("organizationId"):
         delivery.source = f"linear@{payload['organizationId']}"
-    return _store(target, delivery, payload, lambda s, p: None)
+    return _store(
+        target, delivery, payload, lambda s, p: _linear_rows(s, delivery.source, p, bot_pattern)
+    )
+
+
+def _linear_rows(
+    session: Session, source: str, payload: dict[str, Any], bot_pattern: str
+) -> list[SilverRow] | None:
+    if payload.get("type") != "Issue" or payload.get("action") not in ISSUE_ACTIONS:
+        return None
+    data = payload.get("data") or {}
+    wanted = {
+        str(c)
+        for c in (data.get("cycleId"), (payload.get("updatedFrom") or {}).get("cycleId"))
+        if c
+    }
+    record = webhook_record(
+        payload, _linear_states(session, source), _cycle_ends(session, source, wanted)
+    )
+    if record is None:
+        return None
+    keep = () if "project" in data else ("epic_key",)
+    issue = LinearIssue(
+        LinearContext(source, bot_pattern),
+        record,
+        from_creation=payload["action"] == "create",
+        keep=keep,
+    )
+    return issue.rows()
+
+
+def _linear_states(session: Session, source: str) -> dict[str, dict[str, Any]]:
+    """Workflow states by id, from the teams the last syncs stored."""
+    teams = session.scalars(
+        select(RawRecord.payload).where(RawRecord.source == source, RawRecord.stream == "teams")
+    )
+    return {
+        str(state["id"]): {"name": state.get("name"), "type": state.get("type")}
+        for team in teams
+        for state in (team.get("states") or {}).get("nodes") or []
+    }
+
+
+def _cycle_ends(session: Session, source: str, cycles: set[str]) -> dict[str, dict[str, Any]]:
+    """What silver knows of these cycles' ends, as a sync's record names them."""
+    if not cycles:
+        return {}
+    rows = session.execute(
+        select(Sprint.external_id, Sprint.planned_end, Sprint.completed_at).where(
+            Sprint.source == source, Sprint.external_id.in_(sorted(cycles))
+        )
+    )
+    return {
+        str(cycle): {
+            "id": cycle,
+            "endsAt": ends.isoformat() if ends else None,
+            "completedAt": done.isoformat() if done else None,
+        }
+        for cycle, ends, done in rows
+    }
 
 
 def receive_asana(

@@ -15,14 +15,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from diogen.config import Settings
+from diogen.connectors.asana.connector import normalize as asana_normalize
+from diogen.connectors.asana.records import AsanaContext
 from diogen.connectors.base import RawItem, SilverRow
 from diogen.connectors.git import GitConfig, GitConnector
+from diogen.connectors.jira.config import IncidentRules
+from diogen.connectors.jira.connector import normalize as jira_normalize
+from diogen.connectors.jira.issues import JiraContext
+from diogen.connectors.linear.connector import normalize as linear_normalize
+from diogen.connectors.linear.records import LinearContext
 from diogen.errors import NotFoundError
 from diogen.ingest.bronze import load_cursors
 from diogen.ingest.models import RawRecord
@@ -30,6 +38,8 @@ from diogen.silver import Commit
 from diogen.silver.deployments import link_deployed_commits, sync_release_deployments
 from diogen.silver.history import mark_reachable_exactly, remove_stale_refs
 from diogen.silver.keys import ref_id, repository_id
+
+WEBHOOKS = "webhooks"
 
 
 class Normaliser(Protocol):
@@ -132,4 +142,39 @@ def _ancestors(session: Session, repository: str, tips: list[str]) -> set[str]:
     return seen
 
 
-KINDS: dict[str, SourceKind] = {"git": SourceKind(git_normaliser, git_finish)}
+@dataclass(frozen=True)
+class TrackerNormaliser:
+    """An issue tracker's normaliser over its sync records. Webhook deliveries were
+    normalised when they came (with what silver held then) and are kept as they arrived;
+    a replay rebuilds from the syncs' records."""
+
+    read: Callable[[RawItem], list[SilverRow]]
+
+    def normalize(self, item: RawItem) -> Iterable[SilverRow]:
+        return [] if item.stream == WEBHOOKS else self.read(item)
+
+
+def jira_normaliser(session: Session, source: str, settings: Settings) -> Normaliser:
+    rules = IncidentRules.of(
+        settings.jira_incident_types,
+        settings.jira_incident_labels,
+        settings.jira_incident_priorities,
+    )
+    context = JiraContext(source, rules, settings.bot_pattern)
+    return TrackerNormaliser(partial(jira_normalize, context))
+
+
+def linear_normaliser(session: Session, source: str, settings: Settings) -> Normaliser:
+    return TrackerNormaliser(partial(linear_normalize, LinearContext(source, settings.bot_pattern)))
+
+
+def asana_normaliser(session: Session, source: str, settings: Settings) -> Normaliser:
+    return TrackerNormaliser(partial(asana_normalize, AsanaContext(source, settings.bot_pattern)))
+
+
+KINDS: dict[str, SourceKind] = {
+    "git": SourceKind(git_normaliser, git_finish),
+    "jira": SourceKind(jira_normaliser),
+    "linear": SourceKind(linear_normaliser),
+    "asana": SourceKind(asana_normaliser),
+}

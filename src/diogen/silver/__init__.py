@@ -15,7 +15,13 @@ from diogen.silver.code import (
 )
 from diogen.silver.delivery import Deployment, DeploymentCommit, Incident, PipelineJob, PipelineRun
 from diogen.silver.people import Identity, Organization, Person, Team, TeamMembership
-from diogen.silver.work import Issue, IssueStatusTransition, Sprint, SprintScopeChange
+from diogen.silver.work import (
+    Issue,
+    IssueStatusTransition,
+    Sprint,
+    SprintScopeChange,
+    WorkLink,
+)
 
 __all__ = [
     "Base",
@@ -43,4 +49,5 @@ __all__ = [
     "SprintScopeChange",
     "Team",
     "TeamMembership",
+    "WorkLink",
 ]

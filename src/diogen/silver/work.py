@@ -67,3 +67,17 @@ class SprintScopeChange(Base):
     change: Mapped[str] = mapped_column(String(20))
     story_points: Mapped[float | None] = mapped_column(Float)
     changed_at: Mapped[datetime]
+
+
+class WorkLink(Base):
+    """An issue named by a change: a pull request (its branch or title) or a commit (its
+    message). Recomputed from both sides whenever either arrives (`silver.work_links`)."""
+
+    __tablename__ = "work_link"
+    id: Mapped[str] = id_column()
+    issue_id: Mapped[str] = ref("issue.id", nullable=False)
+    issue_key: Mapped[str] = mapped_column(String(255))
+    repository_id: Mapped[str] = ref("repository.id", nullable=False)
+    pull_request_id: Mapped[str | None] = ref("pull_request.id")
+    commit_id: Mapped[str | None] = ref("git_commit.id")
+    found_in: Mapped[str] = mapped_column(String(20))  # branch | title | message

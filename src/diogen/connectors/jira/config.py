@@ -24,6 +24,13 @@ class IncidentRules(BaseModel):
     labels: list[str] = Field(default_factory=list)
     priorities: list[str] = Field(default_factory=list)
 
+    @classmethod
+    def of(cls, types: list[str] | None, labels: list[str], priorities: list[str]) -> IncidentRules:
+        """The rules of these settings (`types` None: the default type)."""
+        if types is None:
+            return cls(labels=labels, priorities=priorities)
+        return cls(types=types, labels=labels, priorities=priorities)
+
 
 class JiraConfig(BaseModel):
     """A Jira site: Cloud (REST v3, email + API token) or Server/Data Center (REST v2, PAT)."""

@@ -68,6 +68,10 @@ def issue_sections(data: IssueData) -> dict[str, Any]:
         },
         "cycle_time": duration_summary("issues", [f.cycle_hours or 0.0 for f in cycled]),
         "lead_time": duration_summary("issues", [f.lead_hours for f in data.done]),
+        # Created → first production deployment of a linked change, for the issues with one.
+        "lead_time_to_deployment": duration_summary(
+            "issues", [h for f in data.done if (h := f.deployment_lead_hours) is not None]
+        ),
         "time_in_status": time_in_status(data.with_history()),
         "flow_efficiency": _efficiency(cycled),
     }
@@ -104,6 +108,8 @@ def _issue_row(facts: IssueFacts) -> dict[str, Any]:
         "started_at": iso(facts.started_at),
         "done_at": iso(facts.done_at),
         "lead_time_hours": hours_json(facts.lead_hours),
+        "deployed_at": iso(facts.deployed_at),
+        "lead_time_to_deployment_hours": hours_json(facts.deployment_lead_hours),
         "cycle_time_hours": hours_json(facts.cycle_hours),
         "active_hours": hours_json(facts.active_hours),
         "waiting_hours": hours_json(facts.waiting_hours),

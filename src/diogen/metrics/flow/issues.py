@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from diogen.metrics.flow import issue_queries as q
 from diogen.metrics.flow.actors import Actor, actor, load_actors
 from diogen.metrics.flow.common import hours_between
+from diogen.metrics.flow.issue_deploys import first_deployments
 from diogen.metrics.flow.issue_queries import IssueRow
 from diogen.metrics.flow.statuses import (
     DONE,
@@ -46,11 +47,20 @@ class IssueFacts:
     statuses: list[Segment]  # creation → done
     active_hours: float | None  # of the cycle; None without one
     waiting_hours: float | None
+    # When a change linked to it first reached production (`issue_deploys`); None: not yet.
+    deployed_at: datetime | None = None
 
     @property
     def lead_hours(self) -> float:
         assert self.done_at is not None
         return hours_between(self.row.created_at, self.done_at)
+
+    @property
+    def deployment_lead_hours(self) -> float | None:
+        """Created → first production deployment of a linked change."""
+        if self.deployed_at is None or self.deployed_at < self.row.created_at:
+            return None
+        return hours_between(self.row.created_at, self.deployed_at)
 
     @property
     def cycle_hours(self) -> float | None:
@@ -159,16 +169,19 @@ def load_issues(
     bots: re.Pattern[str],
     waiting: re.Pattern[str],
 ) -> IssueData:
-    """Three queries: finished issues, their transitions, their assignees."""
+    """Four queries: finished issues, their transitions, their assignees, their first
+    production deployments."""
     ids = q.finished_ids(resolved, window)
     rows = q.issues(session, ids)
     history = q.histories(session, ids)
     actors = load_actors(session, bots, q.assignee_ids(ids))
+    deployed = first_deployments(session, ids)
     done, excluded = [], []
     for row in rows:
         facts = issue_facts(
             row, history.get(row.id, []), actor(actors, row.assignee_identity_id), waiting
         )
+        facts = replace(facts, deployed_at=deployed.get(row.id))
         if facts.done_at is not None and not window.contains(facts.done_at):
             continue
         problems = exclusions(facts)
