@@ -101,8 +101,17 @@ class Processor:
     def handle(self, messages: Sequence[Message], *, retrying: bool = False) -> Outcome:
         """Apply `messages`; with `retrying` they come from the dead letters, whose rows are
         removed once applied (or once a newer version of their record made them moot)."""
+        return self.write(self.plan(messages, retrying=retrying), retrying=retrying)
+
+    def plan(self, messages: Sequence[Message], *, retrying: bool = False) -> list[Planned]:
+        """What `messages` ask for: reads bronze and normalises, writes nothing, so the next
+        batch can be planned while this one is written."""
         with session_scope(self.engine) as session:
-            plans = self._plan(session, messages, retrying)
+            return self._plan(session, messages, retrying)
+
+    def write(self, plans: list[Planned], *, retrying: bool = False) -> Outcome:
+        """Write `plans` in one transaction; if that fails on a constraint, one by one, and
+        the ones that still fail go to the dead letters."""
         try:
             with session_scope(self.engine) as session:
                 return self._write(session, plans, retrying)
