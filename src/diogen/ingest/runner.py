@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import Engine, Table, update
 from sqlalchemy.orm import Session
 
@@ -34,10 +35,19 @@ BATCH_SIZE = 2000
 REJECTIONS = (RejectedRecord, KeyError, ValueError, TypeError, IndexError)
 # Writing these can change which deployment shipped which commit.
 LINKED_TABLES = {"git_commit", "git_ref", "deployment"}
+# The cursor under which a sync keeps its connector's configuration (no stream is so named).
+CONFIG_CURSOR = "_config"
 TABLE_ORDER = {table.name: index for index, table in enumerate(Base.metadata.sorted_tables)}
 
 Clock = Callable[[], datetime]
 Progress = Callable[[dict[str, int]], None]
+
+
+def connector_config(connector: Connector) -> dict[str, Any] | None:
+    """The connector's configuration as JSON, secrets masked: what replaying its bronze
+    needs to normalise as this sync does."""
+    config = getattr(connector, "config", None)
+    return config.model_dump(mode="json") if isinstance(config, BaseModel) else None
 
 
 def utcnow() -> datetime:
@@ -103,6 +113,10 @@ def run_sync(
     )
     with session_scope(engine) as session:
         cursors = bronze.load_cursors(session, connector.source)
+        cursors.pop(CONFIG_CURSOR, None)
+        config = connector_config(connector)
+        if config is not None:
+            bronze.save_cursors(session, connector.source, {CONFIG_CURSOR: config}, started)
         session.add(
             SyncRun(id=result.run_id, source=connector.source, started_at=started, status="running")
         )

@@ -26,6 +26,7 @@ from diogen.connectors.git import GitConfig, GitConnector
 from diogen.errors import NotFoundError
 from diogen.ingest.bronze import load_cursors
 from diogen.ingest.models import RawRecord
+from diogen.processing import hosted
 from diogen.silver import Commit
 from diogen.silver.deployments import link_deployed_commits, sync_release_deployments
 from diogen.silver.history import mark_reachable_exactly, remove_stale_refs
@@ -132,4 +133,8 @@ def _ancestors(session: Session, repository: str, tips: list[str]) -> set[str]:
     return seen
 
 
-KINDS: dict[str, SourceKind] = {"git": SourceKind(git_normaliser, git_finish)}
+KINDS: dict[str, SourceKind] = {
+    "git": SourceKind(git_normaliser, git_finish),
+    "github": SourceKind(hosted.github_normaliser, hosted.github_finish),
+    "jira": SourceKind(hosted.jira_normaliser, hosted.jira_finish),
+}
