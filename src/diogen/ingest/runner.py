@@ -35,6 +35,11 @@ BATCH_SIZE = 2000
 REJECTIONS = (RejectedRecord, KeyError, ValueError, TypeError, IndexError)
 # Writing these can change which deployment shipped which commit.
 LINKED_TABLES = {"git_commit", "git_ref", "deployment"}
+RUNNING = "running"
+ABANDONED = "abandoned"
+ABANDONED_ERROR = (
+    "its process ended before the sync finished; the next sync resumes from the cursors"
+)
 # The cursor under which a sync keeps its connector's configuration (no stream is so named).
 CONFIG_CURSOR = "_config"
 TABLE_ORDER = {table.name: index for index, table in enumerate(Base.metadata.sorted_tables)}
@@ -118,7 +123,7 @@ def run_sync(
         if config is not None:
             bronze.save_cursors(session, connector.source, {CONFIG_CURSOR: config}, started)
         session.add(
-            SyncRun(id=result.run_id, source=connector.source, started_at=started, status="running")
+            SyncRun(id=result.run_id, source=connector.source, started_at=started, status=RUNNING)
         )
     try:
         _Sync(engine, connector, result, clock, progress, batch_size).drive(cursors)
@@ -205,6 +210,19 @@ class _Sync:
             self.result.summary.update(item.finish(session))
         for repository in sorted(touched):
             self.result.summary.update(link_deployed_commits(session, repository))
+
+
+def abandon_running(engine: Engine, source: str, now: datetime) -> int:
+    """Mark the runs of `source` still 'running' as abandoned: their process died (SIGKILL,
+    a lost machine) without recording how it ended. Only for whoever holds the source's sync
+    lock, which no running sync could be without. How many."""
+    with session_scope(engine) as session:
+        result = session.execute(
+            update(SyncRun)
+            .where(SyncRun.source == source, SyncRun.status == RUNNING)
+            .values(status=ABANDONED, finished_at=now, error=ABANDONED_ERROR)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _finish_run(

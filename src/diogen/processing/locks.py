@@ -12,6 +12,8 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from hashlib import blake2b
 from pathlib import Path
 from typing import IO, Protocol
@@ -19,6 +21,8 @@ from typing import IO, Protocol
 from sqlalchemy import Connection, Engine, text
 
 from diogen.config import Settings
+from diogen.errors import BusyError
+from diogen.ingest.runner import abandon_running, utcnow
 
 REDIS_TTL_SECONDS = 30.0
 
@@ -33,6 +37,28 @@ class Locks(Protocol):
     def close(self) -> None:
         """Release everything held."""
         ...
+
+
+def sync_lock_name(source: str) -> str:
+    """The lock every sync of `source` holds, scheduled or started by hand."""
+    return f"sync:{source}"
+
+
+@contextmanager
+def sync_lock(settings: Settings, engine: Engine, source: str) -> Iterator[None]:
+    """Hold `source`'s sync lock for the block, or raise BusyError at once if it is held."""
+    locks = make_locks(settings, engine)
+    try:
+        if not locks.acquire(sync_lock_name(source)):
+            raise BusyError(
+                f"{source} is being synced by another process (a worker's scheduled sync or "
+                "another diogen sync); try again when it has finished",
+                source=source,
+            )
+        abandon_running(engine, source, utcnow())
+        yield
+    finally:
+        locks.close()
 
 
 def make_locks(settings: Settings, engine: Engine) -> Locks:
