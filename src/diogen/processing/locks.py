@@ -18,7 +18,8 @@ from hashlib import blake2b
 from pathlib import Path
 from typing import IO, Protocol
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, TextClause, text
+from sqlalchemy.exc import DBAPIError
 
 from diogen.config import Settings
 from diogen.errors import BusyError
@@ -87,32 +88,53 @@ class PostgresLocks:
 
     def acquire(self, name: str) -> bool:
         with self._guard:
-            if name in self._held:
-                return True
-            got = self._connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": _key(self._schema, name)}
-            ).scalar_one()
+            try:
+                return self._acquire(name)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+            # The session died (a restart, a dropped connection) and every lock with it,
+            # perhaps taken by another worker since: start again on a new connection.
+            self._held.clear()
+            self._connection.rollback()
+            return self._acquire(name)
+
+    def _acquire(self, name: str) -> bool:
+        if name in self._held:
+            # Session locks live as long as the session: check that it still does.
+            self._connection.execute(text("SELECT 1"))
             self._connection.commit()
-            if got:
-                self._held.add(name)
-            return bool(got)
+            return True
+        got = self._connection.execute(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": _key(self._schema, name)}
+        ).scalar_one()
+        self._connection.commit()
+        if got:
+            self._held.add(name)
+        return bool(got)
 
     def release(self, name: str) -> None:
         with self._guard:
             if name in self._held:
-                self._connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": _key(self._schema, name)}
-                )
-                self._connection.commit()
                 self._held.discard(name)
+                self._run(text("SELECT pg_advisory_unlock(:key)"), key=_key(self._schema, name))
 
     def close(self) -> None:
         with self._guard:
             self._held.clear()
             # The connection goes back to the pool, where session locks would outlive us.
-            self._connection.execute(text("SELECT pg_advisory_unlock_all()"))
-            self._connection.commit()
+            self._run(text("SELECT pg_advisory_unlock_all()"))
             self._connection.close()
+
+    def _run(self, statement: TextClause, **values: object) -> None:
+        """Run an unlock; on a dead session there is nothing left to unlock."""
+        try:
+            self._connection.execute(statement, values)
+            self._connection.commit()
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            self._connection.rollback()
 
 
 class FileLocks:
