@@ -48,6 +48,9 @@ def sync_lock_name(source: str) -> str:
 @contextmanager
 def sync_lock(settings: Settings, engine: Engine, source: str) -> Iterator[None]:
     """Hold `source`'s sync lock for the block, or raise BusyError at once if it is held."""
+    if not settings.redis_url and engine.dialect.name == "sqlite" and not _sqlite_file(engine):
+        yield  # an in-memory database: no other process can sync into it
+        return
     locks = make_locks(settings, engine)
     try:
         if not locks.acquire(sync_lock_name(source)):
@@ -69,10 +72,15 @@ def make_locks(settings: Settings, engine: Engine) -> Locks:
         return RedisLocks(settings.redis_url, namespace=_namespace(engine))
     if engine.dialect.name == "postgresql":
         return PostgresLocks(engine)
-    database = engine.url.database
-    if not database or database == ":memory:":
+    database = _sqlite_file(engine)
+    if database is None:
         raise ValueError("file locks need an SQLite database file")
     return FileLocks(Path(f"{database}.locks"))
+
+
+def _sqlite_file(engine: Engine) -> str | None:
+    database = engine.url.database
+    return None if not database or database == ":memory:" else database
 
 
 class PostgresLocks:
