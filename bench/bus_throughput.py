@@ -1,13 +1,23 @@
 """End-to-end throughput and latency of the event pipeline: raw record in → silver row committed.
 
 A producer stores synthetic git commit records in bronze with their outbox events (as the
-ingest API and webhooks do), batch after batch; worker processes relay them to the bus and
-normalise them into silver. Each record's latency runs from its bronze commit to the commit of
-its silver rows. Configurations: the embedded log on SQLite and on PostgreSQL, Kafka (tansu)
-with PostgreSQL; one worker and two.
+ingest API and webhooks do); worker processes relay them to the bus and normalise them into
+silver. Each configuration (the embedded log on SQLite and on PostgreSQL, Kafka (tansu) with
+PostgreSQL; one worker and two) is measured in two phases:
+
+- capacity: a backlog of `--events` records is stored first, with the workers started and
+  (on Kafka) their partitions assigned but held; then they are let go, and the rate is the
+  backlog over the time from release to the last silver commit (relay included);
+- latency: the producer then stores records at half that rate for `--seconds`, and each
+  record's latency runs from its bronze commit to the commit of its silver rows.
+
+The machine is shared, so besides the rates each phase reports CPU time per event: of the
+worker processes, of their PostgreSQL backends and of the broker, read from /proc; these do
+not depend on what else runs, and say what a core would sustain. The load average is printed
+with each figure.
 
     .venv/bin/python bench/bus_throughput.py                       # every configuration
-    .venv/bin/python bench/bus_throughput.py --events 50000 --only kafka-postgresql
+    .venv/bin/python bench/bus_throughput.py --runs 3 --only kafka-postgresql
 
 The target in issue 6 is 5,000 events/s per worker. On the embedded log a group is read by one
 worker at a time (the second stands by), so two embedded workers measure failover cost, not
@@ -31,22 +41,23 @@ from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 
 from diogen.bus import make_bus
-from diogen.bus.base import Message
 from diogen.config import Settings
 from diogen.connectors.base import RawItem
 from diogen.db import make_engine, session_scope
 from diogen.ingest import outbox
 from diogen.migrations import upgrade
 from diogen.processing.locks import make_locks
-from diogen.processing.processor import Outcome, Processor
+from diogen.processing.processor import Outcome, Planned, Processor
 from diogen.processing.worker import Worker
 
 POSTGRES = os.environ.get("DIOGEN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REPOSITORIES = 8
 PRODUCER_BATCH = 500
+# Records arrive a few at a time (webhooks, small syncs): latency is measured on small commits.
+PACED_BATCH = 40
 
 
 def now() -> datetime:
@@ -91,14 +102,28 @@ def repository_item(repo: str) -> RawItem:
     return RawItem("repository", repo, payload)
 
 
-def produce(url: str, events: int, log_path: Path) -> None:
-    """Store `events` commit records, spread over the repositories, and log when each batch
-    was committed."""
+def produce(
+    url: str,
+    events: int,
+    log_path: Path,
+    *,
+    first: int = 0,
+    rate: float | None = None,
+    batch: int = PRODUCER_BATCH,
+) -> None:
+    """Store `events` commit records (numbered from `first`), spread over the repositories,
+    `batch` a transaction, at most `rate` a second, and log when each batch was committed."""
     engine = make_engine(url)
     per_repo = events // REPOSITORIES
-    with open(log_path, "w") as log:
-        for start in range(0, per_repo, PRODUCER_BATCH // REPOSITORIES):
-            count = min(PRODUCER_BATCH // REPOSITORIES, per_repo - start)
+    step = batch // REPOSITORIES
+    started = time.monotonic()
+    with open(log_path, "a") as log:
+        for start in range(first, first + per_repo, step):
+            count = min(step, first + per_repo - start)
+            if rate is not None:
+                ahead = started + (start - first) * REPOSITORIES / rate - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
             with session_scope(engine) as session:
                 ids = []
                 for r in range(REPOSITORIES):
@@ -106,8 +131,7 @@ def produce(url: str, events: int, log_path: Path) -> None:
                         session, f"git:bench{r}", commit_items(f"bench{r}", start, count), now
                     )
                     ids += [row["id"] for row in rows]
-            stamp = time.time()
-            log.write(json.dumps([stamp, ids]) + "\n")
+            log.write(json.dumps([time.time(), ids]) + "\n")
     engine.dispose()
 
 
@@ -118,24 +142,63 @@ class TimedProcessor(Processor):
         super().__init__(*args, **kwargs)
         self.log = open(log_path, "w")  # noqa: SIM115
 
-    def handle(self, messages: Any, *, retrying: bool = False) -> Outcome:
-        outcome = super().handle(messages, retrying=retrying)
+    def write(self, plans: list[Planned], *, retrying: bool = False) -> Outcome:
+        outcome = super().write(plans, retrying=retrying)
         stamp = time.time()
-        ids = [json.loads(m.value)["raw_id"] for m in messages if isinstance(m, Message)]
+        ids = [json.loads(p.message.value)["raw_id"] for p in plans]
         self.log.write(json.dumps([stamp, ids]) + "\n")
         self.log.flush()
         return outcome
 
 
-def work(url: str, settings: dict[str, Any], log_path: Path, done: Any) -> None:
+class BackendClock:
+    """CPU seconds of the PostgreSQL backends behind an engine's connections."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.pids: set[int] = set()
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "connect", self._connected)
+
+    def _connected(self, dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self.pids.add(cursor.fetchone()[0])
+
+    def seconds(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.pids)
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def work(url: str, settings: dict[str, Any], log_path: Path, go: Any, done: Any, cpu: Any) -> None:
+    """A worker that joins its group at once, works from `go` until `done` and caught up,
+    and reports its CPU time and its backends' (at `go`, at each `cpu` request, at the end)."""
     engine = make_engine(url)
+    backends = BackendClock(engine)
+    engine.dispose()  # connections opened from here on are counted
     config = Settings(**settings)
     bus = make_bus(config, engine)
     locks = make_locks(config, engine)
-    worker = Worker(engine, config, bus, locks, schedule=False, poll_seconds=0.05)
-    worker.processor = TimedProcessor(engine, config, log_path=log_path)
+    processor = TimedProcessor(engine, config, log_path=log_path)
+    worker = Worker(
+        engine, config, bus, locks, schedule=False, poll_seconds=0.05, processor=processor
+    )
+    marks = log_path.with_suffix(".cpu")
+    marked = False
     try:
+        worker.step()  # joins the Kafka group while the backlog is written
+        go.wait()
+        _mark(marks, backends)
         while True:
+            if cpu.is_set() and not marked:
+                _mark(marks, backends)
+                marked = True
             relayed = worker.stats.relayed
             if worker.step() or worker.stats.relayed != relayed:
                 continue
@@ -145,9 +208,23 @@ def work(url: str, settings: dict[str, Any], log_path: Path, done: Any) -> None:
         worker.close()
         locks.close()
         bus.close()
+        _mark(marks, backends)
 
 
-def run(name: str, url: str, settings: dict[str, Any], events: int, workers: int) -> dict[str, Any]:
+def _mark(path: Path, backends: BackendClock) -> None:
+    with open(path, "a") as out:
+        out.write(json.dumps([time.time(), time.process_time(), backends.seconds()]) + "\n")
+
+
+def run(
+    name: str,
+    url: str,
+    settings: dict[str, Any],
+    events: int,
+    workers: int,
+    seconds: float,
+    broker_pid: int | None,
+) -> dict[str, Any]:
     engine = make_engine(url)
     upgrade(engine)
     for r in range(REPOSITORIES):  # the records normalisers read their configuration from
@@ -155,51 +232,111 @@ def run(name: str, url: str, settings: dict[str, Any], events: int, workers: int
             outbox.store_raw(session, f"git:bench{r}", [repository_item(f"bench{r}")], now)
     engine.dispose()
     work_dir = Path(tempfile.mkdtemp(prefix="diogen-bench-"))
-    done = mp.Event()
+    go, done, cpu = mp.Event(), mp.Event(), mp.Event()
     procs = [
-        mp.Process(target=work, args=(url, settings, work_dir / f"w{n}.log", done))
+        mp.Process(target=work, args=(url, settings, work_dir / f"w{n}.log", go, done, cpu))
         for n in range(workers)
     ]
     for p in procs:
         p.start()
-    time.sleep(4 if settings.get("bus") == "kafka" else 0.5)  # let Kafka assign partitions
-    started = time.time()
-    produce(url, events, work_dir / "in.log")
+    time.sleep(6 if settings.get("bus") == "kafka" else 1)  # Kafka assigns partitions
+    produce(url, events, work_dir / "backlog.log")
+    load = os.getloadavg()[0]
+    broker_start = cpu_seconds(broker_pid) if broker_pid else 0.0
+    released = time.time()
+    go.set()
+    capacity = _wait_capacity(work_dir, workers, events, released)
+    broker_capacity = cpu_seconds(broker_pid) - broker_start if broker_pid else 0.0
+    cpu.set()
+    rate = capacity["events_per_s"] / 2
+    paced = max(int(rate * seconds) // PRODUCER_BATCH * PRODUCER_BATCH, PRODUCER_BATCH)
+    latency_started = time.time()
+    first = events // REPOSITORIES
+    produce(url, paced, work_dir / "paced.log", first=first, rate=rate, batch=PACED_BATCH)
     done.set()
     for p in procs:
         p.join()
-    return summarise(name, workers, work_dir, started)
-
-
-def summarise(name: str, workers: int, work_dir: Path, started: float) -> dict[str, Any]:
-    entered = {i: stamp for stamp, ids in _lines(work_dir / "in.log") for i in ids}
-    finished: dict[str, float] = {}
-    per_worker = []
-    for n in range(workers):
-        lines = _lines(work_dir / f"w{n}.log")
-        per_worker.append(sum(len(ids) for _, ids in lines if ids))
-        for stamp, ids in lines:
-            for i in ids:
-                finished.setdefault(i, stamp)
-    latencies = sorted(finished[i] - entered[i] for i in entered if i in finished)
-    elapsed = max(finished.values()) - started
-    q = statistics.quantiles(latencies, n=100)
+    latency = summarise_latency(work_dir, workers, latency_started)
+    cpu_use = summarise_cpu(work_dir, workers, events)
     return {
         "config": name,
         "workers": workers,
-        "events": len(entered),
-        "processed": len(latencies),
+        "load_average": round(load, 2),
+        **capacity,
+        **cpu_use,
+        "broker_us_per_event": round(broker_capacity * 1e6 / events) if broker_pid else None,
+        "paced_rate": round(rate),
+        **latency,
+    }
+
+
+def _wait_capacity(work_dir: Path, workers: int, events: int, released: float) -> dict[str, Any]:
+    """When every backlog record has its silver rows: the rate and who did what. The workers'
+    logs are read as they grow, so that watching costs them little CPU."""
+    left = {i for _, ids in _lines(work_dir / "backlog.log") for i in ids}
+    total = len(left)
+    per_worker = [0] * workers
+    offsets = [0] * workers
+    last = released
+    while left:
+        time.sleep(0.5)
+        for n in range(workers):
+            path = work_dir / f"w{n}.log"
+            if not path.exists():
+                continue
+            with open(path) as log:
+                log.seek(offsets[n])
+                for line in log:
+                    if not line.endswith("\n"):
+                        break
+                    offsets[n] += len(line)
+                    stamp, ids = json.loads(line)
+                    done = left.intersection(ids)
+                    per_worker[n] += len(done)
+                    left -= done
+                    if done:
+                        last = max(last, stamp)
+    return {
+        "events": total,
         "per_worker": per_worker,
-        "seconds": round(elapsed, 2),
-        "events_per_s": round(len(latencies) / elapsed),
+        "seconds": round(last - released, 2),
+        "events_per_s": round(total / (last - released)),
+    }
+
+
+def summarise_latency(work_dir: Path, workers: int, started: float) -> dict[str, Any]:
+    entered = {i: stamp for stamp, ids in _lines(work_dir / "paced.log") for i in ids}
+    finished: dict[str, float] = {}
+    for n in range(workers):
+        for stamp, ids in _lines(work_dir / f"w{n}.log"):
+            for i in ids:
+                finished.setdefault(i, stamp)
+    latencies = sorted(finished[i] - entered[i] for i in entered if i in finished)
+    q = statistics.quantiles(latencies, n=100)
+    return {
+        "paced_events": len(entered),
+        "paced_processed": len(latencies),
         "p50_ms": round(q[49] * 1000),
         "p95_ms": round(q[94] * 1000),
         "p99_ms": round(q[98] * 1000),
     }
 
 
-def _lines(path: Path) -> list[tuple[float, list[str]]]:
-    return [tuple(json.loads(line)) for line in path.read_text().splitlines()]  # type: ignore[misc]
+def summarise_cpu(work_dir: Path, workers: int, events: int) -> dict[str, Any]:
+    """CPU per backlog event over the capacity phase: workers' processes and backends."""
+    process = backend = 0.0
+    for n in range(workers):
+        start, after = _lines(work_dir / f"w{n}.cpu")[:2]
+        process += after[1] - start[1]
+        backend += after[2] - start[2]
+    return {
+        "worker_us_per_event": round(process * 1e6 / events),
+        "postgres_us_per_event": round(backend * 1e6 / events),
+    }
+
+
+def _lines(path: Path) -> list[Any]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def fresh_postgres() -> tuple[str, str]:
@@ -244,40 +381,69 @@ def start_tansu() -> tuple[subprocess.Popen[bytes], str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--events", type=int, default=20_000, help="backlog per run")
+    parser.add_argument("--seconds", type=float, default=10.0, help="paced phase per run")
+    parser.add_argument("--runs", type=int, default=1, help="runs per configuration")
     parser.add_argument("--only", help="embedded-sqlite, embedded-postgresql or kafka-postgresql")
+    parser.add_argument("--workers", default="1,2", help="worker counts, e.g. 1,2")
     args = parser.parse_args()
     results = []
     for config in ("embedded-sqlite", "embedded-postgresql", "kafka-postgresql"):
         if args.only and config != args.only:
             continue
-        for workers in (1, 2):
-            schema = broker = None
-            settings: dict[str, Any] = {"bus_partitions": 8}
-            if config == "embedded-sqlite":
-                url = f"sqlite:///{tempfile.mkdtemp(prefix='diogen-bench-')}/bench.db"
-            else:
-                url, schema = fresh_postgres()
-            if config.startswith("kafka"):
-                broker, bootstrap = start_tansu()
-                settings.update(bus="kafka", kafka_bootstrap_servers=bootstrap)
-            try:
-                results.append(run(config, url, settings, args.events, workers))
+        for workers in (int(w) for w in args.workers.split(",")):
+            for _ in range(args.runs):
+                results.append(measure(config, workers, args.events, args.seconds))
                 print(json.dumps(results[-1]), flush=True)
-            finally:
-                if broker is not None:
-                    broker.kill()
-                if schema is not None:
-                    drop_postgres(schema)
-    print(
-        f"\n{'config':22} {'workers':>7} {'events/s':>9} {'p50 ms':>8} {'p95 ms':>8} "
-        f"{'p99 ms':>8}  per worker"
-    )
+    report(results)
+
+
+def measure(config: str, workers: int, events: int, seconds: float) -> dict[str, Any]:
+    schema = broker = None
+    settings: dict[str, Any] = {"bus_partitions": 8}
+    if config == "embedded-sqlite":
+        url = f"sqlite:///{tempfile.mkdtemp(prefix='diogen-bench-')}/bench.db"
+    else:
+        url, schema = fresh_postgres()
+    if config.startswith("kafka"):
+        broker, bootstrap = start_tansu()
+        settings.update(bus="kafka", kafka_bootstrap_servers=bootstrap)
+    try:
+        pid = broker.pid if broker is not None else None
+        return run(config, url, settings, events, workers, seconds, pid)
+    finally:
+        if broker is not None:
+            broker.kill()
+            broker.wait()
+        if schema is not None:
+            drop_postgres(schema)
+
+
+COLUMNS = (
+    ("events_per_s", "events/s"),
+    ("worker_us_per_event", "worker µs"),
+    ("postgres_us_per_event", "pg µs"),
+    ("broker_us_per_event", "broker µs"),
+    ("paced_rate", "paced/s"),
+    ("p50_ms", "p50 ms"),
+    ("p95_ms", "p95 ms"),
+    ("p99_ms", "p99 ms"),
+    ("load_average", "load"),
+)
+
+
+def report(results: list[dict[str, Any]]) -> None:
+    """Medians per configuration (CPU per event: of the capacity phase)."""
+    print(f"\n{'config':20} {'workers':>7} {'runs':>4} " + " ".join(f"{t:>9}" for _, t in COLUMNS))
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for r in results:
-        print(
-            f"{r['config']:22} {r['workers']:>7} {r['events_per_s']:>9} {r['p50_ms']:>8} "
-            f"{r['p95_ms']:>8} {r['p99_ms']:>8}  {r['per_worker']}"
-        )
+        groups.setdefault((r["config"], r["workers"]), []).append(r)
+    for (config, workers), runs in groups.items():
+        cells = []
+        for key, _ in COLUMNS:
+            values = [r[key] for r in runs if r[key] is not None]
+            cells.append(f"{statistics.median(values):>9g}" if values else f"{'-':>9}")
+        print(f"{config:20} {workers:>7} {len(runs):>4} " + " ".join(cells))
 
 
 if __name__ == "__main__":

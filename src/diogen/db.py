@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeDecorator
 
 from diogen.errors import StorageError
+from diogen.pgupsert import COPY_MIN_ROWS, sortable, upsert_postgresql
 
 UPSERT_BATCH = 2000
 SQLITE_CACHE_KIB = 65536
@@ -158,6 +159,12 @@ def upsert(
     columns = list(rows[0].keys())
     to_update = [c for c in columns if c not in key] if update is None else list(update)
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and len(rows) >= COPY_MIN_ROWS:
+        upsert_postgresql(session, table, rows, key=key, update=to_update, protect=protect)
+        return
+    if dialect == "postgresql":
+        # Key order, as the bulk path: concurrent writers lock shared rows in one order.
+        rows = sorted(rows, key=lambda row: sortable(tuple(row[k] for k in key)))
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(table)
     if to_update:

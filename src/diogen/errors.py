@@ -43,6 +43,13 @@ class NotFoundError(InputError):
     type_slug = "not-found"
 
 
+class BusyError(DiogenError):
+    """Someone else is doing it right now (a sync of the same source); try again later."""
+
+    http_status = 409
+    type_slug = "busy"
+
+
 class StorageError(DiogenError):
     """The database cannot be reached, or its schema is not what this version expects."""
 

@@ -15,49 +15,17 @@ from diogen.config import Settings
 from diogen.db import session_scope
 from diogen.ingest import outbox
 from diogen.ingest.models import RawRecord, SyncCursor
-from diogen.migrations import target_metadata
 from diogen.processing.locks import Locks
 from diogen.processing.worker import Worker
+from diogen.testing.silver_rows import Snapshot as Snapshot
+from diogen.testing.silver_rows import snapshot as snapshot
 
-# Everything but silver: bronze, the pipeline's own tables, accounts.
-NOT_SILVER = {
-    "app_state",
-    "app_user",
-    "audit_entry",
-    "api_key",
-    "refresh_token",
-    "role_grant",
-    "bus_event",
-    "bus_offset",
-    "dead_letter",
-    "outbox_event",
-    "stale_window",
-    "raw_record",
-    "quarantined_record",
-    "sync_cursor",
-    "sync_run",
-}
-Snapshot = dict[str, list[tuple[Any, ...]]]
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 # The CLI with the pipeline's commands registered (as diogen.cli will once they are wired in).
 CLI = (
     "import sys; from diogen.cli import dlq, replay, status, worker; from diogen.cli import main; "
     "sys.argv[0] = 'diogen'; main()"
 )
-
-
-def snapshot(engine: Engine) -> Snapshot:
-    """Every silver row, table by table, in id order."""
-    found: Snapshot = {}
-    with engine.connect() as connection:
-        for table in target_metadata().sorted_tables:
-            if table.name in NOT_SILVER:
-                continue
-            order = [c for c in table.primary_key.columns]
-            found[table.name] = [
-                tuple(r) for r in connection.execute(select(table).order_by(*order))
-            ]
-    return found
 
 
 def copy_bronze(source: Engine, target: Engine, *, announce: bool) -> int:

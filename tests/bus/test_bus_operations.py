@@ -149,6 +149,7 @@ def test_commands(reference: tuple[Engine, Snapshot], database_url: str) -> None
     listed = cli("dlq", "list", "--format", "json", "--database", database_url)
     retried = cli("dlq", "retry", "--database", database_url)
     status = cli("status", "--format", "json", "--database", database_url)
+    metrics = cli("status", "--format", "prometheus", "--database", database_url)
     replayed = cli("replay", "--source", "git:repo", "--database", database_url)
     nothing = cli("replay", "--source", "git:nope", "--database", database_url)
     bad = cli("replay", "--since", "yesterday", "--database", database_url)
@@ -160,6 +161,10 @@ def test_commands(reference: tuple[Engine, Snapshot], database_url: str) -> None
     document = json.loads(status.stdout)
     # Unreadable, it names no source: counted in the total only.
     assert document["dead_letters"] == 1 and document["sources"][0]["dead_letters"] == 0
+    exposed = metrics.stdout.splitlines()
+    assert 'diogen_dead_letters{source="git:repo"} 0.0' in exposed
+    assert 'diogen_sync_failures{source="git:repo"} 0.0' in exposed
+    assert "diogen_sync_last_records" in metrics.stdout and metrics.returncode == 0
     assert replayed.returncode == 0 and "0 dead letters" in replayed.stderr, replayed.stderr
     assert nothing.returncode == 2 and nothing.stderr.startswith("error: no bronze records")
     assert bad.returncode == 2 and "--since" in bad.stderr

@@ -73,7 +73,7 @@ def demo(
     connector = GitConnector(git)
     started = time.monotonic()
     with interruptible(), database(settings) as engine:
-        result = run_git_sync(engine, connector)
+        result = run_git_sync(engine, connector, settings)
         info(
             f"synced {connector.name}: {result.summary.get('commits', 0)} commits, "
             f"{result.summary.get('releases', 0)} releases ({time.monotonic() - started:.1f} s)"

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 import typer
+from prometheus_client import generate_latest
 
 from diogen.bus import make_bus
-from diogen.cli.app import ConfigOption, DatabaseOption, OutputFormat, app, database, settings_for
+from diogen.cli.app import ConfigOption, DatabaseOption, app, database, settings_for
 from diogen.db import session_scope
-from diogen.processing.status import PipelineStatus, pipeline_status
+from diogen.processing.status import PipelineStatus, pipeline_status, registry
 from diogen.processing.worker import GROUP
+
+
+class StatusFormat(StrEnum):
+    table = "table"
+    json = "json"
+    prometheus = "prometheus"
 
 
 @app.command("status")
 def status(
-    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
-        OutputFormat.table
-    ),
+    output: Annotated[
+        StatusFormat,
+        typer.Option("--format", help="Output format (prometheus: the text exposition format)."),
+    ] = StatusFormat.table,
     db: DatabaseOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -32,8 +41,10 @@ def status(
                 found = pipeline_status(session, bus, GROUP)
         finally:
             bus.close()
-    if output is OutputFormat.json:
+    if output is StatusFormat.json:
         typer.echo(json.dumps(found.as_dict(), indent=2))
+    elif output is StatusFormat.prometheus:
+        typer.echo(generate_latest(registry(found)).decode(), nl=False)
     else:
         typer.echo(render(found), nl=False)
 

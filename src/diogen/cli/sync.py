@@ -26,6 +26,7 @@ from diogen.connectors.git import GitConfig, GitConnector
 from diogen.connectors.git.repo import is_url
 from diogen.db import session_scope
 from diogen.ingest.runner import SyncResult, run_sync
+from diogen.processing.locks import sync_lock
 from diogen.silver.repositories import check_location
 
 ReleasePatternOption = Annotated[
@@ -74,7 +75,7 @@ def sync_git(
     connector = GitConnector(git_config(location, name, settings))
     started = time.monotonic()
     with interruptible(), database(settings) as engine:
-        result = run_git_sync(engine, connector)
+        result = run_git_sync(engine, connector, settings)
     info(_summary(result, time.monotonic() - started))
     shallow = result.summary.get("shallow_boundary_commits")
     if shallow:
@@ -98,11 +99,12 @@ def git_config(location: str, name: str | None, settings: Settings) -> GitConfig
     )
 
 
-def run_git_sync(engine: Engine, connector: GitConnector) -> SyncResult:
-    """One sync of a git repository, with a progress bar on a terminal."""
+def run_git_sync(engine: Engine, connector: GitConnector, settings: Settings) -> SyncResult:
+    """One sync of a git repository, with a progress bar on a terminal; never beside another
+    sync of the same repository (a worker's scheduled one, say)."""
     with session_scope(engine) as session:
         check_location(session, "git", connector.name, connector.config.location)
-    with SyncProgress(connector.source) as report:
+    with sync_lock(settings, engine, connector.source), SyncProgress(connector.source) as report:
         return run_sync(engine, connector, progress=report)
 
 

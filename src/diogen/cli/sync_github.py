@@ -26,6 +26,7 @@ from diogen.connectors.github import DeploymentRules, GitHubConfig, GitHubConnec
 from diogen.connectors.github.config import PUBLIC_API
 from diogen.errors import InputError
 from diogen.ingest.runner import SyncResult, run_sync
+from diogen.processing.locks import sync_lock
 
 TOKEN_ENV = ["DIOGEN_GITHUB_TOKEN", "GITHUB_TOKEN"]
 # Counters of a sync, as the summary names them.
@@ -112,7 +113,12 @@ def sync_github(
     github = github_config(settings, repo or [], org, _tokens(token), api_url, rules, clone)
     connector = GitHubConnector(github)
     started = time.monotonic()
-    with interruptible(), database(settings) as engine, SyncProgress(connector.source) as report:
+    with (
+        interruptible(),
+        database(settings) as engine,
+        sync_lock(settings, engine, connector.source),
+        SyncProgress(connector.source) as report,
+    ):
         result = run_sync(engine, connector, progress=report)
     info(summary(result, time.monotonic() - started))
 

@@ -23,6 +23,7 @@ from diogen.connectors.jira import IncidentRules, JiraConfig, JiraConnector
 from diogen.connectors.jira.config import POINTS_FIELDS
 from diogen.errors import InputError
 from diogen.ingest.runner import SyncResult, run_sync
+from diogen.processing.locks import sync_lock
 
 # Counters of a sync, as the summary names them.
 SHOWN = (
@@ -132,7 +133,12 @@ def sync_jira(
         options["points_fields"] = points_field or settings.jira_points_fields
     connector = JiraConnector(jira_config(options))
     started = time.monotonic()
-    with interruptible(), database(settings) as engine, SyncProgress(connector.source) as report:
+    with (
+        interruptible(),
+        database(settings) as engine,
+        sync_lock(settings, engine, connector.source),
+        SyncProgress(connector.source) as report,
+    ):
         result = run_sync(engine, connector, progress=report)
     info(summary(result, time.monotonic() - started))
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import Engine, Table, update
 from sqlalchemy.orm import Session
 
@@ -37,10 +38,24 @@ REJECTIONS = (RejectedRecord, KeyError, ValueError, TypeError, IndexError)
 LINKED_TABLES = {"git_commit", "git_ref", "deployment"}
 # Writing these can change which issues which changes name (`silver.work_links`).
 WORK_TABLES = {"git_commit", "pull_request"}
+RUNNING = "running"
+ABANDONED = "abandoned"
+ABANDONED_ERROR = (
+    "its process ended before the sync finished; the next sync resumes from the cursors"
+)
+# The cursor under which a sync keeps its connector's configuration (no stream is so named).
+CONFIG_CURSOR = "_config"
 TABLE_ORDER = {table.name: index for index, table in enumerate(Base.metadata.sorted_tables)}
 
 Clock = Callable[[], datetime]
 Progress = Callable[[dict[str, int]], None]
+
+
+def connector_config(connector: Connector) -> dict[str, Any] | None:
+    """The connector's configuration as JSON, secrets masked: what replaying its bronze
+    needs to normalise as this sync does."""
+    config = getattr(connector, "config", None)
+    return config.model_dump(mode="json") if isinstance(config, BaseModel) else None
 
 
 def utcnow() -> datetime:
@@ -117,8 +132,12 @@ def run_sync(
     )
     with session_scope(engine) as session:
         cursors = bronze.load_cursors(session, connector.source)
+        cursors.pop(CONFIG_CURSOR, None)
+        config = connector_config(connector)
+        if config is not None:
+            bronze.save_cursors(session, connector.source, {CONFIG_CURSOR: config}, started)
         session.add(
-            SyncRun(id=result.run_id, source=connector.source, started_at=started, status="running")
+            SyncRun(id=result.run_id, source=connector.source, started_at=started, status=RUNNING)
         )
     try:
         _Sync(engine, connector, result, clock, progress, batch_size).drive(cursors)
@@ -225,6 +244,19 @@ class _Sync:
             self.result.summary.update(item.finish(session))
         for repository in sorted(touched):
             self.result.summary.update(link_deployed_commits(session, repository))
+
+
+def abandon_running(engine: Engine, source: str, now: datetime) -> int:
+    """Mark the runs of `source` still 'running' as abandoned: their process died (SIGKILL,
+    a lost machine) without recording how it ended. Only for whoever holds the source's sync
+    lock, which no running sync could be without. How many."""
+    with session_scope(engine) as session:
+        result = session.execute(
+            update(SyncRun)
+            .where(SyncRun.source == source, SyncRun.status == RUNNING)
+            .values(status=ABANDONED, finished_at=now, error=ABANDONED_ERROR)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _finish_run(

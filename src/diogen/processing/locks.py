@@ -12,13 +12,18 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from hashlib import blake2b
 from pathlib import Path
 from typing import IO, Protocol
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, TextClause, text
+from sqlalchemy.exc import DBAPIError
 
 from diogen.config import Settings
+from diogen.errors import BusyError
+from diogen.ingest.runner import abandon_running, utcnow
 
 REDIS_TTL_SECONDS = 30.0
 
@@ -35,6 +40,31 @@ class Locks(Protocol):
         ...
 
 
+def sync_lock_name(source: str) -> str:
+    """The lock every sync of `source` holds, scheduled or started by hand."""
+    return f"sync:{source}"
+
+
+@contextmanager
+def sync_lock(settings: Settings, engine: Engine, source: str) -> Iterator[None]:
+    """Hold `source`'s sync lock for the block, or raise BusyError at once if it is held."""
+    if not settings.redis_url and engine.dialect.name == "sqlite" and not _sqlite_file(engine):
+        yield  # an in-memory database: no other process can sync into it
+        return
+    locks = make_locks(settings, engine)
+    try:
+        if not locks.acquire(sync_lock_name(source)):
+            raise BusyError(
+                f"{source} is being synced by another process (a worker's scheduled sync or "
+                "another diogen sync); try again when it has finished",
+                source=source,
+            )
+        abandon_running(engine, source, utcnow())
+        yield
+    finally:
+        locks.close()
+
+
 def make_locks(settings: Settings, engine: Engine) -> Locks:
     """Locks for the Diogen whose data is in `engine`'s database (and schema): two Diogens
     sharing a PostgreSQL database or a Redis never take each other's locks."""
@@ -42,10 +72,15 @@ def make_locks(settings: Settings, engine: Engine) -> Locks:
         return RedisLocks(settings.redis_url, namespace=_namespace(engine))
     if engine.dialect.name == "postgresql":
         return PostgresLocks(engine)
-    database = engine.url.database
-    if not database or database == ":memory:":
+    database = _sqlite_file(engine)
+    if database is None:
         raise ValueError("file locks need an SQLite database file")
     return FileLocks(Path(f"{database}.locks"))
+
+
+def _sqlite_file(engine: Engine) -> str | None:
+    database = engine.url.database
+    return None if not database or database == ":memory:" else database
 
 
 class PostgresLocks:
@@ -61,32 +96,53 @@ class PostgresLocks:
 
     def acquire(self, name: str) -> bool:
         with self._guard:
-            if name in self._held:
-                return True
-            got = self._connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": _key(self._schema, name)}
-            ).scalar_one()
+            try:
+                return self._acquire(name)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+            # The session died (a restart, a dropped connection) and every lock with it,
+            # perhaps taken by another worker since: start again on a new connection.
+            self._held.clear()
+            self._connection.rollback()
+            return self._acquire(name)
+
+    def _acquire(self, name: str) -> bool:
+        if name in self._held:
+            # Session locks live as long as the session: check that it still does.
+            self._connection.execute(text("SELECT 1"))
             self._connection.commit()
-            if got:
-                self._held.add(name)
-            return bool(got)
+            return True
+        got = self._connection.execute(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": _key(self._schema, name)}
+        ).scalar_one()
+        self._connection.commit()
+        if got:
+            self._held.add(name)
+        return bool(got)
 
     def release(self, name: str) -> None:
         with self._guard:
             if name in self._held:
-                self._connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": _key(self._schema, name)}
-                )
-                self._connection.commit()
                 self._held.discard(name)
+                self._run(text("SELECT pg_advisory_unlock(:key)"), key=_key(self._schema, name))
 
     def close(self) -> None:
         with self._guard:
             self._held.clear()
             # The connection goes back to the pool, where session locks would outlive us.
-            self._connection.execute(text("SELECT pg_advisory_unlock_all()"))
-            self._connection.commit()
+            self._run(text("SELECT pg_advisory_unlock_all()"))
             self._connection.close()
+
+    def _run(self, statement: TextClause, **values: object) -> None:
+        """Run an unlock; on a dead session there is nothing left to unlock."""
+        try:
+            self._connection.execute(statement, values)
+            self._connection.commit()
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            self._connection.rollback()
 
 
 class FileLocks:

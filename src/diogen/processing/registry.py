@@ -26,14 +26,12 @@ from diogen.connectors.asana.connector import normalize as asana_normalize
 from diogen.connectors.asana.records import AsanaContext
 from diogen.connectors.base import RawItem, SilverRow
 from diogen.connectors.git import GitConfig, GitConnector
-from diogen.connectors.jira.config import IncidentRules
-from diogen.connectors.jira.connector import normalize as jira_normalize
-from diogen.connectors.jira.issues import JiraContext
 from diogen.connectors.linear.connector import normalize as linear_normalize
 from diogen.connectors.linear.records import LinearContext
 from diogen.errors import NotFoundError
 from diogen.ingest.bronze import load_cursors
 from diogen.ingest.models import RawRecord
+from diogen.processing import hosted
 from diogen.silver import Commit
 from diogen.silver.deployments import link_deployed_commits, sync_release_deployments
 from diogen.silver.history import mark_reachable_exactly, remove_stale_refs
@@ -148,20 +146,15 @@ class TrackerNormaliser:
     normalised when they came (with what silver held then) and are kept as they arrived;
     a replay rebuilds from the syncs' records."""
 
-    read: Callable[[RawItem], list[SilverRow]]
+    read: Callable[[RawItem], Iterable[SilverRow]]
 
     def normalize(self, item: RawItem) -> Iterable[SilverRow]:
         return [] if item.stream == WEBHOOKS else self.read(item)
 
 
 def jira_normaliser(session: Session, source: str, settings: Settings) -> Normaliser:
-    rules = IncidentRules.of(
-        settings.jira_incident_types,
-        settings.jira_incident_labels,
-        settings.jira_incident_priorities,
-    )
-    context = JiraContext(source, rules, settings.bot_pattern)
-    return TrackerNormaliser(partial(jira_normalize, context))
+    """The rules the last sync ran with (its stored configuration), over its records only."""
+    return TrackerNormaliser(hosted.jira_normaliser(session, source, settings).normalize)
 
 
 def linear_normaliser(session: Session, source: str, settings: Settings) -> Normaliser:
@@ -174,7 +167,8 @@ def asana_normaliser(session: Session, source: str, settings: Settings) -> Norma
 
 KINDS: dict[str, SourceKind] = {
     "git": SourceKind(git_normaliser, git_finish),
-    "jira": SourceKind(jira_normaliser),
+    "github": SourceKind(hosted.github_normaliser, hosted.github_finish),
+    "jira": SourceKind(jira_normaliser, hosted.jira_finish),
     "linear": SourceKind(linear_normaliser),
     "asana": SourceKind(asana_normaliser),
 }

@@ -24,8 +24,8 @@ from diogen.config import Settings
 from diogen.connectors.git import GitConfig, GitConnector
 from diogen.db import session_scope
 from diogen.ingest.models import SyncRun
-from diogen.ingest.runner import SyncResult, run_sync
-from diogen.processing.locks import Locks
+from diogen.ingest.runner import RUNNING, SyncResult, abandon_running, run_sync
+from diogen.processing.locks import Locks, sync_lock_name
 from diogen.processing.registry import kind_of
 from diogen.processing.sync_requests import pending_requests
 from diogen.silver import Repository
@@ -92,13 +92,14 @@ def run_due(
     stop: Callable[[], bool],
 ) -> list[SyncResult]:
     """Run every due sync this worker can lock, one after the other, until told to stop."""
+    abandon_dead_runs(engine, locks, clock)
     with session_scope(engine) as session:
         todo = [job for job in jobs(session, settings) if is_due(session, job, clock())]
     results = []
     for job in todo:
         if stop():
             break
-        name = f"sync:{job.source}"
+        name = sync_lock_name(job.source)
         if not locks.acquire(name):
             continue
         try:
@@ -111,3 +112,21 @@ def run_due(
         finally:
             locks.release(name)
     return results
+
+
+def abandon_dead_runs(engine: Engine, locks: Locks, clock: Callable[[], datetime]) -> int:
+    """Runs left 'running' by a sync whose process died: abandoned, once their source's sync
+    lock is free (a sync still going holds it). How many."""
+    with session_scope(engine) as session:
+        sources = list(
+            session.scalars(select(SyncRun.source).where(SyncRun.status == RUNNING).distinct())
+        )
+    count = 0
+    for source in sorted(sources):
+        name = sync_lock_name(source)
+        if locks.acquire(name):
+            try:
+                count += abandon_running(engine, source, clock())
+            finally:
+                locks.release(name)
+    return count

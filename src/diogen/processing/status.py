@@ -15,6 +15,7 @@ from diogen.bus.models import StaleWindow
 from diogen.bus.topics import ALL_TOPICS
 from diogen.ingest import outbox
 from diogen.ingest.models import QuarantinedRecord, SyncCursor, SyncRun
+from diogen.ingest.runner import ABANDONED, CONFIG_CURSOR
 from diogen.processing import deadletters
 
 
@@ -67,7 +68,9 @@ def pipeline_status(session: Session, bus: Bus, group: str) -> PipelineStatus:
     for run in _runs_newest_first(session):
         _add_run(of(run.source), run, settled)
     for source, updated in session.execute(
-        select(SyncCursor.source, func.max(SyncCursor.updated_at)).group_by(SyncCursor.source)
+        select(SyncCursor.source, func.max(SyncCursor.updated_at))
+        .where(SyncCursor.stream != CONFIG_CURSOR)
+        .group_by(SyncCursor.source)
     ):
         of(source).cursor_updated = updated
     for source, count in outbox.pending_by_source(session).items():
@@ -83,6 +86,10 @@ def pipeline_status(session: Session, bus: Bus, group: str) -> PipelineStatus:
     status.stale_windows = session.scalar(select(func.count()).select_from(StaleWindow)) or 0
     status.sources = [sources[name] for name in sorted(sources)]
     return status
+
+
+# A run whose process died counts as failed.
+FAILED = ("failed", ABANDONED)
 
 
 def _runs_newest_first(session: Session) -> list[SyncRun]:
@@ -101,7 +108,7 @@ def _add_run(source: SourceStatus, run: SyncRun, settled: set[str]) -> None:
         source.last_error = run.error
     if run.status == "succeeded":
         settled.add(source.source)
-    elif run.status == "failed" and source.source not in settled:
+    elif run.status in FAILED and source.source not in settled:
         source.failures_since_success += 1
 
 

@@ -34,8 +34,9 @@ def of_rows(rows: Iterable[SilverRow]) -> set[Window]:
         columns = TIME_COLUMNS.get(row.table.name)
         if columns is None:
             continue
-        repository = row.values.get("repository_id")
-        when = next((row.values[c] for c in columns if row.values.get(c)), None)
+        values = row.values
+        repository = values.get("repository_id")
+        when = next(filter(None, map(values.get, columns)), None)
         if repository and isinstance(when, datetime):
             day = when.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
             found.add((repository, day))

@@ -29,6 +29,7 @@ from diogen.ingest import outbox
 from diogen.ingest.runner import utcnow
 from diogen.processing import deadletters, scheduler
 from diogen.processing.locks import Locks
+from diogen.processing.pipeline import WritePipeline, Written
 from diogen.processing.processor import Outcome, Processor
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class Worker:
         poll_seconds: float = 0.5,
         schedule: bool = True,
         clock: Callable[[], datetime] = utcnow,
+        processor: Processor | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -70,7 +72,8 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.schedule = schedule
         self.clock = clock
-        self.processor = Processor(engine, settings, group=group, clock=clock)
+        self.processor = processor or Processor(engine, settings, group=group, clock=clock)
+        self.writer = WritePipeline(self.processor)
         self.stats = WorkerStats()
         self.stopping = threading.Event()
         self._consumer: Consumer | None = None
@@ -114,8 +117,11 @@ class Worker:
         self.stopping.set()
 
     def close(self) -> None:
-        """Leave the group (Kafka hands this worker's partitions to the others)."""
+        """Apply the batch in hand, then leave the group (Kafka hands this worker's
+        partitions to the others)."""
+        self._finish_writes()
         self._drop_consumer()
+        self.writer.close()
 
     def step(self) -> int:
         """One round of event work; how many messages it applied. Errors of the bus or the
@@ -146,18 +152,36 @@ class Worker:
         return moved
 
     def _consume(self) -> int:
+        """Poll and plan a batch while the writer applies the previous one; commit the
+        offsets of what the writer has committed. Idle, wait for the writer."""
         consumer = self._consumer_if_allowed()
         if consumer is None:
             self.stopping.wait(self.poll_seconds)
             return 0
+        self._commit(consumer, self.writer.written())
         messages = consumer.poll(self.batch_size, self.poll_seconds)
         if not messages:
+            self._commit(consumer, self.writer.flush())
             return 0
-        outcome = self.processor.handle(messages)
-        consumer.commit(messages)
-        self.stats.outcome.add(outcome)
-        self.stats.partitions.update((m.topic, m.partition) for m in messages)
+        self.writer.submit(messages, self.processor.plan(messages))
         return len(messages)
+
+    def _commit(self, consumer: Consumer, written: list[Written]) -> None:
+        for batch in written:
+            consumer.commit(batch.messages)
+            self.stats.outcome.add(batch.outcome)
+            self.stats.partitions.update((m.topic, m.partition) for m in batch.messages)
+
+    def _finish_writes(self) -> None:
+        """Commit what the writer has written; on failure the rest is delivered again."""
+        if self._consumer is None:
+            self.writer.reset()
+            return
+        try:
+            self._commit(self._consumer, self.writer.flush())
+        except Exception as exc:
+            log.warning("last batch not committed, it will be delivered again: %s", exc)
+        self.writer.reset()
 
     def _consumer_if_allowed(self) -> Consumer | None:
         """The group's consumer; on the embedded log only while this worker holds its lock."""
@@ -169,6 +193,8 @@ class Worker:
         return self._consumer
 
     def _drop_consumer(self) -> None:
+        # Written batches are not committed with another consumer: they are delivered again.
+        self.writer.reset()
         if self._consumer is not None:
             consumer, self._consumer = self._consumer, None
             try:
@@ -181,6 +207,7 @@ class Worker:
             letters = deadletters.due(session, self.group, self.clock(), self.batch_size)
             messages = [deadletters.as_message(letter) for letter in letters]
         if messages:
+            self._finish_writes()  # a retry must not race the writer over the same rows
             self.stats.outcome.add(self.processor.handle(messages, retrying=True))
 
     def _trim(self) -> None:
