@@ -4,6 +4,7 @@ GitHub (or GitHub Enterprise), with the commits of each repository from a clone.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -23,7 +24,8 @@ from diogen.cli.app import (
 )
 from diogen.config import Settings
 from diogen.connectors.github import DeploymentRules, GitHubConfig, GitHubConnector
-from diogen.connectors.github.config import PUBLIC_API
+from diogen.connectors.github.app import load_private_key
+from diogen.connectors.github.config import PUBLIC_API, GitHubAppConfig
 from diogen.errors import InputError
 from diogen.ingest.runner import SyncResult, run_sync
 
@@ -58,6 +60,33 @@ def sync_github(
             "(default: DIOGEN_GITHUB_TOKEN, GITHUB_TOKEN).",
             show_default=False,
             show_envvar=False,
+        ),
+    ] = None,
+    app_id: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ID",
+            envvar="DIOGEN_GITHUB_APP_ID",
+            help="Authenticate as this GitHub App (with --private-key) instead of a token.",
+            show_default=False,
+        ),
+    ] = None,
+    private_key: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            envvar="DIOGEN_GITHUB_APP_PRIVATE_KEY",
+            help="The GitHub App's private key (.pem).",
+            show_default=False,
+        ),
+    ] = None,
+    installation_id: Annotated[
+        int | None,
+        typer.Option(
+            metavar="ID",
+            envvar="DIOGEN_GITHUB_INSTALLATION_ID",
+            help="The App installation to act as (default: the one on the repository or org).",
+            show_default=False,
         ),
     ] = None,
     api_url: Annotated[
@@ -109,7 +138,9 @@ def sync_github(
         "workflow_branch_pattern": deploy_branch,
         "releases": releases,
     }
-    github = github_config(settings, repo or [], org, _tokens(token), api_url, rules, clone)
+    app = app_config(app_id, private_key, installation_id)
+    tokens = [] if app else _tokens(token)
+    github = github_config(settings, repo or [], org, tokens, api_url, rules, clone, app)
     connector = GitHubConnector(github)
     started = time.monotonic()
     with interruptible(), database(settings) as engine, SyncProgress(connector.source) as report:
@@ -125,15 +156,20 @@ def github_config(
     api_url: str,
     rules: dict[str, Any],
     clone: bool,
+    app: GitHubAppConfig | None = None,
 ) -> GitHubConfig:
     """The connector config, or one line saying what is wrong with the options."""
-    if not tokens:
-        raise InputError("a GitHub token is needed: --token, or DIOGEN_GITHUB_TOKEN/GITHUB_TOKEN")
+    if not tokens and app is None:
+        raise InputError(
+            "a GitHub token is needed: --token, or DIOGEN_GITHUB_TOKEN/GITHUB_TOKEN "
+            "(or a GitHub App: --app-id with --private-key)"
+        )
     try:
         return GitHubConfig(
             repos=repos,
             org=org,
             tokens=tokens,
+            app=app,
             api_url=api_url,
             rules=DeploymentRules(**rules),
             bot_pattern=settings.bot_pattern,
@@ -142,10 +178,38 @@ def github_config(
             git_jobs=settings.git_jobs,
         )
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'options'}: {e['msg']}" for e in exc.errors()
-        )
-        raise InputError(f"invalid GitHub options: {problems}") from exc
+        raise InputError(f"invalid GitHub options: {_problems(exc)}") from exc
+
+
+def app_config(
+    app_id: str | None, private_key: Path | None, installation_id: int | None
+) -> GitHubAppConfig | None:
+    """The GitHub App of the options (None: authenticate with tokens); the key is checked here
+    so a bad file is one line naming it."""
+    if app_id is None and private_key is None:
+        if installation_id is not None:
+            raise InputError("--installation-id needs --app-id and --private-key")
+        return None
+    if app_id is None or private_key is None:
+        raise InputError("a GitHub App needs both --app-id and --private-key FILE")
+    try:
+        pem = private_key.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the GitHub App private key {private_key}: {exc}") from exc
+    try:
+        load_private_key(pem)
+    except InputError as exc:
+        raise InputError(f"{private_key}: {exc}") from exc
+    try:
+        return GitHubAppConfig(app_id=app_id, private_key=pem, installation_id=installation_id)
+    except ValidationError as exc:
+        raise InputError(f"invalid GitHub App options: {_problems(exc)}") from exc
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'options'}: {e['msg']}" for e in exc.errors()
+    )
 
 
 def _tokens(given: list[str] | None) -> list[str]:

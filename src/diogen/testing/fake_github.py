@@ -37,6 +37,8 @@ from graphql import (
     parse,
 )
 
+from diogen.testing.fake_github_app import FakeApp, installed_app
+
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 HEADER_SCENARIO = (
     "octokit-fixtures/scenarios/api.github.com/paginate-issues/normalized-fixture.json"
@@ -343,6 +345,7 @@ class FakeGitHub:
         self.prefix = prefix
         self.clock = clock
         self.faults: list[Fault] = []
+        self.apps: list[FakeApp] = []
         self.log: list[Logged] = []
         self.lock = threading.Lock()
         scenario = json.loads((data_dir / HEADER_SCENARIO).read_text())
@@ -373,6 +376,20 @@ class FakeGitHub:
         self.repos[repo.full_name] = repo
         self.owners.setdefault(repo.full_name.split("/")[0], []).append(repo.full_name)
         return repo
+
+    def install_app(
+        self,
+        app_id: str,
+        public_key: str,
+        installations: dict[str, int],
+        *,
+        token_lifetime: float = 3600.0,
+    ) -> FakeApp:
+        """A GitHub App with this public key, installed on these owners (login → id); its
+        installation tokens expire `token_lifetime` seconds after issue, on the fake's clock."""
+        app = installed_app(self.examples.load, app_id, public_key, installations, token_lifetime)
+        self.apps.append(app)
+        return app
 
     def fail(
         self,
@@ -405,7 +422,12 @@ class FakeGitHub:
             limited = fault.status in (403, 429)
             message = {"message": SECONDARY if limited else "Server Error"}
             return fault.status, {**self.base_headers, **fault.headers}, _dump(message)
-        if self.limits is not None and token not in self.limits:
+        for app in self.apps:
+            answered = app.answer(method, path, token, self.clock())
+            if answered is not None:
+                self._record(method, path, answered[0], token)
+                return answered[0], dict(self.base_headers), _dump(answered[1])
+        if not self._authorised(token):
             self._record(method, path, 401, token)
             return 401, dict(self.base_headers), _dump({"message": "Bad credentials"})
         remaining, reset = self._quota(token)
@@ -436,6 +458,11 @@ class FakeGitHub:
         if links:
             out["link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items())
         return status, out, text
+
+    def _authorised(self, token: str | None) -> bool:
+        if self.apps and token is not None and token.startswith("ghs_"):
+            return any(app.valid(token, self.clock()) for app in self.apps)
+        return self.limits is None or token in self.limits
 
     def _fault(self, path: str) -> Fault | None:
         with self.lock:

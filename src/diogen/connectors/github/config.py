@@ -37,12 +37,23 @@ class DeploymentRules(BaseModel):
         return value
 
 
+class GitHubAppConfig(BaseModel):
+    """A GitHub App: its id (or client id), its private key (the PEM text), and optionally the
+    installation to act as (else found from the repository or organisation)."""
+
+    app_id: str = Field(min_length=1)
+    private_key: SecretStr
+    installation_id: int | None = Field(default=None, ge=1)
+
+
 class GitHubConfig(BaseModel):
     """A GitHub source: explicit repositories or every repository of an org or user."""
 
     repos: list[str] = Field(default_factory=list)
     org: str | None = None
     tokens: list[SecretStr] = Field(default_factory=list)
+    # A GitHub App instead of tokens.
+    app: GitHubAppConfig | None = None
     api_url: str = PUBLIC_API
     graphql_url: str | None = None
     rules: DeploymentRules = Field(default_factory=DeploymentRules)
@@ -80,6 +91,14 @@ class GitHubConfig(BaseModel):
     def _one_scope(self) -> GitHubConfig:
         if bool(self.repos) == bool(self.org):
             raise ValueError("give either repositories (OWNER/NAME) or an organisation, not both")
+        if self.app is not None and self.tokens:
+            raise ValueError("authenticate with tokens or with a GitHub App, not both")
+        owners = {repo.split("/")[0].lower() for repo in self.repos}
+        if self.app is not None and len(owners) > 1:
+            raise ValueError(
+                "a GitHub App installation covers one owner: sync each owner's repositories "
+                "separately"
+            )
         return self
 
     @property
