@@ -92,5 +92,6 @@ def test_bad_options_are_one_line(
 def test_help_lists_the_options() -> None:
     result = runner.invoke(app, ["sync", "github", "--help"])
     assert result.exit_code == 0
-    for option in ("--repo", "--org", "--token", "--api-url", "--deploy-workflow", "--releases"):
+    options = ("--repo", "--org", "--token", "--api-url", "--deploy-workflow", "--releases")
+    for option in (*options, "--app-id", "--private-key", "--installation-id", "--no-teams"):
         assert option in result.output

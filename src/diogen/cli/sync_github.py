@@ -38,6 +38,7 @@ SHOWN = (
     ("releases", "releases"),
     ("workflow_runs", "workflow runs"),
     ("commits", "commits"),
+    ("teams", "teams"),
 )
 
 
@@ -126,6 +127,13 @@ def sync_github(
     clone: Annotated[
         bool, typer.Option("--clone/--no-clone", help="Skip the clone (no commits, no ancestry).")
     ] = True,
+    teams: Annotated[
+        bool,
+        typer.Option(
+            "--teams/--no-teams",
+            help="With --org: its teams, their members and repositories (needs read:org).",
+        ),
+    ] = True,
     db: DatabaseOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -141,6 +149,7 @@ def sync_github(
     app = app_config(app_id, private_key, installation_id)
     tokens = [] if app else _tokens(token)
     github = github_config(settings, repo or [], org, tokens, api_url, rules, clone, app)
+    github = github.model_copy(update={"teams": teams})
     connector = GitHubConnector(github)
     started = time.monotonic()
     with interruptible(), database(settings) as engine, SyncProgress(connector.source) as report:

@@ -312,6 +312,7 @@ class Fault:
     times: int
     headers: dict[str, str]
     delay: float = 0.0
+    message: str | None = None
 
 
 @dataclass
@@ -346,6 +347,10 @@ class FakeGitHub:
         self.clock = clock
         self.faults: list[Fault] = []
         self.apps: list[FakeApp] = []
+        # Organisation → its teams; a team's members (logins) and repositories (→ permission).
+        self.teams: dict[str, list[dict[str, Any]]] = {}
+        self.team_members: dict[int, list[str]] = {}
+        self.team_repos: dict[int, dict[str, str]] = {}
         self.log: list[Logged] = []
         self.lock = threading.Lock()
         scenario = json.loads((data_dir / HEADER_SCENARIO).read_text())
@@ -377,6 +382,44 @@ class FakeGitHub:
         self.owners.setdefault(repo.full_name.split("/")[0], []).append(repo.full_name)
         return repo
 
+    def add_team(
+        self,
+        org: str,
+        name: str,
+        *,
+        members: list[str] | None = None,
+        repos: dict[str, str] | None = None,
+        parent: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A team of `org` (GitHub's example team renamed), nested under `parent`; `repos` maps
+        a repository's full name to the team's permission on it (pull … admin)."""
+        team = self.examples.one("teams__list")
+        team_id = 10_000 + sum(len(t) for t in self.teams.values()) + 1
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        team.update(id=team_id, name=name, slug=slug, parent=parent)
+        team["html_url"] = f"https://github.com/orgs/{org}/teams/{slug}"
+        self.teams.setdefault(org, []).append(team)
+        self.team_members[team_id] = list(members or [])
+        self.team_repos[team_id] = dict(repos or {})
+        return team
+
+    def _team_list(self, org: str, slug: str, kind: str) -> list[dict[str, Any]]:
+        team = next(t for t in self.teams.get(org, []) if t["slug"] == slug)
+        if kind == "members":
+            logins = self.team_members[team["id"]]
+            return [self.examples.user(login, int(fake_sha(login)[:6], 16)) for login in logins]
+        repos = []
+        for full_name, permission in self.team_repos[team["id"]].items():
+            repo = self.examples.one("teams__list-repos-in-org")
+            repo.update(full_name=full_name, name=full_name.split("/")[1], role_name=permission)
+            rank = ("pull", "triage", "push", "maintain", "admin").index(permission)
+            repo["permissions"] = {
+                flag: rank >= i
+                for i, flag in enumerate(("pull", "triage", "push", "maintain", "admin"))
+            }
+            repos.append(repo)
+        return repos
+
     def install_app(
         self,
         app_id: str,
@@ -399,11 +442,13 @@ class FakeGitHub:
         times: int = 1,
         retry_after: int | None = None,
         delay: float = 0.0,
+        message: str | None = None,
     ) -> None:
         """The next `times` requests whose path matches `path` (a regex) fail with `status`
-        (0: answer normally, after `delay` seconds)."""
+        (0: answer normally, after `delay` seconds); a 403 or 429 says it is a secondary rate
+        limit unless `message` says otherwise."""
         headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
-        self.faults.append(Fault(re.compile(path), status, times, headers, delay))
+        self.faults.append(Fault(re.compile(path), status, times, headers, delay, message))
 
     def requests(self, method: str | None = None) -> list[Logged]:
         return [r for r in self.log if method is None or r.method == method]
@@ -420,7 +465,7 @@ class FakeGitHub:
         if fault is not None and fault.status:
             self._record(method, path, fault.status, token)
             limited = fault.status in (403, 429)
-            message = {"message": SECONDARY if limited else "Server Error"}
+            message = {"message": fault.message or (SECONDARY if limited else "Server Error")}
             return fault.status, {**self.base_headers, **fault.headers}, _dump(message)
         for app in self.apps:
             answered = app.answer(method, path, token, self.clock())
@@ -503,6 +548,17 @@ class FakeGitHub:
 
     def _rest(self, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         parts = path.strip("/").split("/")
+        if parts[0] == "orgs" and len(parts) >= 3 and parts[2] == "teams":
+            if len(parts) == 3:
+                if parts[1] not in self.teams:
+                    raise KeyError(parts[1])
+                return self._page(path, query, self.teams[parts[1]])
+            if len(parts) == 5 and parts[4] in ("members", "repos"):
+                try:
+                    return self._page(path, query, self._team_list(parts[1], parts[3], parts[4]))
+                except StopIteration:
+                    raise KeyError(parts[3]) from None
+            raise KeyError(path)
         if parts[0] in ("orgs", "users") and len(parts) == 3 and parts[2] == "repos":
             if parts[1] not in self.owners:
                 raise KeyError(parts[1])

@@ -60,6 +60,8 @@ class GitHubConfig(BaseModel):
     # Per-repository rules ("owner/name" → rules), over `rules`.
     repo_rules: dict[str, DeploymentRules] = Field(default_factory=dict)
     bot_pattern: str = BOT_PATTERN
+    # An organisation's teams, their members and repositories (with `org` only).
+    teams: bool = True
     # Commits and ancestry from a clone (what deployed-commit linking needs).
     clone: bool = True
     cache_dir: Path = Path(".diogen-cache")
