@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     hotfix_pattern: str = HOTFIX_PATTERN
     # Verifies POST /api/v1/webhooks/github (DIOGEN_GITHUB_WEBHOOK_SECRET); unset: refused.
     github_webhook_secret: SecretStr | None = None
+    # The `[github]` section: incident rules, deployment rules per repository (docs/github.md).
+    github: dict[str, Any] = Field(
+        default_factory=dict,
+        description="GitHub source rules: incident_labels, incident_types, deployments "
+        "(rules for every repository) and repositories (rules per OWNER/NAME).",
+    )
     # How often an open dashboard page asks whether new data arrived.
     dashboard_poll_seconds: int = Field(30, ge=1)
     # The REST API (`diogen serve`, docs/api.md).

@@ -4,6 +4,7 @@ GitHub (or GitHub Enterprise), with the commits of each repository from a clone.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,9 +24,14 @@ from diogen.cli.app import (
     sync_app,
 )
 from diogen.config import Settings
-from diogen.connectors.github import DeploymentRules, GitHubConfig, GitHubConnector
+from diogen.connectors.github import GitHubConfig, GitHubConnector
 from diogen.connectors.github.app import load_private_key
-from diogen.connectors.github.config import PUBLIC_API, GitHubAppConfig
+from diogen.connectors.github.config import (
+    PUBLIC_API,
+    GitHubAppConfig,
+    GitHubSettings,
+    IssueRules,
+)
 from diogen.errors import InputError
 from diogen.ingest.runner import SyncResult, run_sync
 
@@ -39,6 +45,8 @@ SHOWN = (
     ("workflow_runs", "workflow runs"),
     ("commits", "commits"),
     ("teams", "teams"),
+    ("issues", "issues"),
+    ("incidents", "incidents"),
 )
 
 
@@ -124,6 +132,24 @@ def sync_github(
     releases: Annotated[
         bool, typer.Option("--releases", help="Published releases are deployments of their tag.")
     ] = False,
+    incident_label: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="LABEL",
+            help="Issues with this label are incidents (repeat; default: [github] "
+            "incident_labels). Issues are synced only when some rule is set.",
+            show_default=False,
+        ),
+    ] = None,
+    incident_type: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="TYPE",
+            help="Issues of this issue type are incidents (repeat; default: [github] "
+            "incident_types).",
+            show_default=False,
+        ),
+    ] = None,
     clone: Annotated[
         bool, typer.Option("--clone/--no-clone", help="Skip the clone (no commits, no ancestry).")
     ] = True,
@@ -140,12 +166,18 @@ def sync_github(
     """Sync GitHub repositories: pull requests with reviews, commits and labels, deployments,
     releases, Actions runs and jobs; commits and ancestry from a clone."""
     settings = settings_for(db, config)
-    rules = {
-        "environment_pattern": environment or settings.production_environment,
+    given = {
+        "environment_pattern": environment,
         "workflow_pattern": deploy_workflow,
         "workflow_branch_pattern": deploy_branch,
-        "releases": releases,
+        "releases": releases or None,
     }
+    rules = Rules(
+        base={"environment_pattern": settings.production_environment},
+        given={key: value for key, value in given.items() if value is not None},
+        incident_labels=incident_label or [],
+        incident_types=incident_type or [],
+    )
     app = app_config(app_id, private_key, installation_id)
     tokens = [] if app else _tokens(token)
     github = github_config(settings, repo or [], org, tokens, api_url, rules, clone, app)
@@ -163,7 +195,7 @@ def github_config(
     org: str | None,
     tokens: list[str],
     api_url: str,
-    rules: dict[str, Any],
+    rules: Rules,
     clone: bool,
     app: GitHubAppConfig | None = None,
 ) -> GitHubConfig:
@@ -174,13 +206,24 @@ def github_config(
             "(or a GitHub App: --app-id with --private-key)"
         )
     try:
+        section = GitHubSettings(**settings.github)
+    except ValidationError as exc:
+        raise InputError(f"invalid [github] settings: {_problems(exc)}") from exc
+    try:
+        common, per_repo = section.rules(rules.base, rules.given)
+        incidents = IssueRules(
+            labels=rules.incident_labels or section.incident_labels,
+            types=rules.incident_types or section.incident_types,
+        )
         return GitHubConfig(
             repos=repos,
             org=org,
             tokens=tokens,
             app=app,
             api_url=api_url,
-            rules=DeploymentRules(**rules),
+            rules=common,
+            repo_rules=per_repo,
+            incidents=incidents,
             bot_pattern=settings.bot_pattern,
             clone=clone,
             cache_dir=settings.cache_dir,
@@ -188,6 +231,16 @@ def github_config(
         )
     except ValidationError as exc:
         raise InputError(f"invalid GitHub options: {_problems(exc)}") from exc
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Deployment and incident rules of the command line, over the `[github]` settings."""
+
+    base: dict[str, Any]
+    given: dict[str, Any]
+    incident_labels: list[str] = field(default_factory=list)
+    incident_types: list[str] = field(default_factory=list)
 
 
 def app_config(

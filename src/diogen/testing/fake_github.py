@@ -82,6 +82,7 @@ class FakeRepo:
     tags: list[dict[str, Any]] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
     jobs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    issues: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def full_name(self) -> str:
@@ -222,6 +223,52 @@ class Examples:
             updated_at=review["submitted_at"],
         )
         return comment
+
+    def add_issue(
+        self,
+        fake: FakeRepo,
+        number: int,
+        *,
+        labels: list[str],
+        created: datetime,
+        closed: datetime | None = None,
+        body: str = "",
+        title: str | None = None,
+    ) -> dict[str, Any]:
+        """An issue (GitHub's example issue, renumbered); closing or relabelling it later is
+        `update_issue`."""
+        issue = self.one("issues__list-for-repo")
+        issue.pop("pull_request", None)
+        label = issue["labels"][0]
+        issue.update(
+            id=3_000_000 + number,
+            number=number,
+            title=title or f"Issue {number}",
+            body=body,
+            labels=[{**label, "name": name} for name in labels],
+            html_url=f"{fake.repo['html_url']}/issues/{number}",
+            created_at=iso(created),
+        )
+        fake.issues.append(issue)
+        self.update_issue(issue, closed=closed, at=closed or created)
+        return issue
+
+    def update_issue(
+        self,
+        issue: dict[str, Any],
+        *,
+        at: datetime,
+        closed: datetime | None = None,
+        labels: list[str] | None = None,
+    ) -> None:
+        issue.update(
+            state="closed" if closed else "open",
+            closed_at=iso(closed) if closed else None,
+            updated_at=iso(at),
+        )
+        if labels is not None:
+            template = self.one("issues__list-for-repo")["labels"][0]
+            issue["labels"] = [{**template, "name": name} for name in labels]
 
     def add_deployment(self, fake: FakeRepo, index: int, sha: str) -> dict[str, Any]:
         deployment = self.one("repos__list-deployments")
@@ -579,6 +626,15 @@ class FakeGitHub:
         if rest == "pulls":
             pulls = sorted(repo.pulls, key=lambda p: p[query.get("sort", "created") + "_at"])
             return (pulls[::-1] if query.get("direction", "desc") == "desc" else pulls), None
+        if rest == "issues":
+            # Pull requests are issues too in this list, as GitHub lists them.
+            as_issues = [
+                {**pr, "pull_request": {"url": pr["url"]}, "labels": pr["labels"]}
+                for pr in repo.pulls
+            ]
+            since = query.get("since", "")
+            listed = [i for i in repo.issues + as_issues if i["updated_at"] >= since]
+            return sorted(listed, key=lambda i: (i["updated_at"], i["number"])), None
         if rest == "pulls/comments":
             since = query.get("since", "")
             comments = [c for c in repo.review_comments if c["updated_at"] >= since]

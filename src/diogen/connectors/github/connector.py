@@ -16,6 +16,7 @@ from diogen.connectors.github.clone import clone_items
 from diogen.connectors.github.config import GitHubConfig
 from diogen.connectors.github.context import RepoContext
 from diogen.connectors.github.fetch import RepoFetch
+from diogen.connectors.github.issues import normalize_issue
 from diogen.connectors.http import Clock, HttpError, RetryPolicy, Sleep
 from diogen.errors import NotFoundError
 
@@ -112,6 +113,8 @@ class GitHubConnector:
                 return delivery.repository(ctx, payload)
             case "refs":
                 return normalize_ref(ctx.repository_id, payload)
+            case "issues":
+                return normalize_issue(ctx, self.config.incidents, payload)
             case "team_members":
                 return teams.member_accounts(ctx, payload)
             case "team_repositories":
