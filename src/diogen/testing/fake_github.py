@@ -202,9 +202,18 @@ class Examples:
             {
                 "__typename": "ReviewRequestedEvent",
                 "createdAt": iso(created),
-                "requestedReviewer": {"__typename": "User", "login": "reviewer0"},
+                "requestedReviewer": _reviewer("reviewer0", 5000),
             }
         ]
+        if pr["number"] % 6 == 0:
+            removed = iso(created + timedelta(minutes=30))
+            events.append(
+                {
+                    "__typename": "ReviewRequestRemovedEvent",
+                    "createdAt": removed,
+                    "requestedReviewer": _reviewer("reviewer0", 5000),
+                }
+            )
         if draft_at_start and not pr["draft"]:
             ready = iso(created + timedelta(hours=3))
             events.append({"__typename": "ReadyForReviewEvent", "createdAt": ready})
@@ -832,7 +841,20 @@ def _graphql_pull(repo: FakeRepo, pr: dict[str, Any]) -> dict[str, Any]:
             for c in repo.pr_commits.get(number, [])
         ],
         "timelineItems": repo.timeline.get(number, []),
+        "reviewRequests": [
+            {"asCodeOwner": False, "requestedReviewer": _reviewer(u["login"], u["id"])}
+            for u in pr.get("requested_reviewers") or []
+        ]
+        + [
+            {"asCodeOwner": True, "requestedReviewer": {"__typename": "Team", "slug": t["slug"]}}
+            for t in pr.get("requested_teams") or []
+        ],
     }
+
+
+def _reviewer(login: str, database_id: int) -> dict[str, Any]:
+    url = f"https://github.com/{login}"
+    return {"__typename": "User", "login": login, "url": url, "databaseId": database_id}
 
 
 def _token(authorization: str | None) -> str | None:
