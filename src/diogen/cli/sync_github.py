@@ -45,6 +45,7 @@ SHOWN = (
     ("workflow_runs", "workflow runs"),
     ("commits", "commits"),
     ("teams", "teams"),
+    ("commit_checks", "commits' checks"),
     ("issues", "issues"),
     ("incidents", "incidents"),
 )
@@ -153,6 +154,13 @@ def sync_github(
     clone: Annotated[
         bool, typer.Option("--clone/--no-clone", help="Skip the clone (no commits, no ancestry).")
     ] = True,
+    checks: Annotated[
+        bool,
+        typer.Option(
+            "--checks",
+            help="Also check runs and commit statuses of the default branch's newest commits.",
+        ),
+    ] = False,
     teams: Annotated[
         bool,
         typer.Option(
@@ -181,7 +189,7 @@ def sync_github(
     app = app_config(app_id, private_key, installation_id)
     tokens = [] if app else _tokens(token)
     github = github_config(settings, repo or [], org, tokens, api_url, rules, clone, app)
-    github = github.model_copy(update={"teams": teams})
+    github = github.model_copy(update={"teams": teams, "checks": checks})
     connector = GitHubConnector(github)
     started = time.monotonic()
     with interruptible(), database(settings) as engine, SyncProgress(connector.source) as report:

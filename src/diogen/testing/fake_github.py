@@ -83,6 +83,10 @@ class FakeRepo:
     runs: list[dict[str, Any]] = field(default_factory=list)
     jobs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     issues: list[dict[str, Any]] = field(default_factory=list)
+    # The default branch's commits, newest first, and each commit's check runs and statuses.
+    branch_commits: list[str] = field(default_factory=list)
+    check_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    commit_statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:
@@ -278,6 +282,48 @@ class Examples:
         if labels is not None:
             template = self.one("issues__list-for-repo")["labels"][0]
             issue["labels"] = [{**template, "name": name} for name in labels]
+
+    def add_check_run(
+        self,
+        fake: FakeRepo,
+        sha: str,
+        name: str,
+        *,
+        app: str,
+        at: datetime,
+        conclusion: str | None = "success",
+    ) -> dict[str, Any]:
+        """A check run by the app `app` (slug) on `sha`; conclusion None: still running."""
+        run = self.one("checks__list-for-ref", "check_runs")
+        runs = fake.check_runs.setdefault(sha, [])
+        run.update(
+            id=50_000 + sum(len(r) for r in fake.check_runs.values()) + 1,
+            head_sha=sha,
+            name=name,
+            status="completed" if conclusion else "in_progress",
+            conclusion=conclusion,
+            started_at=iso(at),
+            completed_at=iso(at + timedelta(minutes=4)) if conclusion else None,
+        )
+        run["app"]["slug"] = app
+        runs.append(run)
+        return run
+
+    def add_commit_status(
+        self, fake: FakeRepo, sha: str, context: str, state: str, at: datetime
+    ) -> dict[str, Any]:
+        """A status of `sha` for `context` (newest first, as GitHub lists them)."""
+        status = self.one("repos__list-commit-statuses-for-ref")
+        statuses = fake.commit_statuses.setdefault(sha, [])
+        status.update(
+            id=60_000 + sum(len(s) for s in fake.commit_statuses.values()) + 1,
+            context=context,
+            state=state,
+            created_at=iso(at),
+            updated_at=iso(at),
+        )
+        statuses.insert(0, status)
+        return status
 
     def add_deployment(self, fake: FakeRepo, index: int, sha: str) -> dict[str, Any]:
         deployment = self.one("repos__list-deployments")
@@ -644,6 +690,13 @@ class FakeGitHub:
             since = query.get("since", "")
             listed = [i for i in repo.issues + as_issues if i["updated_at"] >= since]
             return sorted(listed, key=lambda i: (i["updated_at"], i["number"])), None
+        if rest == "commits":
+            commit = self.examples.one("repos__list-commits")
+            return [{**commit, "sha": sha} for sha in repo.branch_commits], None
+        if match := re.fullmatch(r"commits/(\w+)/(check-runs|statuses)", rest):
+            if match[2] == "check-runs":
+                return repo.check_runs.get(match[1], []), "check_runs"
+            return repo.commit_statuses.get(match[1], []), None
         if rest == "pulls/comments":
             since = query.get("since", "")
             comments = [c for c in repo.review_comments if c["updated_at"] >= since]

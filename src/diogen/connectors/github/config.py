@@ -128,6 +128,9 @@ class GitHubConfig(BaseModel):
     cache_dir: Path = Path(".diogen-cache")
     git_jobs: int = Field(default=2, ge=1)
     workflow_jobs: bool = True
+    # Check runs and commit statuses of the newest commits of the default branch.
+    checks: bool = False
+    checks_commits: int = Field(default=20, ge=1, le=100)
     page_size: int = Field(default=100, ge=1, le=100)
     # Pull requests per GraphQL page: nested reviews and commits make large pages costly.
     pull_request_page_size: int = Field(default=25, ge=1, le=100)

@@ -11,6 +11,7 @@ import httpx
 from diogen.connectors.base import Checkpoint, FetchStats, RawItem, SilverRow, StoredKeys
 from diogen.connectors.git.normalize import CommitNormalizer, normalize_ref
 from diogen.connectors.github import delivery, pulls, teams
+from diogen.connectors.github.checks import commit_checks
 from diogen.connectors.github.client import GitHubApi
 from diogen.connectors.github.clone import clone_items
 from diogen.connectors.github.config import GitHubConfig
@@ -113,6 +114,8 @@ class GitHubConnector:
                 return delivery.repository(ctx, payload)
             case "refs":
                 return normalize_ref(ctx.repository_id, payload)
+            case "commit_checks":
+                return commit_checks(ctx, payload)
             case "issues":
                 return normalize_issue(ctx, self.config.incidents, payload)
             case "team_members":

@@ -16,6 +16,7 @@ from itertools import chain
 from typing import Any
 
 from diogen.connectors.base import Checkpoint, FetchStats, RawItem, StoredKeys
+from diogen.connectors.github.checks import CommitChecks
 from diogen.connectors.github.client import GitHubApi
 from diogen.connectors.github.config import GitHubConfig
 from diogen.connectors.github.context import parse_time
@@ -61,6 +62,15 @@ class RepoFetch:
         yield from self.workflow_runs()
         if self.config.incidents.active:
             yield from self.issues()
+        if self.config.checks and self.repo.get("default_branch"):
+            yield from CommitChecks(
+                self.api,
+                self.full_name,
+                self.repo["default_branch"],
+                self.cursor,
+                self.stats,
+                self.config.checks_commits,
+            ).run()
 
     def repository(self) -> Iterator[RawItem | Checkpoint]:
         state = self.cursor.get("repository", {})
