@@ -11,10 +11,11 @@ import pytest
 from github_support import Sleeper
 from sqlalchemy import Engine, select
 
+from diogen.cli.sync_github import summary as summary_line
 from diogen.connectors.github import GitHubConfig, GitHubConnector
 from diogen.db import session_scope
 from diogen.errors import SourceError
-from diogen.ingest.runner import run_sync
+from diogen.ingest.runner import SyncResult, run_sync
 from diogen.silver import Organization, Person, Repository, Team, TeamMembership
 from diogen.testing.fake_github import FakeGitHub
 
@@ -176,9 +177,20 @@ def test_a_user_account_has_no_teams(engine: Engine, fake: FakeGitHub, sync: Syn
     assert teams(engine) == {}
 
 
-def test_a_token_without_read_org_is_one_clear_error(
+def test_a_token_without_read_org_syncs_the_repositories_and_says_so(
     engine: Engine, fake: FakeGitHub, org: dict[str, dict[str, object]], sync: Sync
 ) -> None:
     fake.fail(r"^/orgs/octo/teams$", 403, message="Resource not accessible by integration")
-    with pytest.raises(SourceError, match=r"GitHub refused the teams of octo \(403\): .*read:org"):
+    summary = sync(T1)
+    assert summary["repositories"] == 2 and summary["teams_refused"] == 1
+    assert teams(engine) == {}
+    line = summary_line(SyncResult("github", "run", summary=summary), 1.0)
+    assert "teams not read (GitHub refused them: a token needs read:org; or --no-teams)" in line
+
+
+def test_other_team_errors_fail_the_run(
+    engine: Engine, fake: FakeGitHub, org: dict[str, dict[str, object]], sync: Sync
+) -> None:
+    fake.fail(r"^/orgs/octo/teams/platform/members$", 500, times=10)
+    with pytest.raises(SourceError, match=r"members failed after \d+ attempts: HTTP 500"):
         sync(T1)

@@ -334,6 +334,8 @@ def summary(result: SyncResult, seconds: float) -> str:
         line += f", {s['graphql_points']} GraphQL points"
     if s.get("deployed_commits") is not None:
         line += f", {s['deployed_commits']} deployed commits"
+    if s.get("teams_refused"):
+        line += ", teams not read (GitHub refused them: a token needs read:org; or --no-teams)"
     if result.rejected:
         line += f", {result.rejected} records rejected (kept in quarantine)"
     return line + f" ({seconds:.1f} s)"

@@ -9,6 +9,7 @@ knows the memberships already stored and so can date a member's arrival and depa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -19,8 +20,8 @@ from diogen.connectors.github import team_store
 from diogen.connectors.github.client import GitHubApi
 from diogen.connectors.github.context import RepoContext
 from diogen.connectors.http import Clock, HttpError
-from diogen.errors import SourceError
 
+log = logging.getLogger(__name__)
 # GitHub's repository permissions, weakest first: the owning team holds the strongest.
 PERMISSIONS = ("pull", "triage", "push", "maintain", "admin")
 
@@ -84,18 +85,20 @@ class TeamsFetch:
         yield Checkpoint(new_state, finish=partial(team_store.apply, snapshot, self.clock()))
 
     def _list(self, state: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None, bool] | None:
-        """(teams, ETag, whether the list was read) or None when `org` has no teams."""
+        """(teams, ETag, whether the list was read); None when `org` is a user, or when the
+        credentials may not read its teams (403: a token without read:org)."""
         path = f"orgs/{self.org}/teams"
         try:
             pages = list(self.api.pages(path, etag=state.get("etag")))
         except HttpError as exc:
             if exc.status == 404:
                 return None
-            raise SourceError(
-                f"GitHub refused the teams of {self.org} ({exc.status}): a token needs the "
-                "read:org scope (an App: organisation members read), or sync with --no-teams",
-                org=self.org,
-            ) from exc
+            if exc.status != 403:
+                raise
+            # The repositories are synced already: say what is missing rather than fail.
+            log.warning("GitHub refused the teams of %s: %s", self.org, exc)
+            self.stats.add("teams_refused")
+            return None
         if pages[0].not_modified:
             return (
                 [entry["team"] for entry in state.get("teams", {}).values()],
