@@ -157,3 +157,21 @@ def test_a_bad_github_section_is_one_line(
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "workflow_patern" in error, error
+
+
+def test_incident_labels_and_checks_from_the_command_line(
+    fake: FakeGitHub, database_url: str
+) -> None:
+    from datetime import UTC, datetime
+
+    repo = fake.add(fake.examples.repository("octo/app"))
+    at = datetime(2024, 5, 1, tzinfo=UTC)
+    fake.examples.add_issue(repo, 1, labels=["Outage"], created=at)
+    fake.examples.add_issue(repo, 2, labels=["bug"], created=at)
+    repo.branch_commits = ["c" * 40]
+    fake.examples.add_commit_status(repo, "c" * 40, "ci/jenkins", "success", at)
+    args = ["sync", "github", "--repo", "octo/app", "--api-url", fake.url]
+    args += ["--database", database_url, "--no-clone", "--incident-label", "outage", "--checks"]
+    result = runner.invoke(app, args, env={"GITHUB_TOKEN": "t"})
+    assert result.exit_code == 0, result.output
+    assert "1 commits' checks, 2 issues, 1 incidents" in result.stderr
