@@ -45,8 +45,8 @@ def preview(
     config: ConfigOption = None,
 ) -> None:
     """List the GitHub Deployments, Actions runs and releases already synced (bronze, no
-    network) with whether the rules of diogen.toml [github] and these options count each as a
-    production deployment, and why."""
+    network) with whether the rules (the github section of diogen.toml, and these options)
+    count each as a production deployment, and why."""
     if repo is not None and not REPO_NAME.match(repo):
         raise InputError(f"--repo {repo!r} is not OWNER/NAME")
     settings = settings_for(db, config)

@@ -137,7 +137,7 @@ def sync_github(
         list[str] | None,
         typer.Option(
             metavar="LABEL",
-            help="Issues with this label are incidents (repeat; default: [github] "
+            help="Issues with this label are incidents (repeat; default: the github section's "
             "incident_labels). Issues are synced only when some rule is set.",
             show_default=False,
         ),
@@ -146,7 +146,7 @@ def sync_github(
         list[str] | None,
         typer.Option(
             metavar="TYPE",
-            help="Issues of this issue type are incidents (repeat; default: [github] "
+            help="Issues of this issue type are incidents (repeat; default: the github section's "
             "incident_types).",
             show_default=False,
         ),
