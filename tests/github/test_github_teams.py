@@ -34,6 +34,7 @@ def org(fake: FakeGitHub) -> dict[str, dict[str, object]]:
         "octo",
         "Platform",
         members=["alice", "bob"],
+        maintainers=["bob"],
         repos={"octo/app": "push", "octo/api": "admin"},
     )
     payments = fake.add_team(
@@ -81,6 +82,18 @@ def memberships(engine: Engine) -> set[tuple[str, str, datetime, datetime | None
         return {(team, logins[person], start, end) for team, person, start, end in rows}
 
 
+def roles(engine: Engine) -> dict[tuple[str, str], str | None]:
+    """(team, login) → role of the open memberships."""
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(Team.name, Person.display_name, TeamMembership.role)
+            .join(Team, Team.id == TeamMembership.team_id)
+            .join(Person, Person.id == TeamMembership.person_id)
+            .where(TeamMembership.valid_to.is_(None))
+        ).all()
+        return {(team, login): role for team, login, role in rows}
+
+
 def owners(engine: Engine) -> dict[str, str | None]:
     with session_scope(engine) as session:
         names = dict(session.execute(select(Team.id, Team.name)).all())
@@ -103,6 +116,8 @@ def test_teams_nest_and_members_are_dated_by_first_sight(
         ("Payments", "carol", T1, None),
         ("Readers", "dave", T1, None),
     }
+    assert roles(engine)[("Platform", "bob")] == "maintainer"
+    assert roles(engine)[("Platform", "alice")] == roles(engine)[("Payments", "bob")] == "member"
     # octo/app: Platform and Payments both push; the nested team is the more specific owner.
     assert owners(engine) == {"octo/app": "Payments", "octo/api": "Platform"}
     with session_scope(engine) as session:
@@ -118,7 +133,7 @@ def test_an_unchanged_organisation_costs_only_304s(
     fake.log.clear()
     sync(T2)
     team_requests = [r for r in fake.log if "/teams" in r.path]
-    assert len(team_requests) == 1 + 2 * 3
+    assert len(team_requests) == 1 + 3 * 3  # the list; per team members, maintainers, repos
     assert {r.status for r in team_requests} == {304}
     assert all(end is None and start == T1 for *_, start, end in memberships(engine))
 
@@ -143,7 +158,12 @@ def test_leavers_are_closed_at_the_sync_time_not_deleted(
     }
     assert owners(engine) == {"octo/app": "Platform", "octo/api": "Platform"}
     fake.team_members[int(str(platform["id"]))] = ["alice", "bob", "erin"]
+    fake.team_maintainers[int(str(platform["id"]))] = ["erin"]
     sync(T4)
+    # A role changes in place: bob stays a member since T1, erin leads now.
+    assert roles(engine)[("Platform", "bob")] == "member"
+    assert roles(engine)[("Platform", "erin")] == "maintainer"
+    assert ("Platform", "bob", T1, None) in memberships(engine)
     alice = sorted(m for m in memberships(engine) if m[1] == "alice")
     assert alice == [("Platform", "alice", T1, T3), ("Platform", "alice", T4, None)]
 

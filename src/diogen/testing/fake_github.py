@@ -452,6 +452,7 @@ class FakeGitHub:
         # Organisation → its teams; a team's members (logins) and repositories (→ permission).
         self.teams: dict[str, list[dict[str, Any]]] = {}
         self.team_members: dict[int, list[str]] = {}
+        self.team_maintainers: dict[int, list[str]] = {}
         self.team_repos: dict[int, dict[str, str]] = {}
         self.log: list[Logged] = []
         self.lock = threading.Lock()
@@ -490,6 +491,7 @@ class FakeGitHub:
         name: str,
         *,
         members: list[str] | None = None,
+        maintainers: list[str] | None = None,
         repos: dict[str, str] | None = None,
         parent: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
@@ -502,13 +504,16 @@ class FakeGitHub:
         team["html_url"] = f"https://github.com/orgs/{org}/teams/{slug}"
         self.teams.setdefault(org, []).append(team)
         self.team_members[team_id] = list(members or [])
+        self.team_maintainers[team_id] = list(maintainers or [])
         self.team_repos[team_id] = dict(repos or {})
         return team
 
-    def _team_list(self, org: str, slug: str, kind: str) -> list[dict[str, Any]]:
+    def _team_list(self, org: str, slug: str, kind: str, role: str) -> list[dict[str, Any]]:
         team = next(t for t in self.teams.get(org, []) if t["slug"] == slug)
         if kind == "members":
             logins = self.team_members[team["id"]]
+            if role == "maintainer":
+                logins = [m for m in logins if m in self.team_maintainers[team["id"]]]
             return [self.examples.user(login, int(fake_sha(login)[:6], 16)) for login in logins]
         repos = []
         for full_name, permission in self.team_repos[team["id"]].items():
@@ -657,7 +662,9 @@ class FakeGitHub:
                 return self._page(path, query, self.teams[parts[1]])
             if len(parts) == 5 and parts[4] in ("members", "repos"):
                 try:
-                    return self._page(path, query, self._team_list(parts[1], parts[3], parts[4]))
+                    role = query.get("role", "all")
+                    listed = self._team_list(parts[1], parts[3], parts[4], role)
+                    return self._page(path, query, listed)
                 except StopIteration:
                     raise KeyError(parts[3]) from None
             raise KeyError(path)

@@ -9,7 +9,6 @@ never replaced.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,8 +33,8 @@ class Snapshot:
     org: str
     # Every team now: {id, slug, name, url, parent_id} with GitHub's ids.
     teams: list[dict[str, Any]]
-    # Members (logins) of the teams whose member list was read this time.
-    members: dict[int, list[str]]
+    # Members (login → role) of the teams whose member lists changed this time.
+    members: dict[int, dict[str, str]]
     # Per team (GitHub id as text) its cursor state; "repos": {full_name: permission rank}.
     state: dict[str, dict[str, Any]]
     # Teams listed last time and gone now.
@@ -48,12 +47,12 @@ def apply(snapshot: Snapshot, seen_at: float, session: Session) -> dict[str, Any
     ids = _team_ids(session, snapshot, org_id)
     _write_teams(session, snapshot, org_id, ids)
     joined = left = 0
-    for github_id, logins in snapshot.members.items():
-        people = _people(session, snapshot.source, logins)
+    for github_id, roles in snapshot.members.items():
+        people = _people(session, snapshot.source, roles)
         added, closed = _memberships(session, snapshot.source, ids[github_id], people, now)
         joined, left = joined + added, left + closed
     for team_id in _stored_ids(session, snapshot.source, snapshot.gone):
-        left += _memberships(session, snapshot.source, team_id, set(), now)[1]
+        left += _memberships(session, snapshot.source, team_id, {}, now)[1]
     owned = _owning_teams(session, snapshot, org_id, ids)
     return {"team_members_joined": joined, "team_members_left": left, "owned_repositories": owned}
 
@@ -125,38 +124,48 @@ def _depth(team: int, parents: dict[int, int | None]) -> int:
     return depth
 
 
-def _people(session: Session, source: str, logins: Iterable[str]) -> set[str]:
-    """The persons behind these GitHub logins (as identity resolution has them now)."""
-    keys = [identity_id(source, login.lower()) for login in logins]
-    found = session.scalars(
-        select(Identity.person_id).where(Identity.id.in_(keys), Identity.person_id.is_not(None))
+def _people(session: Session, source: str, roles: dict[str, str]) -> dict[str, str]:
+    """The persons behind these GitHub logins (as identity resolution has them now), with the
+    login's role in the team."""
+    by_identity = {identity_id(source, login.lower()): role for login, role in roles.items()}
+    found = session.execute(
+        select(Identity.id, Identity.person_id).where(
+            Identity.id.in_(list(by_identity)), Identity.person_id.is_not(None)
+        )
     )
-    return {person for person in found if person is not None}
+    return {person: by_identity[identity] for identity, person in found if person is not None}
 
 
 def _memberships(
-    session: Session, source: str, team_id: str, people: set[str], now: datetime
+    session: Session, source: str, team_id: str, people: dict[str, str], now: datetime
 ) -> tuple[int, int]:
-    """Open a membership for each new member, close the open ones of those gone."""
-    open_rows = dict(
-        session.execute(
-            select(TeamMembership.person_id, TeamMembership.id).where(
+    """Open a membership for each new member, close the open ones of those gone; a member
+    whose role changed keeps the membership, with the new role."""
+    open_rows = {
+        person: (row, role)
+        for person, row, role in session.execute(
+            select(TeamMembership.person_id, TeamMembership.id, TeamMembership.role).where(
                 TeamMembership.team_id == team_id, TeamMembership.valid_to.is_(None)
             )
-        ).all()
-    )
-    gone = [row for person, row in open_rows.items() if person not in people]
+        )
+    }
+    gone = [row for person, (row, _) in open_rows.items() if person not in people]
     if gone:
         session.execute(
             update(TeamMembership).where(TeamMembership.id.in_(gone)).values(valid_to=now)
         )
-    new = sorted(people - set(open_rows))
+    for person, (row, role) in open_rows.items():
+        if person in people and people[person] != role:
+            session.execute(
+                update(TeamMembership).where(TeamMembership.id == row).values(role=people[person])
+            )
+    new = sorted(set(people) - set(open_rows))
     rows = [
         {
             "id": stable_id(source, "team_membership", team_id, person, now.isoformat()),
             "team_id": team_id,
             "person_id": person,
-            "role": None,
+            "role": people[person],
             "valid_from": now,
             "valid_to": None,
         }

@@ -66,15 +66,15 @@ class TeamsFetch:
             return  # a user, not an organisation: no teams
         teams, etag, changed = listed
         known = state.get("teams", {})
-        members: dict[int, list[str]] = {}
+        members: dict[int, dict[str, str]] = {}
         per_team: dict[str, dict[str, Any]] = {}
         for team in teams:
             self.stats.add("teams")
             before = known.get(str(team["id"]), {})
             after = {**before, "team": team}
-            logins = yield from self._members(team, before, after)
-            if logins is not None:
-                members[team["id"]] = logins
+            roles = yield from self._members(team, before, after)
+            if roles is not None:
+                members[team["id"]] = roles
             yield from self._repos(team, before, after)
             per_team[str(team["id"])] = after
         gone = [int(i) for i in known if i not in per_team] if changed else []
@@ -110,18 +110,38 @@ class TeamsFetch:
 
     def _members(
         self, team: dict[str, Any], before: dict[str, Any], after: dict[str, Any]
-    ) -> Generator[RawItem, None, list[str] | None]:
-        """Yield the member list if it changed, and return the members' logins (else None)."""
+    ) -> Generator[RawItem, None, dict[str, str] | None]:
+        """Yield the member lists if either changed, and return each member's role ("member"
+        or "maintainer") by login; None when neither changed."""
         path = f"orgs/{self.org}/teams/{team['slug']}/members"
-        pages = list(self.api.pages(path, etag=before.get("members_etag")))
+        users = self._list_of(path, before, after, "members")
+        maintainers = self._list_of(path, before, after, "maintainers", role="maintainer")
+        if users is None and maintainers is None:
+            return None
+        payload = {"team": team, "members": users or [], "maintainers": maintainers or []}
+        yield RawItem("team_members", f"{self.org}#team/{team['id']}/members", payload)
+        self.stats.add("team_members", len(after["members"]))
+        lead = set(after["maintainers"])
+        return {login: "maintainer" if login in lead else "member" for login in after["members"]}
+
+    def _list_of(
+        self,
+        path: str,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        name: str,
+        **params: Any,
+    ) -> list[dict[str, Any]] | None:
+        """The users of a member list if it changed (else None); their logins go into `after`
+        either way."""
+        pages = list(self.api.pages(path, etag=before.get(f"{name}_etag"), **params))
         if pages[0].not_modified:
+            after[name] = before.get(name, [])
             return None
         users = [user for page in pages for user in page.data]
-        after["members_etag"] = pages[0].etag if len(pages) == 1 else None
-        self.stats.add("team_members", len(users))
-        payload = {"team": team, "members": users}
-        yield RawItem("team_members", f"{self.org}#team/{team['id']}/members", payload)
-        return [user["login"] for user in users]
+        after[f"{name}_etag"] = pages[0].etag if len(pages) == 1 else None
+        after[name] = [user["login"] for user in users]
+        return users
 
     def _repos(
         self, team: dict[str, Any], before: dict[str, Any], after: dict[str, Any]
@@ -143,6 +163,6 @@ class TeamsFetch:
 
 def member_accounts(ctx: RepoContext, payload: dict[str, Any]) -> Iterator[SilverRow]:
     """The person and identity of every member (the memberships are `team_store`'s)."""
-    for user in payload["members"]:
+    for user in [*payload["members"], *payload.get("maintainers", [])]:
         rows, _ = ctx.account(user)
         yield from rows
