@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     asana_token: SecretStr | None = None
     asana_projects: list[str] = Field(default_factory=list)
     asana_points_field: str | None = None
+    # The `[github]` section: incident rules, deployment rules per repository (docs/github.md).
+    github: dict[str, Any] = Field(
+        default_factory=dict,
+        description="GitHub source rules: incident_labels, incident_types, deployments "
+        "(rules for every repository) and repositories (rules per OWNER/NAME).",
+    )
     # How often an open dashboard page asks whether new data arrived.
     dashboard_poll_seconds: int = Field(30, ge=1)
     # The REST API (`diogen serve`, docs/api.md).

@@ -4,8 +4,13 @@ name once several test folders have one)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
+from sqlalchemy import Engine, select
+
+from diogen.db import session_scope
+from diogen.silver.base import Base
 
 
 @dataclass
@@ -31,3 +36,17 @@ class KillAfter(httpx.BaseTransport):
         if self.sent > self.limit:
             raise SystemExit(f"killed after {self.limit} requests")
         return self.inner.handle_request(request)
+
+
+# Bronze and the pipeline's own bookkeeping (when each event was announced) are not silver.
+BRONZE = {"raw_record", "quarantined_record", "sync_cursor", "sync_run", "outbox_event"}
+
+
+def silver(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every silver row of every table, in a stable order."""
+    tables = [t for t in Base.metadata.sorted_tables if t.name not in BRONZE]
+    with session_scope(engine) as session:
+        return {
+            table.name: sorted((tuple(row) for row in session.execute(select(table))), key=repr)
+            for table in tables
+        }

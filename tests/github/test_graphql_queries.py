@@ -27,7 +27,7 @@ def test_an_invalid_query_is_caught(shared_data: Path) -> None:
 
 
 def test_pull_request_page_costs_one_point() -> None:
-    """1 request for the page + 25 pull requests x 4 nested lists = 101 → round(1.01) = 1."""
+    """1 request for the page + 25 pull requests x 5 nested lists = 126 → round(1.26) = 1."""
     document = parse(queries.PULL_REQUESTS)
     assert query_cost(document, {"first": 25}) == 1
-    assert query_cost(document, {"first": 100}) == 4  # 1 + 100 x 4 = 401
+    assert query_cost(document, {"first": 100}) == 5  # 1 + 100 x 5 = 501

@@ -7,30 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from github_support import KillAfter
-from sqlalchemy import Engine, select
+from github_support import KillAfter, silver
+from sqlalchemy import Engine
 
 from diogen.connectors.github import DeploymentRules, GitHubConfig, GitHubConnector
-from diogen.db import make_engine, session_scope
+from diogen.db import make_engine
 from diogen.ingest.runner import SyncResult, run_sync
 from diogen.migrations import upgrade
-from diogen.silver.base import Base
 from diogen.testing.fake_github import FakeGitHub
 
 Sync = Callable[..., SyncResult]
-# Bronze and the pipeline's own bookkeeping (when each event was announced) are not silver.
-BRONZE = {"raw_record", "quarantined_record", "sync_cursor", "sync_run", "outbox_event"}
 RULES = DeploymentRules(workflow_pattern="deploy", releases=True)
-
-
-def silver(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every silver row of every table, in a stable order."""
-    tables = [t for t in Base.metadata.sorted_tables if t.name not in BRONZE]
-    with session_scope(engine) as session:
-        return {
-            table.name: sorted((tuple(row) for row in session.execute(select(table))), key=repr)
-            for table in tables
-        }
 
 
 def reference(fake: FakeGitHub, tmp_path: Path, **options: Any) -> dict[str, list[tuple[Any, ...]]]:

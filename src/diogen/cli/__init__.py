@@ -13,6 +13,7 @@ from diogen.cli import (  # noqa: F401 - registers commands
     accounts,
     db_commands,
     demo,
+    deployments,
     dlq,
     doctor,
     export,

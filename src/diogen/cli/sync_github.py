@@ -4,6 +4,8 @@ GitHub (or GitHub Enterprise), with the commits of each repository from a clone.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -22,8 +24,14 @@ from diogen.cli.app import (
     sync_app,
 )
 from diogen.config import Settings
-from diogen.connectors.github import DeploymentRules, GitHubConfig, GitHubConnector
-from diogen.connectors.github.config import PUBLIC_API
+from diogen.connectors.github import GitHubConfig, GitHubConnector
+from diogen.connectors.github.app import load_private_key
+from diogen.connectors.github.config import (
+    PUBLIC_API,
+    GitHubAppConfig,
+    GitHubSettings,
+    IssueRules,
+)
 from diogen.errors import InputError
 from diogen.ingest.runner import SyncResult, run_sync
 from diogen.processing.locks import sync_lock
@@ -37,6 +45,10 @@ SHOWN = (
     ("releases", "releases"),
     ("workflow_runs", "workflow runs"),
     ("commits", "commits"),
+    ("teams", "teams"),
+    ("commit_checks", "commits' checks"),
+    ("issues", "issues"),
+    ("incidents", "incidents"),
 )
 
 
@@ -59,6 +71,33 @@ def sync_github(
             "(default: DIOGEN_GITHUB_TOKEN, GITHUB_TOKEN).",
             show_default=False,
             show_envvar=False,
+        ),
+    ] = None,
+    app_id: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ID",
+            envvar="DIOGEN_GITHUB_APP_ID",
+            help="Authenticate as this GitHub App (with --private-key) instead of a token.",
+            show_default=False,
+        ),
+    ] = None,
+    private_key: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            envvar="DIOGEN_GITHUB_APP_PRIVATE_KEY",
+            help="The GitHub App's private key (.pem).",
+            show_default=False,
+        ),
+    ] = None,
+    installation_id: Annotated[
+        int | None,
+        typer.Option(
+            metavar="ID",
+            envvar="DIOGEN_GITHUB_INSTALLATION_ID",
+            help="The App installation to act as (default: the one on the repository or org).",
+            show_default=False,
         ),
     ] = None,
     api_url: Annotated[
@@ -95,8 +134,40 @@ def sync_github(
     releases: Annotated[
         bool, typer.Option("--releases", help="Published releases are deployments of their tag.")
     ] = False,
+    incident_label: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="LABEL",
+            help="Issues with this label are incidents (repeat; default: the github section's "
+            "incident_labels). Issues are synced only when some rule is set.",
+            show_default=False,
+        ),
+    ] = None,
+    incident_type: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="TYPE",
+            help="Issues of this issue type are incidents (repeat; default: the github section's "
+            "incident_types).",
+            show_default=False,
+        ),
+    ] = None,
     clone: Annotated[
         bool, typer.Option("--clone/--no-clone", help="Skip the clone (no commits, no ancestry).")
+    ] = True,
+    checks: Annotated[
+        bool,
+        typer.Option(
+            "--checks",
+            help="Also check runs and commit statuses of the default branch's newest commits.",
+        ),
+    ] = False,
+    teams: Annotated[
+        bool,
+        typer.Option(
+            "--teams/--no-teams",
+            help="With --org: its teams, their members and repositories (needs read:org).",
+        ),
     ] = True,
     db: DatabaseOption = None,
     config: ConfigOption = None,
@@ -104,13 +175,22 @@ def sync_github(
     """Sync GitHub repositories: pull requests with reviews, commits and labels, deployments,
     releases, Actions runs and jobs; commits and ancestry from a clone."""
     settings = settings_for(db, config)
-    rules = {
-        "environment_pattern": environment or settings.production_environment,
+    given = {
+        "environment_pattern": environment,
         "workflow_pattern": deploy_workflow,
         "workflow_branch_pattern": deploy_branch,
-        "releases": releases,
+        "releases": releases or None,
     }
-    github = github_config(settings, repo or [], org, _tokens(token), api_url, rules, clone)
+    rules = Rules(
+        base={"environment_pattern": settings.production_environment},
+        given={key: value for key, value in given.items() if value is not None},
+        incident_labels=incident_label or [],
+        incident_types=incident_type or [],
+    )
+    app = app_config(app_id, private_key, installation_id)
+    tokens = [] if app else _tokens(token)
+    github = github_config(settings, repo or [], org, tokens, api_url, rules, clone, app)
+    github = github.model_copy(update={"teams": teams, "checks": checks})
     connector = GitHubConnector(github)
     started = time.monotonic()
     with (
@@ -129,29 +209,83 @@ def github_config(
     org: str | None,
     tokens: list[str],
     api_url: str,
-    rules: dict[str, Any],
+    rules: Rules,
     clone: bool,
+    app: GitHubAppConfig | None = None,
 ) -> GitHubConfig:
     """The connector config, or one line saying what is wrong with the options."""
-    if not tokens:
-        raise InputError("a GitHub token is needed: --token, or DIOGEN_GITHUB_TOKEN/GITHUB_TOKEN")
+    if not tokens and app is None:
+        raise InputError(
+            "a GitHub token is needed: --token, or DIOGEN_GITHUB_TOKEN/GITHUB_TOKEN "
+            "(or a GitHub App: --app-id with --private-key)"
+        )
     try:
+        section = GitHubSettings(**settings.github)
+    except ValidationError as exc:
+        raise InputError(f"invalid [github] settings: {_problems(exc)}") from exc
+    try:
+        common, per_repo = section.rules(rules.base, rules.given)
+        incidents = IssueRules(
+            labels=rules.incident_labels or section.incident_labels,
+            types=rules.incident_types or section.incident_types,
+        )
         return GitHubConfig(
             repos=repos,
             org=org,
             tokens=tokens,
+            app=app,
             api_url=api_url,
-            rules=DeploymentRules(**rules),
+            rules=common,
+            repo_rules=per_repo,
+            incidents=incidents,
             bot_pattern=settings.bot_pattern,
             clone=clone,
             cache_dir=settings.cache_dir,
             git_jobs=settings.git_jobs,
         )
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'options'}: {e['msg']}" for e in exc.errors()
-        )
-        raise InputError(f"invalid GitHub options: {problems}") from exc
+        raise InputError(f"invalid GitHub options: {_problems(exc)}") from exc
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Deployment and incident rules of the command line, over the `[github]` settings."""
+
+    base: dict[str, Any]
+    given: dict[str, Any]
+    incident_labels: list[str] = field(default_factory=list)
+    incident_types: list[str] = field(default_factory=list)
+
+
+def app_config(
+    app_id: str | None, private_key: Path | None, installation_id: int | None
+) -> GitHubAppConfig | None:
+    """The GitHub App of the options (None: authenticate with tokens); the key is checked here
+    so a bad file is one line naming it."""
+    if app_id is None and private_key is None:
+        if installation_id is not None:
+            raise InputError("--installation-id needs --app-id and --private-key")
+        return None
+    if app_id is None or private_key is None:
+        raise InputError("a GitHub App needs both --app-id and --private-key FILE")
+    try:
+        pem = private_key.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the GitHub App private key {private_key}: {exc}") from exc
+    try:
+        load_private_key(pem)
+    except InputError as exc:
+        raise InputError(f"{private_key}: {exc}") from exc
+    try:
+        return GitHubAppConfig(app_id=app_id, private_key=pem, installation_id=installation_id)
+    except ValidationError as exc:
+        raise InputError(f"invalid GitHub App options: {_problems(exc)}") from exc
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'options'}: {e['msg']}" for e in exc.errors()
+    )
 
 
 def _tokens(given: list[str] | None) -> list[str]:
@@ -206,6 +340,8 @@ def summary(result: SyncResult, seconds: float) -> str:
         line += f", {s['graphql_points']} GraphQL points"
     if s.get("deployed_commits") is not None:
         line += f", {s['deployed_commits']} deployed commits"
+    if s.get("teams_refused"):
+        line += ", teams not read (GitHub refused them: a token needs read:org; or --no-teams)"
     if result.rejected:
         line += f", {result.rejected} records rejected (kept in quarantine)"
     return line + f" ({seconds:.1f} s)"

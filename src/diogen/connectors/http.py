@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -24,6 +24,15 @@ Clock = Callable[[], float]
 LimitHint = Callable[[httpx.Response], float | None]
 TRANSIENT = frozenset({500, 502, 503, 504})
 LINK = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
+
+
+class Credentials(Protocol):
+    """A credential that changes over time (a GitHub App installation token, say): `token()`
+    gives the one to use now, renewing it when due; `invalidate()` drops one refused with 401."""
+
+    def token(self) -> str: ...
+
+    def invalidate(self) -> None: ...
 
 
 class HttpError(SourceError):
@@ -121,6 +130,7 @@ class HttpClient:
         base_url: str,
         *,
         tokens: Sequence[str] = (),
+        credentials: Credentials | None = None,
         auth_scheme: str = "Bearer",
         headers: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
@@ -137,7 +147,9 @@ class HttpClient:
         self.http = httpx.Client(
             base_url=base_url, headers=dict(headers or {}), transport=transport, timeout=timeout
         )
-        self.pool = TokenPool(tokens, clock)
+        # Renewed credentials keep one pool entry: the quota belongs to the credential's owner.
+        self.credentials = credentials
+        self.pool = TokenPool(["renewed"] if credentials else tokens, clock)
         self.auth_scheme = auth_scheme
         self.retry = retry or RetryPolicy()
         self.limits = limits or RateLimitHeaders()
@@ -158,20 +170,33 @@ class HttpClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         etag: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
-        """Send one request, retrying what may succeed later; a matching `etag` gives a 304."""
-        headers = {"If-None-Match": etag} if etag else {}
+        """Send one request, retrying what may succeed later; a matching `etag` gives a 304.
+        `headers` (an `Authorization` of its own, say) go over the client's."""
+        sent = dict(headers or {})
+        if etag:
+            sent["If-None-Match"] = etag
         attempt = waits = 0
+        own_auth = "Authorization" in sent
+        renewed = own_auth
         while True:
             token = self._wait_for_quota()
-            if token is not None:
-                headers["Authorization"] = f"{self.auth_scheme} {token.value}"
+            if token is not None and not own_auth:
+                if self.credentials is not None:
+                    token.value = self.credentials.token()
+                sent["Authorization"] = f"{self.auth_scheme} {token.value}"
             try:
-                response = self.http.request(method, url, params=params, json=json, headers=headers)
+                response = self.http.request(method, url, params=params, json=json, headers=sent)
             except httpx.TransportError as exc:
                 attempt = self._retry_or_raise(attempt, f"{exc.__class__.__name__}: {exc}", url)
                 continue
             self.stats.add("requests")
+            if response.status_code == 401 and self.credentials is not None and not renewed:
+                # Revoked or expired early: one retry with a freshly issued credential.
+                renewed = True
+                self.credentials.invalidate()
+                continue
             self._record_quota(token, response)
             limited = self._limit_wait(response)
             if limited is not None and waits < self.retry.limit_waits:

@@ -138,6 +138,29 @@ class PullRequestCommit(Base):
     sha: Mapped[str] = mapped_column(String(64), index=True)
 
 
+class PullRequestEvent(Base):
+    """A pull request's timeline: `ready_for_review`, `converted_to_draft`, `review_requested`
+    and `review_request_removed`, with whom a review was asked of (a login, or `team:SLUG`)."""
+
+    __tablename__ = "pull_request_event"
+    id: Mapped[str] = id_column()
+    pull_request_id: Mapped[str] = ref("pull_request.id", nullable=False)
+    kind: Mapped[str] = mapped_column(String(30))
+    occurred_at: Mapped[datetime]
+    reviewer: Mapped[str | None] = mapped_column(String(255))
+    reviewer_identity_id: Mapped[str | None] = ref("identity.id", ondelete="SET NULL")
+
+
+class PullRequestReviewers(Base):
+    """Whom a pull request's review is asked of now (logins, `team:SLUG`), as last synced."""
+
+    __tablename__ = "pull_request_reviewers"
+    __table_args__ = (UniqueConstraint("pull_request_id"),)
+    id: Mapped[str] = id_column()
+    pull_request_id: Mapped[str] = ref("pull_request.id", nullable=False, index=False)
+    requested: Mapped[list[str]]
+
+
 class Review(Origin, Base):
     __tablename__ = "review"
     id: Mapped[str] = id_column()

@@ -37,6 +37,8 @@ from graphql import (
     parse,
 )
 
+from diogen.testing.fake_github_app import FakeApp, installed_app
+
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 HEADER_SCENARIO = (
     "octokit-fixtures/scenarios/api.github.com/paginate-issues/normalized-fixture.json"
@@ -80,6 +82,11 @@ class FakeRepo:
     tags: list[dict[str, Any]] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
     jobs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    # The default branch's commits, newest first, and each commit's check runs and statuses.
+    branch_commits: list[str] = field(default_factory=list)
+    check_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    commit_statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:
@@ -199,9 +206,18 @@ class Examples:
             {
                 "__typename": "ReviewRequestedEvent",
                 "createdAt": iso(created),
-                "requestedReviewer": {"__typename": "User", "login": "reviewer0"},
+                "requestedReviewer": _reviewer("reviewer0", 5000),
             }
         ]
+        if pr["number"] % 6 == 0:
+            removed = iso(created + timedelta(minutes=30))
+            events.append(
+                {
+                    "__typename": "ReviewRequestRemovedEvent",
+                    "createdAt": removed,
+                    "requestedReviewer": _reviewer("reviewer0", 5000),
+                }
+            )
         if draft_at_start and not pr["draft"]:
             ready = iso(created + timedelta(hours=3))
             events.append({"__typename": "ReadyForReviewEvent", "createdAt": ready})
@@ -220,6 +236,94 @@ class Examples:
             updated_at=review["submitted_at"],
         )
         return comment
+
+    def add_issue(
+        self,
+        fake: FakeRepo,
+        number: int,
+        *,
+        labels: list[str],
+        created: datetime,
+        closed: datetime | None = None,
+        body: str = "",
+        title: str | None = None,
+    ) -> dict[str, Any]:
+        """An issue (GitHub's example issue, renumbered); closing or relabelling it later is
+        `update_issue`."""
+        issue = self.one("issues__list-for-repo")
+        issue.pop("pull_request", None)
+        label = issue["labels"][0]
+        issue.update(
+            id=3_000_000 + number,
+            number=number,
+            title=title or f"Issue {number}",
+            body=body,
+            labels=[{**label, "name": name} for name in labels],
+            html_url=f"{fake.repo['html_url']}/issues/{number}",
+            created_at=iso(created),
+        )
+        fake.issues.append(issue)
+        self.update_issue(issue, closed=closed, at=closed or created)
+        return issue
+
+    def update_issue(
+        self,
+        issue: dict[str, Any],
+        *,
+        at: datetime,
+        closed: datetime | None = None,
+        labels: list[str] | None = None,
+    ) -> None:
+        issue.update(
+            state="closed" if closed else "open",
+            closed_at=iso(closed) if closed else None,
+            updated_at=iso(at),
+        )
+        if labels is not None:
+            template = self.one("issues__list-for-repo")["labels"][0]
+            issue["labels"] = [{**template, "name": name} for name in labels]
+
+    def add_check_run(
+        self,
+        fake: FakeRepo,
+        sha: str,
+        name: str,
+        *,
+        app: str,
+        at: datetime,
+        conclusion: str | None = "success",
+    ) -> dict[str, Any]:
+        """A check run by the app `app` (slug) on `sha`; conclusion None: still running."""
+        run = self.one("checks__list-for-ref", "check_runs")
+        runs = fake.check_runs.setdefault(sha, [])
+        run.update(
+            id=50_000 + sum(len(r) for r in fake.check_runs.values()) + 1,
+            head_sha=sha,
+            name=name,
+            status="completed" if conclusion else "in_progress",
+            conclusion=conclusion,
+            started_at=iso(at),
+            completed_at=iso(at + timedelta(minutes=4)) if conclusion else None,
+        )
+        run["app"]["slug"] = app
+        runs.append(run)
+        return run
+
+    def add_commit_status(
+        self, fake: FakeRepo, sha: str, context: str, state: str, at: datetime
+    ) -> dict[str, Any]:
+        """A status of `sha` for `context` (newest first, as GitHub lists them)."""
+        status = self.one("repos__list-commit-statuses-for-ref")
+        statuses = fake.commit_statuses.setdefault(sha, [])
+        status.update(
+            id=60_000 + sum(len(s) for s in fake.commit_statuses.values()) + 1,
+            context=context,
+            state=state,
+            created_at=iso(at),
+            updated_at=iso(at),
+        )
+        statuses.insert(0, status)
+        return status
 
     def add_deployment(self, fake: FakeRepo, index: int, sha: str) -> dict[str, Any]:
         deployment = self.one("repos__list-deployments")
@@ -310,6 +414,7 @@ class Fault:
     times: int
     headers: dict[str, str]
     delay: float = 0.0
+    message: str | None = None
 
 
 @dataclass
@@ -343,6 +448,12 @@ class FakeGitHub:
         self.prefix = prefix
         self.clock = clock
         self.faults: list[Fault] = []
+        self.apps: list[FakeApp] = []
+        # Organisation → its teams; a team's members (logins) and repositories (→ permission).
+        self.teams: dict[str, list[dict[str, Any]]] = {}
+        self.team_members: dict[int, list[str]] = {}
+        self.team_maintainers: dict[int, list[str]] = {}
+        self.team_repos: dict[int, dict[str, str]] = {}
         self.log: list[Logged] = []
         self.lock = threading.Lock()
         scenario = json.loads((data_dir / HEADER_SCENARIO).read_text())
@@ -374,6 +485,62 @@ class FakeGitHub:
         self.owners.setdefault(repo.full_name.split("/")[0], []).append(repo.full_name)
         return repo
 
+    def add_team(
+        self,
+        org: str,
+        name: str,
+        *,
+        members: list[str] | None = None,
+        maintainers: list[str] | None = None,
+        repos: dict[str, str] | None = None,
+        parent: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A team of `org` (GitHub's example team renamed), nested under `parent`; `repos` maps
+        a repository's full name to the team's permission on it (pull … admin)."""
+        team = self.examples.one("teams__list")
+        team_id = 10_000 + sum(len(t) for t in self.teams.values()) + 1
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        team.update(id=team_id, name=name, slug=slug, parent=parent)
+        team["html_url"] = f"https://github.com/orgs/{org}/teams/{slug}"
+        self.teams.setdefault(org, []).append(team)
+        self.team_members[team_id] = list(members or [])
+        self.team_maintainers[team_id] = list(maintainers or [])
+        self.team_repos[team_id] = dict(repos or {})
+        return team
+
+    def _team_list(self, org: str, slug: str, kind: str, role: str) -> list[dict[str, Any]]:
+        team = next(t for t in self.teams.get(org, []) if t["slug"] == slug)
+        if kind == "members":
+            logins = self.team_members[team["id"]]
+            if role == "maintainer":
+                logins = [m for m in logins if m in self.team_maintainers[team["id"]]]
+            return [self.examples.user(login, int(fake_sha(login)[:6], 16)) for login in logins]
+        repos = []
+        for full_name, permission in self.team_repos[team["id"]].items():
+            repo = self.examples.one("teams__list-repos-in-org")
+            repo.update(full_name=full_name, name=full_name.split("/")[1], role_name=permission)
+            rank = ("pull", "triage", "push", "maintain", "admin").index(permission)
+            repo["permissions"] = {
+                flag: rank >= i
+                for i, flag in enumerate(("pull", "triage", "push", "maintain", "admin"))
+            }
+            repos.append(repo)
+        return repos
+
+    def install_app(
+        self,
+        app_id: str,
+        public_key: str,
+        installations: dict[str, int],
+        *,
+        token_lifetime: float = 3600.0,
+    ) -> FakeApp:
+        """A GitHub App with this public key, installed on these owners (login → id); its
+        installation tokens expire `token_lifetime` seconds after issue, on the fake's clock."""
+        app = installed_app(self.examples.load, app_id, public_key, installations, token_lifetime)
+        self.apps.append(app)
+        return app
+
     def fail(
         self,
         path: str,
@@ -382,11 +549,13 @@ class FakeGitHub:
         times: int = 1,
         retry_after: int | None = None,
         delay: float = 0.0,
+        message: str | None = None,
     ) -> None:
         """The next `times` requests whose path matches `path` (a regex) fail with `status`
-        (0: answer normally, after `delay` seconds)."""
+        (0: answer normally, after `delay` seconds); a 403 or 429 says it is a secondary rate
+        limit unless `message` says otherwise."""
         headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
-        self.faults.append(Fault(re.compile(path), status, times, headers, delay))
+        self.faults.append(Fault(re.compile(path), status, times, headers, delay, message))
 
     def requests(self, method: str | None = None) -> list[Logged]:
         return [r for r in self.log if method is None or r.method == method]
@@ -403,9 +572,14 @@ class FakeGitHub:
         if fault is not None and fault.status:
             self._record(method, path, fault.status, token)
             limited = fault.status in (403, 429)
-            message = {"message": SECONDARY if limited else "Server Error"}
+            message = {"message": fault.message or (SECONDARY if limited else "Server Error")}
             return fault.status, {**self.base_headers, **fault.headers}, _dump(message)
-        if self.limits is not None and token not in self.limits:
+        for app in self.apps:
+            answered = app.answer(method, path, token, self.clock())
+            if answered is not None:
+                self._record(method, path, answered[0], token)
+                return answered[0], dict(self.base_headers), _dump(answered[1])
+        if not self._authorised(token):
             self._record(method, path, 401, token)
             return 401, dict(self.base_headers), _dump({"message": "Bad credentials"})
         remaining, reset = self._quota(token)
@@ -436,6 +610,11 @@ class FakeGitHub:
         if links:
             out["link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items())
         return status, out, text
+
+    def _authorised(self, token: str | None) -> bool:
+        if self.apps and token is not None and token.startswith("ghs_"):
+            return any(app.valid(token, self.clock()) for app in self.apps)
+        return self.limits is None or token in self.limits
 
     def _fault(self, path: str) -> Fault | None:
         with self.lock:
@@ -476,6 +655,19 @@ class FakeGitHub:
 
     def _rest(self, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         parts = path.strip("/").split("/")
+        if parts[0] == "orgs" and len(parts) >= 3 and parts[2] == "teams":
+            if len(parts) == 3:
+                if parts[1] not in self.teams:
+                    raise KeyError(parts[1])
+                return self._page(path, query, self.teams[parts[1]])
+            if len(parts) == 5 and parts[4] in ("members", "repos"):
+                try:
+                    role = query.get("role", "all")
+                    listed = self._team_list(parts[1], parts[3], parts[4], role)
+                    return self._page(path, query, listed)
+                except StopIteration:
+                    raise KeyError(parts[3]) from None
+            raise KeyError(path)
         if parts[0] in ("orgs", "users") and len(parts) == 3 and parts[2] == "repos":
             if parts[1] not in self.owners:
                 raise KeyError(parts[1])
@@ -496,6 +688,22 @@ class FakeGitHub:
         if rest == "pulls":
             pulls = sorted(repo.pulls, key=lambda p: p[query.get("sort", "created") + "_at"])
             return (pulls[::-1] if query.get("direction", "desc") == "desc" else pulls), None
+        if rest == "issues":
+            # Pull requests are issues too in this list, as GitHub lists them.
+            as_issues = [
+                {**pr, "pull_request": {"url": pr["url"]}, "labels": pr["labels"]}
+                for pr in repo.pulls
+            ]
+            since = query.get("since", "")
+            listed = [i for i in repo.issues + as_issues if i["updated_at"] >= since]
+            return sorted(listed, key=lambda i: (i["updated_at"], i["number"])), None
+        if rest == "commits":
+            commit = self.examples.one("repos__list-commits")
+            return [{**commit, "sha": sha} for sha in repo.branch_commits], None
+        if match := re.fullmatch(r"commits/(\w+)/(check-runs|statuses)", rest):
+            if match[2] == "check-runs":
+                return repo.check_runs.get(match[1], []), "check_runs"
+            return repo.commit_statuses.get(match[1], []), None
         if rest == "pulls/comments":
             since = query.get("since", "")
             comments = [c for c in repo.review_comments if c["updated_at"] >= since]
@@ -693,7 +901,20 @@ def _graphql_pull(repo: FakeRepo, pr: dict[str, Any]) -> dict[str, Any]:
             for c in repo.pr_commits.get(number, [])
         ],
         "timelineItems": repo.timeline.get(number, []),
+        "reviewRequests": [
+            {"asCodeOwner": False, "requestedReviewer": _reviewer(u["login"], u["id"])}
+            for u in pr.get("requested_reviewers") or []
+        ]
+        + [
+            {"asCodeOwner": True, "requestedReviewer": {"__typename": "Team", "slug": t["slug"]}}
+            for t in pr.get("requested_teams") or []
+        ],
     }
+
+
+def _reviewer(login: str, database_id: int) -> dict[str, Any]:
+    url = f"https://github.com/{login}"
+    return {"__typename": "User", "login": login, "url": url, "databaseId": database_id}
 
 
 def _token(authorization: str | None) -> str | None:

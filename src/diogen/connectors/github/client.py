@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import httpx
 
 from diogen.connectors.base import FetchStats
+from diogen.connectors.github.app import InstallationToken
 from diogen.connectors.github.config import GitHubConfig
-from diogen.connectors.http import Clock, HttpClient, Response, RetryPolicy, Sleep
+from diogen.connectors.http import Clock, Credentials, HttpClient, Response, RetryPolicy, Sleep
 from diogen.errors import SourceError
 
 HEADERS = {
@@ -41,27 +43,44 @@ class GitHubApi:
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {
+            "headers": HEADERS,
+            "transport": transport,
+            "timeout": config.timeout,
+            "retry": retry,
+            "limit_hint": secondary_limit,
+            "stats": stats,
+            "clock": clock or time.time,
+        }
         if sleep is not None:
             options["sleep"] = sleep
-        if clock is not None:
-            options["clock"] = clock
         self.config = config
         self.stats = stats
+        self.app_http: HttpClient | None = None
+        credentials: Credentials | None = None
+        if config.app is not None:
+            # Requests as the app itself (JWT) go through a client of their own.
+            self.app_http = HttpClient(config.api_url + "/", **options)
+            first = config.repos[0] if config.repos else None
+            credentials = InstallationToken(
+                config.app,
+                self.app_http,
+                clock=options["clock"],
+                stats=stats,
+                owner=first.split("/")[0] if first else config.org,
+                repo=first,
+            )
         self.http = HttpClient(
             config.api_url + "/",
             tokens=[token.get_secret_value() for token in config.tokens],
-            headers=HEADERS,
-            transport=transport,
-            timeout=config.timeout,
-            retry=retry,
-            limit_hint=secondary_limit,
-            stats=stats,
+            credentials=credentials,
             **options,
         )
 
     def close(self) -> None:
         self.http.close()
+        if self.app_http is not None:
+            self.app_http.close()
 
     def get(self, path: str, *, etag: str | None = None, **params: Any) -> Response:
         return self.http.request("GET", path.lstrip("/"), params=params or None, etag=etag)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -26,7 +27,9 @@ def clone_items(
     stored: StoredKeys,
     stats: FetchStats,
 ) -> Iterator[RawItem | Checkpoint]:
-    """Refs, then the commits no earlier sync kept, then a checkpoint with the new tips."""
+    """Refs, then the commits no earlier sync kept, then a checkpoint with the new tips whose
+    finishing step removes deleted refs and marks commits no ref reaches any more (a force-push,
+    a deleted branch) unreachable, as `sync git` does."""
     path = gitrepo.mirror(clone_url, config.cache_dir)
     refs = gitrepo.list_refs(path)
     tips = sorted({ref.commit_sha for ref in refs})
@@ -35,7 +38,8 @@ def clone_items(
         return
     for ref in refs:
         yield RawItem("refs", f"{ctx.full_name}#ref/{ref.kind}:{ref.name}", _ref_payload(ref))
-    present = gitrepo.existing_objects(path, state.get("tips", []))
+    old = state.get("tips", [])
+    present = gitrepo.existing_objects(path, old)
     new = gitrepo.rev_list(path, tips, sorted(present))
     keys = {f"{ctx.full_name}#commit/{sha}": sha for sha in new}
     kept = stored("commits", keys)
@@ -45,15 +49,41 @@ def clone_items(
         stats.add("commits")
         yield RawItem("commits", f"{ctx.full_name}#commit/{payload['sha']}", payload)
     current = {ref_id(ctx.repository_id, ref.kind, ref.name) for ref in refs}
+    lost, reachable = _lost_history(path, old, present, tips, new)
     cursor["commits"] = {"tips": tips}
     yield Checkpoint(
         {ctx.full_name: dict(cursor)},
-        finish=partial(_remove_stale_refs, ctx.repository_id, current),
+        finish=partial(_finish, ctx.repository_id, current, lost, reachable),
     )
 
 
-def _remove_stale_refs(repository_id: str, current: set[str], session: Session) -> dict[str, Any]:
-    return {"refs_removed": history.remove_stale_refs(session, repository_id, current)}
+def _lost_history(
+    path: Path, old: list[str], present: set[str], tips: list[str], new: list[str]
+) -> tuple[list[str], set[str] | None]:
+    """Commits the last tips reached that today's do not; or, where git cannot be asked that
+    (no complete earlier sync, or an old tip pruned), every reachable commit, to compare."""
+    if not old:
+        return [], set(new)
+    if len(present) < len(old):
+        return [], set(gitrepo.rev_list(path, tips, []))
+    return gitrepo.rev_list(path, sorted(present), tips), None
+
+
+def _finish(
+    repository_id: str,
+    current: set[str],
+    lost: list[str],
+    reachable: set[str] | None,
+    session: Session,
+) -> dict[str, Any]:
+    if reachable is not None:
+        unreachable = history.mark_reachable_exactly(session, repository_id, reachable)
+    else:
+        unreachable = history.mark_unreachable(session, repository_id, lost)
+    return {
+        "refs_removed": history.remove_stale_refs(session, repository_id, current),
+        "unreachable": unreachable,
+    }
 
 
 def _ref_payload(ref: gitrepo.Ref) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -9,12 +10,14 @@ import httpx
 
 from diogen.connectors.base import Checkpoint, FetchStats, RawItem, SilverRow, StoredKeys
 from diogen.connectors.git.normalize import CommitNormalizer, normalize_ref
-from diogen.connectors.github import delivery, pulls
+from diogen.connectors.github import delivery, pulls, teams
+from diogen.connectors.github.checks import commit_checks
 from diogen.connectors.github.client import GitHubApi
 from diogen.connectors.github.clone import clone_items
 from diogen.connectors.github.config import GitHubConfig
 from diogen.connectors.github.context import RepoContext
 from diogen.connectors.github.fetch import RepoFetch
+from diogen.connectors.github.issues import normalize_issue
 from diogen.connectors.http import Clock, HttpError, RetryPolicy, Sleep
 from diogen.errors import NotFoundError
 
@@ -35,6 +38,7 @@ class GitHubConnector:
         self.api = GitHubApi(
             config, self.stats, transport=transport, sleep=sleep, clock=clock, retry=retry
         )
+        self.clock = clock or time.time
         self._commits: dict[str, CommitNormalizer] = {}
 
     def context(self, full_name: str) -> RepoContext:
@@ -79,6 +83,11 @@ class GitHubConnector:
                         stored,
                         self.stats,
                     )
+            if self.config.org and self.config.teams:
+                org_teams = teams.TeamsFetch(
+                    self.api, self.config.org, cursors, self.stats, self.clock
+                )
+                yield from org_teams.run()
         finally:
             self.api.close()
 
@@ -105,6 +114,14 @@ class GitHubConnector:
                 return delivery.repository(ctx, payload)
             case "refs":
                 return normalize_ref(ctx.repository_id, payload)
+            case "commit_checks":
+                return commit_checks(ctx, payload)
+            case "issues":
+                return normalize_issue(ctx, self.config.incidents, payload)
+            case "team_members":
+                return teams.member_accounts(ctx, payload)
+            case "team_repositories":
+                return ()  # the owning teams are set when the checkpoint is stored
             case "commits":
                 return self._commit_rows(ctx)(payload)
         raise ValueError(f"unknown GitHub stream {item.stream!r}")

@@ -18,6 +18,7 @@ from diogen.connectors.base import SilverRow
 from diogen.connectors.github import delivery, pulls
 from diogen.connectors.github.config import DeploymentRules
 from diogen.connectors.github.context import RepoContext, parse_time, source_of
+from diogen.connectors.github.timeline import webhook_timeline
 from diogen.silver import GitRef, Identity, Issue, PullRequest, Review, ReviewComment
 from diogen.silver.base import table_of
 from diogen.silver.keys import ref_id
@@ -82,6 +83,8 @@ def _rows(
         yield from delivery.tag(ctx, payload["ref"].removeprefix("refs/tags/"), payload["after"])
     elif name in ("pull_request", "pull_request_review", "pull_request_review_comment"):
         yield from pulls.rest_pull_request(ctx, payload["pull_request"])
+        if name == "pull_request":
+            yield from webhook_timeline(ctx, payload)
         number = payload["pull_request"]["number"]
         if name == "pull_request_review":
             yield from pulls.rest_review(ctx, number, payload["review"])

@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from itertools import chain
 from typing import Any
 
 from diogen.connectors.base import Checkpoint, FetchStats, RawItem, StoredKeys
+from diogen.connectors.github.checks import CommitChecks
 from diogen.connectors.github.client import GitHubApi
 from diogen.connectors.github.config import GitHubConfig
 from diogen.connectors.github.context import parse_time
+from diogen.connectors.github.issues import remove_incidents
 from diogen.connectors.github.queries import NESTED_FIRST, PULL_REQUESTS, nested_page_query
 from diogen.connectors.http import HttpError
 from diogen.errors import NotFoundError
@@ -57,6 +60,17 @@ class RepoFetch:
         if self.config.rules_for(self.full_name).releases:
             yield from self.releases()
         yield from self.workflow_runs()
+        if self.config.incidents.active:
+            yield from self.issues()
+        if self.config.checks and self.repo.get("default_branch"):
+            yield from CommitChecks(
+                self.api,
+                self.full_name,
+                self.repo["default_branch"],
+                self.cursor,
+                self.stats,
+                self.config.checks_commits,
+            ).run()
 
     def repository(self) -> Iterator[RawItem | Checkpoint]:
         state = self.cursor.get("repository", {})
@@ -258,6 +272,36 @@ class RepoFetch:
         still_open = {k: t for k, t in open_runs.items() if t >= mark["since"]}
         final = {"since": mark["since"], "open": still_open, "etag": first, "etag_since": since}
         yield self.checkpoint("workflow_runs", final)
+
+    def issues(self) -> Iterator[RawItem | Checkpoint]:
+        """Issues (not pull requests) updated since the last pass, oldest first: each page
+        moves the mark, and drops the incidents of issues that no rule names any more."""
+        state = self.cursor.get("issues", {})
+        since = state.get("since")
+        params: dict[str, Any] = {"state": "all", "sort": "updated", "direction": "asc"}
+        if since:
+            params["since"] = since
+        first = None
+        for page in self.api.pages(f"{self.base}/issues", etag=_etag_for(state, since), **params):
+            if page.not_modified:
+                return
+            first = first or page.etag
+            unnamed = []
+            for issue in page.data:
+                if issue.get("pull_request"):
+                    continue
+                self.stats.add("issues")
+                if self.config.incidents.match(issue) is None:
+                    unnamed.append(str(issue["id"]))
+                else:
+                    self.stats.add("incidents")
+                yield RawItem("issues", self.key(f"issue/{issue['number']}"), issue)
+            if page.data:
+                state = {"since": max(issue["updated_at"] for issue in page.data)}
+            finish = partial(remove_incidents, self.config.source, unnamed)
+            yield Checkpoint({self.full_name: {**self.cursor, "issues": state}}, finish=finish)
+            self.cursor["issues"] = state
+        yield self.checkpoint("issues", {**state, "etag": first, "etag_since": since})
 
     def _jobs(self, run: dict[str, Any]) -> Iterator[RawItem]:
         for job in self.api.items(f"{self.base}/actions/runs/{run['id']}/jobs", "jobs"):

@@ -9,6 +9,7 @@ from typing import Any
 
 from diogen.connectors.base import SilverRow
 from diogen.connectors.github.context import RepoContext, parse_time
+from diogen.connectors.github.timeline import graphql_timeline
 from diogen.ids import stable_id
 from diogen.silver import PullRequest, PullRequestCommit, Review, ReviewComment
 from diogen.silver.base import table_of
@@ -71,6 +72,7 @@ def graphql_pull_request(ctx: RepoContext, node: dict[str, Any]) -> Iterator[Sil
     )
     for commit in node["commits"]["nodes"]:
         yield _pr_commit(pr_id, commit["commit"]["oid"])
+    yield from graphql_timeline(ctx, pr_id, node)
     for review in reviews:
         yield SilverRow(
             REVIEW,

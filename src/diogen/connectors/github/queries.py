@@ -12,7 +12,14 @@ fragment ActorFields on Actor {
 }
 """
 PAGE = "pageInfo { hasNextPage endCursor }"
-TIMELINE_TYPES = "[READY_FOR_REVIEW_EVENT, CONVERT_TO_DRAFT_EVENT, REVIEW_REQUESTED_EVENT]"
+TIMELINE_TYPES = (
+    "[READY_FOR_REVIEW_EVENT, CONVERT_TO_DRAFT_EVENT, REVIEW_REQUESTED_EVENT,"
+    " REVIEW_REQUEST_REMOVED_EVENT]"
+)
+# Whom a review is asked of: a person, a bot, a team, or an imported account (mannequin).
+REVIEWER = """requestedReviewer { __typename ... on Team { slug }
+  ... on User { login url databaseId } ... on Bot { login url databaseId }
+  ... on Mannequin { login url databaseId } }"""
 
 # The nested lists of a pull request, each fetched in full on its own when it overflows.
 CONNECTIONS = {
@@ -26,13 +33,19 @@ CONNECTIONS = {
         __typename
         ... on ReadyForReviewEvent {{ createdAt }}
         ... on ConvertToDraftEvent {{ createdAt }}
-        ... on ReviewRequestedEvent {{
-          createdAt
-          requestedReviewer {{ __typename ... on User {{ login }} ... on Team {{ slug }}
-                               ... on Bot {{ login }} }}
-        }} }} }}""",
+        ... on ReviewRequestedEvent {{ createdAt {REVIEWER} }}
+        ... on ReviewRequestRemovedEvent {{ createdAt {REVIEWER} }}
+      }} }}""",
+    "reviewRequests": f"""reviewRequests(first: $first, after: $after) {{ {PAGE}
+      nodes {{ asCodeOwner {REVIEWER} }} }}""",
 }
-NESTED_FIRST = {"labels": 20, "reviews": 50, "commits": 100, "timelineItems": 50}
+NESTED_FIRST = {
+    "labels": 20,
+    "reviews": 50,
+    "commits": 100,
+    "timelineItems": 50,
+    "reviewRequests": 20,
+}
 
 
 def _nested_first_page(name: str) -> str:
