@@ -84,7 +84,11 @@ def pull_request_commits(
     `pull_requests` restrict the answer (ids, or a query of ids) inside every branch, where
     the database can use its indexes, rather than around the union.
     """
-    same_repository = Commit.repository_id == PullRequest.repository_id
+    # `repository_id || ''` keeps the planners off the pull-request (repository, number) index
+    # here: used, it walks every pull request of the repository for each commit (SQLite always,
+    # PostgreSQL without statistics); the commits' sha indexes are the way in.
+    pr_repository = PullRequest.repository_id.concat("")
+    same_repository = Commit.repository_id == pr_repository
     listed = (
         select(PullRequestCommit.pull_request_id, Commit.id.label("commit_id"))
         .join(PullRequest, PullRequest.id == PullRequestCommit.pull_request_id)
@@ -101,7 +105,7 @@ def pull_request_commits(
             original,
             and_(
                 original.sha == PullRequestCommit.sha,
-                original.repository_id == PullRequest.repository_id,
+                original.repository_id == pr_repository,
             ),
         )
         .join(
