@@ -97,7 +97,7 @@ def load(session: Session, scope: Scope, window: Window, rules: Rules) -> DoraDa
     commits, excluded_commits = classify_changes(
         queries.deployed_changes(session, resolved, counted_ids),
         deployed_at,
-        queries.first_production_deploy(session, resolved, environments, window.end),
+        queries.first_production_deploy(session, resolved, environments, window.end, counted_ids),
     )
     folded = fold_pull_requests(
         commits,

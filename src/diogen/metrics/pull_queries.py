@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from diogen.metrics.queries import SUCCESS
+from diogen.metrics.queries import SUCCESS, not_an_index
 from diogen.metrics.scope import ResolvedScope
 from diogen.silver import (
     Commit,
@@ -84,10 +84,9 @@ def pull_request_commits(
     `pull_requests` restrict the answer (ids, or a query of ids) inside every branch, where
     the database can use its indexes, rather than around the union.
     """
-    # `repository_id || ''` keeps the planners off the pull-request (repository, number) index
-    # here: used, it walks every pull request of the repository for each commit (SQLite always,
-    # PostgreSQL without statistics); the commits' sha indexes are the way in.
-    pr_repository = PullRequest.repository_id.concat("")
+    # Off the pull-request (repository, number) index, which would walk every pull request of
+    # the repository for each commit: the commits' sha indexes are the way in.
+    pr_repository = not_an_index(PullRequest.repository_id)
     same_repository = Commit.repository_id == pr_repository
     listed = (
         select(PullRequestCommit.pull_request_id, Commit.id.label("commit_id"))
@@ -112,6 +111,7 @@ def pull_request_commits(
             Commit,
             and_(
                 same_repository,
+                Commit.repository_id == original.repository_id,
                 Commit.authored_at == original.authored_at,
                 Commit.author_email == original.author_email,
                 Commit.subject == original.subject,
