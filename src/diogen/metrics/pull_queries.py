@@ -40,6 +40,9 @@ from diogen.silver import (
     Review,
 )
 
+# Pull requests per query in `facts`: well under SQLite's 32,766 bound parameters.
+CHUNK = 2000
+
 
 @dataclass(frozen=True)
 class Link:
@@ -150,20 +153,34 @@ def links(session: Session, scope: ResolvedScope, counted: Select[str]) -> list[
     return [Link(*row) for row in session.execute(query)]
 
 
-def _linked_ids(counted: Select[str]) -> Select[tuple[str]]:
-    pr_commits = pull_request_commits(commits=_deployed_by(counted)).subquery()
-    return select(pr_commits.c.pull_request_id)
-
-
 def facts(
     session: Session,
     scope: ResolvedScope,
-    counted: Select[str],
+    ids: Collection[str],
     environments: tuple[str, ...],
     before: datetime,
 ) -> dict[str, PullRequestFacts]:
-    """Timestamps of every pull request with a commit in a counted deployment."""
-    ids = _linked_ids(counted)
+    """Timestamps of the pull requests `ids` (those `links` found in the counted deployments).
+
+    Asked in chunks of ids: each query then starts from the pull requests' primary keys, and
+    the matching of deployed commits to pull requests (`links`) runs once, not once per query.
+    """
+    found: dict[str, PullRequestFacts] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), CHUNK):
+        found.update(
+            _facts_of(session, scope, ordered[start : start + CHUNK], environments, before)
+        )
+    return found
+
+
+def _facts_of(
+    session: Session,
+    scope: ResolvedScope,
+    ids: list[str],
+    environments: tuple[str, ...],
+    before: datetime,
+) -> dict[str, PullRequestFacts]:
     query = select(
         PullRequest.id,
         PullRequest.repository_id,
@@ -200,19 +217,19 @@ def _with(
     )
 
 
-def _first_commits(session: Session, ids: Select[tuple[str]]) -> dict[str, datetime]:
+def _first_commits(session: Session, ids: list[str]) -> dict[str, datetime]:
     """Earliest authored time over a pull request's known commits; a merge commit only joins."""
     pr_commits = pull_request_commits(pull_requests=ids).subquery()
     query = (
         select(pr_commits.c.pull_request_id, func.min(Commit.authored_at))
         .join(Commit, Commit.id == pr_commits.c.commit_id)
-        .where(pr_commits.c.pull_request_id.in_(ids), Commit.is_merge.is_(False))
+        .where(Commit.is_merge.is_(False))
         .group_by(pr_commits.c.pull_request_id)
     )
     return {pr_id: first for pr_id, first in session.execute(query) if first is not None}
 
 
-def _first_reviews(session: Session, ids: Select[tuple[str]]) -> dict[str, datetime]:
+def _first_reviews(session: Session, ids: list[str]) -> dict[str, datetime]:
     """First review by someone other than the author, bots excluded.
 
     A pull request with no review rows at all falls back to the connector's `first_review_at`.
@@ -252,7 +269,7 @@ def _first_reviews(session: Session, ids: Select[tuple[str]]) -> dict[str, datet
 def _first_deployments(
     session: Session,
     scope: ResolvedScope,
-    ids: Select[tuple[str]],
+    ids: list[str],
     environments: tuple[str, ...],
     before: datetime,
 ) -> dict[str, tuple[str, datetime]]:
@@ -263,7 +280,6 @@ def _first_deployments(
         .join(DeploymentCommit, DeploymentCommit.commit_id == pr_commits.c.commit_id)
         .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
         .where(
-            pr_commits.c.pull_request_id.in_(ids),
             scope.deployment_filter(),
             Deployment.status == SUCCESS,
             Deployment.environment.in_(environments),
