@@ -159,18 +159,19 @@ def facts(
     ids: Collection[str],
     environments: tuple[str, ...],
     before: datetime,
+    *,
+    chunk: int = CHUNK,
 ) -> dict[str, PullRequestFacts]:
     """Timestamps of the pull requests `ids` (those `links` found in the counted deployments).
 
-    Asked in chunks of ids: each query then starts from the pull requests' primary keys, and
-    the matching of deployed commits to pull requests (`links`) runs once, not once per query.
+    Asked `chunk` ids at a time: each query then starts from the pull requests' primary keys,
+    and the matching of deployed commits to pull requests (`links`) runs once, not per query.
     """
     found: dict[str, PullRequestFacts] = {}
     ordered = sorted(ids)
-    for start in range(0, len(ordered), CHUNK):
-        found.update(
-            _facts_of(session, scope, ordered[start : start + CHUNK], environments, before)
-        )
+    for start in range(0, len(ordered), chunk):
+        part = ordered[start : start + chunk]
+        found.update(_facts_of(session, scope, part, environments, before))
     return found
 
 
