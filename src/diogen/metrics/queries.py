@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy import ColumnElement, Select, String, and_, exists, func, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from diogen.metrics.scope import ResolvedScope
 from diogen.metrics.window import Window
@@ -76,15 +79,32 @@ def _deployments(session: Session, *conditions: ColumnElement[bool]) -> list[Dep
     return [DeploymentRecord(**row._asdict()) for row in rows]
 
 
-def not_an_index(column: InstrumentedAttribute[str]) -> ColumnElement[str]:
-    """`column || ''`: the same value, which no index can serve.
+class not_an_index(FunctionElement[str]):
+    """`column` as a value no index can serve: `+column` on SQLite, `column` elsewhere.
 
-    The planners (SQLite always, PostgreSQL before statistics) drive a join from whichever
-    condition an index can serve, and some of those walk a whole history: an IN list of
-    recent deployments tried against every deployed commit, every pull request of a
-    repository for each commit. Wrapping that side leaves them the index meant to lead.
+    SQLite plans without statistics and drives a join from whichever condition an index can
+    serve; some of those walk a whole history (an IN list of recent deployments tried against
+    every deployed commit, every pull request of a repository for each commit). The unary `+`
+    is SQLite's documented way to take a term away from the index choice. PostgreSQL, with
+    statistics, plans these joins well and is left alone: hiding the column there spoils its
+    estimates (hash joins over every commit).
     """
-    return column.concat("")
+
+    name = "not_an_index"
+    inherit_cache = True
+    type = String()
+
+
+@compiles(not_an_index)
+def _plain(element: not_an_index, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    return compiler.process(column, **kw)
+
+
+@compiles(not_an_index, "sqlite")
+def _unindexed(element: not_an_index, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    return f"+{compiler.process(column, **kw)}"
 
 
 def in_scope_among(scope: ResolvedScope, ids: Select[Any]) -> Select[str]:
