@@ -124,7 +124,11 @@ def pull_request_commits(
     )
     branches = [listed, merged, rebased]
     if commits is not None:
-        branches = [branch.where(Commit.id.in_(commits)) for branch in branches]
+        # Materialised once: PostgreSQL otherwise estimates a window's commits (a semi-join
+        # through deployment_commit and deployment) at one row and hashes every commit,
+        # pull request and listed commit of the history for each branch instead.
+        wanted = commits.cte().prefix_with("MATERIALIZED")
+        branches = [branch.where(Commit.id.in_(select(wanted.c[0]))) for branch in branches]
     if pull_requests is not None:
         branches = [branch.where(PullRequest.id.in_(pull_requests)) for branch in branches]
     return union(*branches)  # type: ignore[return-value]
