@@ -97,13 +97,15 @@ def load(session: Session, scope: Scope, window: Window, rules: Rules) -> DoraDa
     commits, excluded_commits = classify_changes(
         queries.deployed_changes(session, resolved, counted_ids),
         deployed_at,
-        queries.first_production_deploy(session, resolved, environments, window.end),
+        queries.first_production_deploy(session, resolved, environments, window.end, counted_ids),
     )
+    links = pull_queries.links(session, resolved, counted_ids)
+    pull_request_ids = {link.pull_request_id for link in links}
     folded = fold_pull_requests(
         commits,
         excluded_commits,
-        pull_queries.links(session, resolved, counted_ids),
-        pull_queries.facts(session, resolved, counted_ids, environments, window.end),
+        links,
+        pull_queries.facts(session, resolved, pull_request_ids, environments, window.end),
         deployed_at,
         team_scope=resolved.team_ids is not None,
     )

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, aliased
 
 from diogen.config import HOTFIX_PATTERN
 from diogen.metrics.pull_queries import pull_request_commits
-from diogen.metrics.queries import SUCCESS
+from diogen.metrics.queries import SUCCESS, not_an_index
 from diogen.metrics.scope import ResolvedScope
 from diogen.silver import Commit, Deployment, DeploymentCommit, PullRequest
 
@@ -44,11 +44,18 @@ def reverts(
     session: Session, scope: ResolvedScope, environments: tuple[str, ...], since: datetime
 ) -> dict[str, str]:
     """{deployment id: id of the earlier deployment whose change it reverts}."""
+    # The recent deployments as an IN list: the planners then start from them, not from every
+    # deployed-commit link of the history.
+    recent = select(Deployment.id).where(*_since(scope, environments, since))
     query = (
         select(Deployment.id, Deployment.repository_id, Deployment.environment, Commit.message)
-        .join(DeploymentCommit, DeploymentCommit.deployment_id == Deployment.id)
+        .select_from(DeploymentCommit)
+        .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
         .join(Commit, Commit.id == DeploymentCommit.commit_id)
-        .where(*_since(scope, environments, since), Commit.message.contains("This reverts commit "))
+        .where(
+            DeploymentCommit.deployment_id.in_(recent),
+            Commit.message.contains("This reverts commit "),
+        )
     )
     wanted: list[tuple[str, str | None, str, str]] = []
     for dep_id, repo_id, environment, message in session.execute(query):
@@ -64,6 +71,8 @@ def _reverted_deployments(
     if not wanted:
         return {}
     shas = {sha for *_, sha in wanted}
+    # With the repositories the sha index (repository, sha) applies; a sha alone has none.
+    repositories = {repo for _, repo, _, _ in wanted if repo is not None}
     earlier = aliased(Deployment)
     query = (
         select(
@@ -71,7 +80,11 @@ def _reverted_deployments(
         )
         .join(DeploymentCommit, DeploymentCommit.commit_id == Commit.id)
         .join(earlier, earlier.id == DeploymentCommit.deployment_id)
-        .where(Commit.sha.in_(shas), earlier.status == SUCCESS)
+        .where(
+            Commit.repository_id.in_(repositories),
+            Commit.sha.in_(shas),
+            earlier.status == SUCCESS,
+        )
         .order_by(earlier.finished_at.desc(), earlier.id.desc())
     )
     # Newest first, so the last write for each commit is the deployment that first shipped it.
@@ -94,18 +107,15 @@ def hotfixes(
     pattern: re.Pattern[str],
 ) -> set[str]:
     """Deployments since `since` that ship a pull request marked as a hotfix."""
-    shipped = (
-        select(DeploymentCommit.commit_id)
-        .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
-        .where(*_since(scope, environments, since))
-    )
+    # Subqueries evaluated once: the scope's filter runs per deployment, not per commit.
+    recent = select(Deployment.id).where(*_since(scope, environments, since))
+    shipped = select(DeploymentCommit.commit_id).where(DeploymentCommit.deployment_id.in_(recent))
     pr_commits = pull_request_commits(commits=shipped).subquery()
     query = (
-        select(Deployment.id, PullRequest.head_ref, PullRequest.labels)
-        .join(DeploymentCommit, DeploymentCommit.deployment_id == Deployment.id)
+        select(DeploymentCommit.deployment_id, PullRequest.head_ref, PullRequest.labels)
         .join(pr_commits, pr_commits.c.commit_id == DeploymentCommit.commit_id)
         .join(PullRequest, PullRequest.id == pr_commits.c.pull_request_id)
-        .where(*_since(scope, environments, since))
+        .where(not_an_index(DeploymentCommit.deployment_id).in_(recent))
     )
     return {
         dep_id

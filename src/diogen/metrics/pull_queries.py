@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from diogen.metrics.queries import SUCCESS
+from diogen.metrics.queries import SUCCESS, not_an_index
 from diogen.metrics.scope import ResolvedScope
 from diogen.silver import (
     Commit,
@@ -39,6 +39,9 @@ from diogen.silver import (
     PullRequestCommit,
     Review,
 )
+
+# Pull requests per query in `facts`: well under SQLite's 32,766 bound parameters.
+CHUNK = 2000
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,10 @@ def pull_request_commits(
     `pull_requests` restrict the answer (ids, or a query of ids) inside every branch, where
     the database can use its indexes, rather than around the union.
     """
-    same_repository = Commit.repository_id == PullRequest.repository_id
+    # Off the pull-request (repository, number) index, which would walk every pull request of
+    # the repository for each commit: the commits' sha indexes are the way in.
+    pr_repository = not_an_index(PullRequest.repository_id)
+    same_repository = Commit.repository_id == pr_repository
     listed = (
         select(PullRequestCommit.pull_request_id, Commit.id.label("commit_id"))
         .join(PullRequest, PullRequest.id == PullRequestCommit.pull_request_id)
@@ -101,13 +107,14 @@ def pull_request_commits(
             original,
             and_(
                 original.sha == PullRequestCommit.sha,
-                original.repository_id == PullRequest.repository_id,
+                original.repository_id == pr_repository,
             ),
         )
         .join(
             Commit,
             and_(
                 same_repository,
+                Commit.repository_id == original.repository_id,
                 Commit.authored_at == original.authored_at,
                 Commit.author_email == original.author_email,
                 Commit.subject == original.subject,
@@ -117,7 +124,11 @@ def pull_request_commits(
     )
     branches = [listed, merged, rebased]
     if commits is not None:
-        branches = [branch.where(Commit.id.in_(commits)) for branch in branches]
+        # Materialised once: PostgreSQL otherwise estimates a window's commits (a semi-join
+        # through deployment_commit and deployment) at one row and hashes every commit,
+        # pull request and listed commit of the history for each branch instead.
+        wanted = commits.cte().prefix_with("MATERIALIZED")
+        branches = [branch.where(Commit.id.in_(select(wanted.c[0]))) for branch in branches]
     if pull_requests is not None:
         branches = [branch.where(PullRequest.id.in_(pull_requests)) for branch in branches]
     return union(*branches)  # type: ignore[return-value]
@@ -146,20 +157,35 @@ def links(session: Session, scope: ResolvedScope, counted: Select[str]) -> list[
     return [Link(*row) for row in session.execute(query)]
 
 
-def _linked_ids(counted: Select[str]) -> Select[tuple[str]]:
-    pr_commits = pull_request_commits(commits=_deployed_by(counted)).subquery()
-    return select(pr_commits.c.pull_request_id)
-
-
 def facts(
     session: Session,
     scope: ResolvedScope,
-    counted: Select[str],
+    ids: Collection[str],
+    environments: tuple[str, ...],
+    before: datetime,
+    *,
+    chunk: int = CHUNK,
+) -> dict[str, PullRequestFacts]:
+    """Timestamps of the pull requests `ids` (those `links` found in the counted deployments).
+
+    Asked `chunk` ids at a time: each query then starts from the pull requests' primary keys,
+    and the matching of deployed commits to pull requests (`links`) runs once, not per query.
+    """
+    found: dict[str, PullRequestFacts] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), chunk):
+        part = ordered[start : start + chunk]
+        found.update(_facts_of(session, scope, part, environments, before))
+    return found
+
+
+def _facts_of(
+    session: Session,
+    scope: ResolvedScope,
+    ids: list[str],
     environments: tuple[str, ...],
     before: datetime,
 ) -> dict[str, PullRequestFacts]:
-    """Timestamps of every pull request with a commit in a counted deployment."""
-    ids = _linked_ids(counted)
     query = select(
         PullRequest.id,
         PullRequest.repository_id,
@@ -196,19 +222,19 @@ def _with(
     )
 
 
-def _first_commits(session: Session, ids: Select[tuple[str]]) -> dict[str, datetime]:
+def _first_commits(session: Session, ids: list[str]) -> dict[str, datetime]:
     """Earliest authored time over a pull request's known commits; a merge commit only joins."""
     pr_commits = pull_request_commits(pull_requests=ids).subquery()
     query = (
         select(pr_commits.c.pull_request_id, func.min(Commit.authored_at))
         .join(Commit, Commit.id == pr_commits.c.commit_id)
-        .where(pr_commits.c.pull_request_id.in_(ids), Commit.is_merge.is_(False))
+        .where(Commit.is_merge.is_(False))
         .group_by(pr_commits.c.pull_request_id)
     )
     return {pr_id: first for pr_id, first in session.execute(query) if first is not None}
 
 
-def _first_reviews(session: Session, ids: Select[tuple[str]]) -> dict[str, datetime]:
+def _first_reviews(session: Session, ids: list[str]) -> dict[str, datetime]:
     """First review by someone other than the author, bots excluded.
 
     A pull request with no review rows at all falls back to the connector's `first_review_at`.
@@ -248,7 +274,7 @@ def _first_reviews(session: Session, ids: Select[tuple[str]]) -> dict[str, datet
 def _first_deployments(
     session: Session,
     scope: ResolvedScope,
-    ids: Select[tuple[str]],
+    ids: list[str],
     environments: tuple[str, ...],
     before: datetime,
 ) -> dict[str, tuple[str, datetime]]:
@@ -259,7 +285,6 @@ def _first_deployments(
         .join(DeploymentCommit, DeploymentCommit.commit_id == pr_commits.c.commit_id)
         .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
         .where(
-            pr_commits.c.pull_request_id.in_(ids),
             scope.deployment_filter(),
             Deployment.status == SUCCESS,
             Deployment.environment.in_(environments),

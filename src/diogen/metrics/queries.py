@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, exists, func, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from diogen.metrics.scope import ResolvedScope
 from diogen.metrics.window import Window
@@ -75,6 +79,43 @@ def _deployments(session: Session, *conditions: ColumnElement[bool]) -> list[Dep
     return [DeploymentRecord(**row._asdict()) for row in rows]
 
 
+class not_an_index(FunctionElement[str]):
+    """`column` as a value no index can serve: `+column` on SQLite, `column` elsewhere.
+
+    SQLite plans without statistics and drives a join from whichever condition an index can
+    serve; some of those walk a whole history (an IN list of recent deployments tried against
+    every deployed commit, every pull request of a repository for each commit). The unary `+`
+    is SQLite's documented way to take a term away from the index choice. PostgreSQL, with
+    statistics, plans these joins well and is left alone: hiding the column there spoils its
+    estimates (hash joins over every commit).
+    """
+
+    name = "not_an_index"
+    inherit_cache = True
+    type = String()
+
+
+@compiles(not_an_index)
+def _plain(element: not_an_index, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    return compiler.process(column, **kw)
+
+
+@compiles(not_an_index, "sqlite")
+def _unindexed(element: not_an_index, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    return f"+{compiler.process(column, **kw)}"
+
+
+def in_scope_among(scope: ResolvedScope, ids: Select[Any]) -> Select[str]:
+    """The deployments of `ids` in scope, as a subquery the planners evaluate once.
+
+    A team's filter is a correlated EXISTS over a deployment's commits: applied in a join it
+    runs once per joined row (per deployed commit), here once per deployment.
+    """
+    return select(Deployment.id).where(Deployment.id.in_(ids), scope.deployment_filter())
+
+
 def counted_ids(scope: ResolvedScope, environments: tuple[str, ...], window: Window) -> Select[str]:
     return select(Deployment.id).where(
         scope.deployment_filter(),
@@ -130,19 +171,16 @@ def redeploys(
     new, and the commit it points at was shipped by the deployment that first contained it.
     """
     earlier = aliased(Deployment)
-    query = (
-        select(Deployment.id)
-        .join(
-            Commit,
-            and_(Commit.sha == Deployment.sha, Commit.repository_id == Deployment.repository_id),
-        )
+    # A correlated EXISTS, so both planners walk the few recent deployments and look each one's
+    # commit up by index, rather than scanning every deployed-commit link of the history.
+    shipped_earlier = (
+        select(literal(1))
+        .select_from(Commit)
         .join(DeploymentCommit, DeploymentCommit.commit_id == Commit.id)
         .join(earlier, earlier.id == DeploymentCommit.deployment_id)
         .where(
-            scope.deployment_filter(),
-            Deployment.status == SUCCESS,
-            Deployment.environment.in_(environments),
-            Deployment.finished_at >= since,
+            Commit.sha == Deployment.sha,
+            Commit.repository_id == Deployment.repository_id,
             earlier.environment == Deployment.environment,
             earlier.finished_at < Deployment.finished_at,
             or_(
@@ -150,6 +188,13 @@ def redeploys(
                 and_(earlier.service_id.is_(None), Deployment.service_id.is_(None)),
             ),
         )
+    )
+    query = select(Deployment.id).where(
+        scope.deployment_filter(),
+        Deployment.status == SUCCESS,
+        Deployment.environment.in_(environments),
+        Deployment.finished_at >= since,
+        exists(shipped_earlier),
     )
     return set(session.scalars(query))
 
@@ -192,24 +237,38 @@ def deployed_changes(
 
 
 def first_production_deploy(
-    session: Session, scope: ResolvedScope, environments: tuple[str, ...], before: datetime
+    session: Session,
+    scope: ResolvedScope,
+    environments: tuple[str, ...],
+    before: datetime,
+    counted: Select[str],
 ) -> dict[str, datetime]:
     """When a production deployment first shipped each commit that several of them shipped.
 
     With several production environments (prod-eu, prod-us) one commit has a deployment_commit
     row per environment; a change is counted once, with the earliest. Commits shipped once (all
     of them with git alone) are left out of the answer: their only deployment is the first.
-    The query walks deployments to their commits, never commits back to deployments, so its
-    plan stays cheap even before PostgreSQL has statistics for freshly loaded tables.
+    Only the commits of the `counted` deployments are asked about (the report needs no other),
+    so the query grows with the window, not with the history.
     """
+    shipped = select(DeploymentCommit.commit_id).where(DeploymentCommit.deployment_id.in_(counted))
+    production = (
+        Deployment.status == SUCCESS,
+        Deployment.environment.in_(environments),
+        Deployment.finished_at < before,
+    )
+    reached = (
+        select(DeploymentCommit.deployment_id)
+        .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
+        .where(*production, DeploymentCommit.commit_id.in_(shipped))
+    )
     query = (
         select(DeploymentCommit.commit_id, func.min(Deployment.finished_at))
         .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
         .where(
-            scope.deployment_filter(),
-            Deployment.status == SUCCESS,
-            Deployment.environment.in_(environments),
-            Deployment.finished_at < before,
+            Deployment.id.in_(in_scope_among(scope, reached)),
+            *production,
+            DeploymentCommit.commit_id.in_(shipped),
         )
         .group_by(DeploymentCommit.commit_id)
         .having(func.count() > 1)

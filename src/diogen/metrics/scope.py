@@ -295,8 +295,18 @@ def environment_pattern(pattern: str) -> re.Pattern[str]:
 def production_environments(
     session: Session, resolved: ResolvedScope, pattern: re.Pattern[str]
 ) -> tuple[str, ...]:
-    """Environment names in scope that match `pattern`; queries then filter with plain IN."""
-    names = session.scalars(
-        select(Deployment.environment).where(resolved.deployment_filter()).distinct()
-    ).all()
-    return tuple(sorted(name for name in names if pattern.search(name)))
+    """Environment names in scope that match `pattern`; queries then filter with plain IN.
+
+    The names come from every deployment, and the scope's filter (a team's is a correlated
+    EXISTS per deployment) is asked once per matching name and stops at its first deployment,
+    instead of running over the whole history.
+    """
+    names = session.scalars(select(Deployment.environment).distinct()).all()
+    matching = sorted(name for name in names if pattern.search(name))
+    return tuple(
+        name
+        for name in matching
+        if session.scalar(
+            select(exists().where(Deployment.environment == name, resolved.deployment_filter()))
+        )
+    )

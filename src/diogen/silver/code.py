@@ -67,6 +67,8 @@ class Commit(Base):
     __table_args__ = (
         UniqueConstraint("repository_id", "sha"),
         Index("ix_git_commit_repository_id_authored_at", "repository_id", "authored_at"),
+        # Incidents and reverts name a commit by sha alone.
+        Index("ix_git_commit_sha", "sha"),
     )
     id: Mapped[str] = id_column()
     repository_id: Mapped[str] = ref("repository.id", nullable=False, index=False)
