@@ -52,6 +52,7 @@ from diogen.silver import (
     SprintScopeChange,
     Team,
     TeamMembership,
+    WorkLink,
 )
 from diogen.silver import export as silver_export
 from diogen.silver.export import (
@@ -86,6 +87,7 @@ IN_FLASK = {
     "deployments": ["dep-1"],
     "deployment_commits": ["dc-1"],
     "incidents": ["inc-1"],
+    "work_links": ["wl-1"],
 }
 
 
@@ -396,6 +398,14 @@ def _seed(session: Session) -> None:
             ),
         ],
         [
+            WorkLink(
+                id="wl-1",
+                issue_id="is-1",
+                issue_key="ENG-1",
+                repository_id="repo-flask",
+                pull_request_id="pr-7",
+                found_in="title",
+            ),
             ReviewComment(
                 id="rc-1",
                 pull_request_id="pr-7",

@@ -40,7 +40,13 @@ from diogen.silver.code import (
 )
 from diogen.silver.delivery import Deployment, DeploymentCommit, Incident, PipelineJob, PipelineRun
 from diogen.silver.people import Identity, Organization, Person, Team, TeamMembership
-from diogen.silver.work import Issue, IssueStatusTransition, Sprint, SprintScopeChange
+from diogen.silver.work import (
+    Issue,
+    IssueStatusTransition,
+    Sprint,
+    SprintScopeChange,
+    WorkLink,
+)
 
 # Rows fetched per round trip: large enough to amortise it, small enough to stay a few MB.
 YIELD_PER = 1000
@@ -92,6 +98,7 @@ ENTITIES: dict[str, _Entity] = {
     "issue_status_transitions": _Entity(IssueStatusTransition),
     "sprints": _Entity(Sprint),
     "sprint_scope_changes": _Entity(SprintScopeChange),
+    "work_links": _Entity(WorkLink),
 }
 
 ENTITY_NAMES: tuple[str, ...] = tuple(ENTITIES)
