@@ -6,10 +6,7 @@ import os
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from diogen.api.app import CONFIG_FILE_VARIABLE, LOG_LEVEL_VARIABLE, create_app
-from diogen.api.logs import configure_json_logging
 from diogen.cli.app import ConfigOption, DatabaseOption, app, database, info, settings_for
 
 
@@ -25,6 +22,13 @@ def serve(
     config: ConfigOption = None,
 ) -> None:
     """Serve the REST API (OpenAPI docs at /docs); the database is migrated first."""
+    # Imported here, not with the module: the web stack would add most of a second to the
+    # start of every other command (`diogen sync` included).
+    import uvicorn
+
+    from diogen.api.app import CONFIG_FILE_VARIABLE, LOG_LEVEL_VARIABLE, create_app
+    from diogen.api.logs import configure_json_logging
+
     settings = settings_for(database_url, config)
     # Migrate once here, before any worker starts, rather than racing in every worker.
     with database(settings):
