@@ -195,7 +195,9 @@ def execute_many(
         if (processor := compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
     ]
     for start in range(0, len(rows), UPSERT_BATCH):
-        params = _parameters(getter, rows[start : start + UPSERT_BATCH], processors)
+        params = [
+            _row_values(getter, row, processors) for row in rows[start : start + UPSERT_BATCH]
+        ]
         if compiled.positional:
             connection.exec_driver_sql(compiled.string, params)
         else:
@@ -204,17 +206,15 @@ def execute_many(
             )
 
 
-def _parameters(
+def _row_values(
     getter: Callable[[Mapping[str, Any]], tuple[Any, ...]],
-    rows: Sequence[Mapping[str, Any]],
+    row: Mapping[str, Any],
     processors: list[tuple[int, Any]],
-) -> list[tuple[Any, ...]]:
-    """Parameter tuples of `rows`; converted column by column (transposed), so that only the
-    columns with a processor cost a Python call per value, and no row is copied into a list."""
-    params = list(map(getter, rows))
-    if not processors or not params:
-        return params
-    columns: list[Iterable[Any]] = list(zip(*params, strict=True))
+) -> tuple[Any, ...]:
+    values = getter(row)
+    if not processors:
+        return values
+    converted = list(values)
     for index, process in processors:
-        columns[index] = map(process, columns[index])
-    return list(zip(*columns, strict=True))
+        converted[index] = process(converted[index])
+    return tuple(converted)
