@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -33,5 +35,9 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-# Verified against when the email is unknown, so both failures take the same time.
-DUMMY_HASH = _hasher.hash("not-a-password-anyone-has")
+@cache
+def dummy_hash() -> str:
+    """Verified against when the email is unknown, so both failures take the same time.
+    Made on first use: an argon2 hash costs a third of a second, which every CLI command
+    would otherwise pay at import."""
+    return _hasher.hash("not-a-password-anyone-has")

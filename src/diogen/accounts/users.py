@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from diogen.accounts.errors import AuthenticationError, ConflictError
 from diogen.accounts.models import RoleGrant, User
-from diogen.accounts.passwords import DUMMY_HASH, hash_password, verify_password
+from diogen.accounts.passwords import dummy_hash, hash_password, verify_password
 from diogen.accounts.roles import ROLES, Role
 from diogen.errors import InputError, NotFoundError
 from diogen.ids import stable_id
@@ -54,7 +54,7 @@ def get_user(session: Session, user_id: str) -> User:
 def authenticate(session: Session, email: str, password: str) -> User:
     """The active user with these credentials; one message for every failure, on purpose."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    valid = verify_password(user.password_hash if user else DUMMY_HASH, password)
+    valid = verify_password(user.password_hash if user else dummy_hash(), password)
     if user is None or not valid or not user.is_active:
         raise AuthenticationError("wrong email or password, or the user is disabled")
     return user

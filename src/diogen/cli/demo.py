@@ -23,7 +23,6 @@ from diogen.cli.app import (
     interruptible,
     settings_for,
 )
-from diogen.cli.demo_serve import serve_demo
 from diogen.cli.sync import PrereleasesOption, ReleasePatternOption, git_config, run_git_sync
 from diogen.connectors.git import GitConnector
 from diogen.connectors.git.repo import open_local
@@ -91,6 +90,9 @@ def demo(
     again = None if serve else "demo --serve" + (f" --repo {repo}" if repo else "")
     _hints(connector.name, db, report_doc, git.release_pattern, serve_command=again)
     if serve:
+        # The web stack is imported only when asked for, as `diogen serve` does.
+        from diogen.cli.demo_serve import serve_demo
+
         with database(settings) as engine:
             serve_demo(settings, engine, connector.name, window, host, port)
 

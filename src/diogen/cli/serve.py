@@ -10,11 +10,7 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from diogen.api.app import CONFIG_FILE_VARIABLE, LOG_LEVEL_VARIABLE, create_app
-from diogen.api.logs import configure_json_logging
-from diogen.api.routes.health import MULTIPROCESS_VARIABLE, multiprocess_directory
 from diogen.cli.app import ConfigOption, DatabaseOption, app, database, info, settings_for
 
 
@@ -30,6 +26,13 @@ def serve(
     config: ConfigOption = None,
 ) -> None:
     """Serve the REST API (OpenAPI docs at /docs); the database is migrated first."""
+    # Imported here, not with the module: the web stack would add most of a second to the
+    # start of every other command (`diogen sync` included).
+    import uvicorn
+
+    from diogen.api.app import CONFIG_FILE_VARIABLE, LOG_LEVEL_VARIABLE, create_app
+    from diogen.api.logs import configure_json_logging
+
     settings = settings_for(database_url, config)
     # Migrate once here, before any worker starts, rather than racing in every worker.
     with database(settings):
@@ -61,6 +64,8 @@ def _metrics_directory() -> Iterator[None]:
     /metrics answers for all of them. A directory given in the environment is used (and kept);
     otherwise a fresh one lives as long as the server. It is set before the workers start,
     because prometheus_client chooses its mode when it is first imported."""
+    from diogen.api.routes.health import MULTIPROCESS_VARIABLE, multiprocess_directory
+
     if multiprocess_directory() is not None:
         yield
         return

@@ -6,6 +6,8 @@ depends only on its repository and sha.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from diogen.ids import id_maker, stable_id
 
 _commit_id = id_maker("silver", "commit")
@@ -22,6 +24,11 @@ def commit_id(repository: str, sha: str) -> str:
 
 def commit_file_id(commit: str, path: str) -> str:
     return _commit_file_id(commit, path)
+
+
+def commit_file_ids(commit: str) -> Callable[[str], str]:
+    """`commit_file_id(commit, path)` for the files of one commit, the commit hashed once."""
+    return id_maker("silver", "commit_file", commit)
 
 
 def identity_id(provider: str, key: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import cache
 from typing import Any
 
 from diogen.errors import SourceError
@@ -90,6 +91,7 @@ def _person(
     }
 
 
+@cache  # a history has a handful of distinct offsets and two per commit
 def offset_minutes(offset: str) -> int:
     """'+0130' → 90, '-0800' → -480."""
     sign = -1 if offset.startswith("-") else 1

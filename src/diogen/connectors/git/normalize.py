@@ -11,7 +11,7 @@ from diogen.connectors.base import SilverRow
 from diogen.silver import Commit, CommitFile, GitRef, Identity, Person, Repository
 from diogen.silver.base import table_of
 from diogen.silver.identities import Account, git_identity_rows
-from diogen.silver.keys import commit_file_id, commit_id, ref_id
+from diogen.silver.keys import commit_file_ids, commit_id, ref_id
 
 PERSON = table_of(Person)
 IDENTITY = table_of(Identity)
@@ -82,11 +82,14 @@ class CommitNormalizer:
         yield SilverRow(
             COMMIT, self._commit(cid, payload, author_rows[1], committer_rows[1], files)
         )
-        for path, old_path, added, deleted in files or ():
+        if not files:
+            return
+        file_id = commit_file_ids(cid)
+        for path, old_path, added, deleted in files:
             yield SilverRow(
                 COMMIT_FILE,
                 {
-                    "id": commit_file_id(cid, path),
+                    "id": file_id(path),
                     "commit_id": cid,
                     "path": path,
                     "old_path": old_path,
