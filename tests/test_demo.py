@@ -90,3 +90,41 @@ def test_demo_hints_call_diogen_the_way_it_was_called(tmp_path: Path) -> None:
     venv_on_path = f"{Path(DIOGEN).parent}:/usr/bin:/bin"
     on_path = run("demo", "--repo", str(repo.path), cwd=tmp_path, path=venv_on_path)
     assert f"  diogen {hint}" in on_path.stderr
+
+
+def test_demo_sample_generates_an_organisation_and_reports_on_it(tmp_path: Path) -> None:
+    result = run("demo", "--sample", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "generated the sample organisation acme: 5,000 commits" in result.stderr
+    assert "DORA metrics for the organisation, 2024-10-07T00:00:00Z to 2025-01-06" in result.stdout
+    assert "20 deployments, 1.54/week, 17 deploy days" in result.stdout
+    assert "demo --sample --serve" in result.stderr
+    report = run(
+        "metrics",
+        "dora",
+        "--team",
+        "payments",
+        "--database",
+        "sqlite:///diogen-demo.db",
+        "--from",
+        "2024-10-07",
+        "--to",
+        "2025-01-06",
+        "--format",
+        "json",
+        cwd=tmp_path,
+    )
+    assert json.loads(report.stdout)["deployment_frequency"]["deployments"] == 10
+
+
+def test_demo_sample_refuses_a_repository_or_a_filled_database(tmp_path: Path) -> None:
+    both = run("demo", "--sample", "--repo", str(tmp_path), cwd=tmp_path)
+    assert both.returncode == 2
+    assert both.stderr == "error: --sample generates its own data: leave out --repo\n"
+    database = f"sqlite:///{tmp_path / 'mine.db'}"
+    assert run("demo", "--sample", "--database", database, cwd=tmp_path).returncode == 0
+    again = run("demo", "--sample", "--database", database, cwd=tmp_path)
+    assert again.returncode == 2
+    assert again.stderr.strip().splitlines() == [
+        "error: --sample needs an empty database: leave out --database"
+    ]

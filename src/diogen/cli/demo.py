@@ -1,4 +1,5 @@
-"""`diogen demo`: a fresh embedded database, one repository synced, its DORA metrics printed."""
+"""`diogen demo`: a fresh embedded database, one repository synced (or a generated sample
+organisation), its DORA metrics printed."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import os
 import shutil
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 import diogen
@@ -24,15 +26,19 @@ from diogen.cli.app import (
     settings_for,
 )
 from diogen.cli.sync import PrereleasesOption, ReleasePatternOption, git_config, run_git_sync
+from diogen.config import Settings
 from diogen.connectors.git import GitConnector
 from diogen.connectors.git.repo import open_local
 from diogen.db import session_scope
 from diogen.errors import InputError, SourceError
 from diogen.metrics import Scope, Window, dora_report, render_table
 from diogen.metrics.window import start_of_next_day
-from diogen.silver import Commit
+from diogen.silver import Commit, Organization
 
 DEMO_DATABASE = Path("diogen-demo.db")
+# 2 repositories, 5,000 commits, 1,000 pull requests, 248 deployments, 25 incidents, 1,500
+# issues in sprints: a few seconds to generate, and every dashboard page has something to show.
+SAMPLE_SCALE = 0.005
 
 
 @app.command()
@@ -43,6 +49,14 @@ def demo(
     ] = None,
     release_pattern: ReleasePatternOption = None,
     include_prereleases: PrereleasesOption = None,
+    sample: Annotated[
+        bool,
+        typer.Option(
+            "--sample",
+            help="Instead of a repository: a generated sample organisation (teams, pull "
+            "requests, deployments, incidents, sprints), so every dashboard page has data.",
+        ),
+    ] = False,
     serve: Annotated[
         bool,
         typer.Option(
@@ -61,13 +75,18 @@ def demo(
     With --serve the dashboard and API then serve that data on http://HOST:PORT; sign in with
     the demo admin and the one-time password printed.
     """
-    path = repo or _own_checkout()
+    if sample and repo is not None:
+        raise InputError("--sample generates its own data: leave out --repo")
     if db is None:
         _remove_demo_database()
         db = f"sqlite:///{DEMO_DATABASE}"
     settings = settings_for(
         db, config, release_pattern=release_pattern, include_prereleases=include_prereleases
     )
+    if sample:
+        _sample_demo(settings, serve=serve, host=host, port=port)
+        return
+    path = repo or _own_checkout()
     git = git_config(str(path), None, settings)
     connector = GitConnector(git)
     started = time.monotonic()
@@ -95,6 +114,44 @@ def demo(
 
         with database(settings) as engine:
             serve_demo(settings, engine, connector.name, window, host, port)
+
+
+def _sample_demo(settings: Settings, *, serve: bool, host: str, port: int) -> None:
+    """The sample organisation's DORA metrics over its last 13 weeks, then maybe the dashboard."""
+    from diogen.testing.synthetic_org import END, generate_organization
+
+    window = Window(END - timedelta(weeks=13), END)
+    started = time.monotonic()
+    with interruptible(), database(settings) as engine:
+        _refuse_filled(engine)
+        summary = generate_organization(engine, scale=SAMPLE_SCALE)
+        info(
+            f"generated the sample organisation {summary.organization}: "
+            f"{summary.rows['git_commit']:,} commits, {summary.rows['pull_request']:,} pull "
+            f"requests, {summary.rows['deployment']:,} deployments, teams "
+            f"{', '.join(summary.teams)} ({time.monotonic() - started:.1f} s)"
+        )
+        with session_scope(engine) as session:
+            report_doc = dora_report(session, Scope(), window, benchmarks=settings.benchmarks)
+    typer.echo(render_table(report_doc))
+    program = _program()
+    info(
+        f"data kept in {settings.database_url}; explore it with:\n"
+        f"  {program} metrics dora --database {settings.database_url} --team {summary.teams[0]} "
+        f"--from {window.start:%Y-%m-%d} --to {window.end:%Y-%m-%d} --bucket week --explain"
+        + ("" if serve else f"\nor look at it in the dashboard:\n  {program} demo --sample --serve")
+    )
+    if serve:
+        from diogen.cli.demo_serve import serve_demo
+
+        with database(settings) as engine:
+            serve_demo(settings, engine, None, window, host, port)
+
+
+def _refuse_filled(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        if session.scalar(select(func.count()).select_from(Organization)):
+            raise InputError("--sample needs an empty database: leave out --database")
 
 
 def _own_checkout() -> Path:

@@ -39,7 +39,7 @@ def demo_admin(engine: Engine) -> str:
 
 
 def serve_demo(
-    settings: Settings, engine: Engine, repo: str, window: Window, host: str, port: int
+    settings: Settings, engine: Engine, repo: str | None, window: Window, host: str, port: int
 ) -> None:
     """Print where and how to sign in, then serve the API and dashboard until interrupted."""
     password = demo_admin(engine)
