@@ -23,7 +23,7 @@ from diogen.db import upsert
 from diogen.ingest.runner import run_sync
 from diogen.metrics.flow import issue_flow
 from diogen.metrics.window import Window
-from diogen.silver import Commit, Issue, PullRequest, WorkLink
+from diogen.silver import Commit, Issue, PullRequest, Repository, WorkLink
 from diogen.silver.base import table_of
 from diogen.silver.work_links import link_work
 from diogen.testing.gitrepo import GitRepo
@@ -121,3 +121,29 @@ def check_lead_time_to_deployment(engine: Engine) -> None:
     assert {key for key, row in rows.items() if row["deployed_at"] is None} == set()
     with Session(engine) as session:
         assert len(session.scalars(select(Issue)).all()) == 6
+
+
+def test_a_pull_request_body_names_an_issue(engine: Engine) -> None:
+    with Session(engine) as session:
+        issue = {"id": "is-9", "key": "ENG-9", "source": "linear@acme", "created_at": MARCH.start}
+        upsert(session, table_of(Issue), [issue])
+        repository = {"id": "repo-app", "provider": "github", "name": "app", "source": "github"}
+        upsert(session, table_of(Repository), [repository])
+        pull = {
+            "id": "pr-8",
+            "repository_id": "repo-app",
+            "number": 8,
+            "title": "Tidy the client",
+            "body": "Groundwork for eng-9.\n\nAlso touches SHA-256 handling.",
+            "state": "open",
+            "is_draft": False,
+            "head_ref": "tidy",
+            "created_at": MARCH.start,
+            "source": "github",
+        }
+        upsert(session, table_of(PullRequest), [pull])
+        assert link_work(session, repositories=["repo-app"])["work_links"] == 1
+        session.commit()
+    assert links(engine) == {("ENG-9", "body", "Tidy the client")}
+    with Session(engine) as session:  # a key-scoped recompute (a webhook's issue) finds it too
+        assert link_work(session, keys=["ENG-9"])["work_links"] == 1

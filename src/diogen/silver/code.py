@@ -115,6 +115,7 @@ class PullRequest(Origin, Base):
     repository_id: Mapped[str] = ref("repository.id", nullable=False, index=False)
     number: Mapped[int] = mapped_column(Integer)
     title: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
     author_identity_id: Mapped[str | None] = ref("identity.id", ondelete="SET NULL")
     state: Mapped[str] = mapped_column(String(20))
     is_draft: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -80,4 +80,4 @@ class WorkLink(Base):
     repository_id: Mapped[str] = ref("repository.id", nullable=False)
     pull_request_id: Mapped[str | None] = ref("pull_request.id")
     commit_id: Mapped[str | None] = ref("git_commit.id")
-    found_in: Mapped[str] = mapped_column(String(20))  # branch | title | message
+    found_in: Mapped[str] = mapped_column(String(20))  # branch | title | body | message

@@ -1,5 +1,5 @@
-"""Links between work and code: the issues that branch names, pull request titles and commit
-messages name (`feature/ENG-42-login`, "DIO-7: fix the sync").
+"""Links between work and code: the issues that branch names, pull request titles and bodies,
+and commit messages name (`feature/ENG-42-login`, "DIO-7: fix the sync").
 
 Keys count only for projects the database has issues of (any case: `feature/proj-12-x`
 names PROJ-12); a key matching issues of several trackers links each. The links of a scope
@@ -75,7 +75,11 @@ def link_work(
     issues = _issues(session)
     projects = {key.rsplit("-", 1)[0] for key in issues}
     pulls = select(
-        PullRequest.id, PullRequest.repository_id, PullRequest.head_ref, PullRequest.title
+        PullRequest.id,
+        PullRequest.repository_id,
+        PullRequest.head_ref,
+        PullRequest.title,
+        PullRequest.body,
     )
     commits = select(Commit.id, Commit.repository_id, Commit.message)
     stored = select(WorkLink.id, WorkLink.found_in)
@@ -85,7 +89,8 @@ def link_work(
         stored = stored.where(WorkLink.repository_id.in_(sorted(repositories)))
     if keys is not None:
         wanted = sorted({key.upper() for key in keys})
-        pulls = pulls.where(_mentions((PullRequest.head_ref, PullRequest.title), wanted))
+        texts = (PullRequest.head_ref, PullRequest.title, PullRequest.body)
+        pulls = pulls.where(_mentions(texts, wanted))
         commits = commits.where(_mentions((Commit.message,), wanted))
         stored = stored.where(WorkLink.issue_key.in_(wanted))
     rows: dict[str, dict[str, Any]] = {}
@@ -110,8 +115,8 @@ def link_work(
                 },
             )
 
-    for pull_id, repository, branch, title in session.execute(pulls):
-        for found_in, text in (("branch", branch), ("title", title)):
+    for pull_id, repository, branch, title, body in session.execute(pulls):
+        for found_in, text in (("branch", branch), ("title", title), ("body", body)):
             for key in issue_keys(text, projects):
                 add(key, repository, found_in, pull_id, None)
     for commit_id, repository, message in session.execute(commits):

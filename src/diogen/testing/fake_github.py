@@ -866,6 +866,7 @@ def _graphql_pull(repo: FakeRepo, pr: dict[str, Any]) -> dict[str, Any]:
         "fullDatabaseId": str(pr["id"]),
         "number": number,
         "title": pr["title"],
+        "body": pr.get("body") or "",  # GraphQL's body is never null; REST's may be
         "url": pr["html_url"],
         "state": state,
         "isDraft": pr["draft"],

@@ -53,7 +53,7 @@ def _nested_first_page(name: str) -> str:
 
 
 PULL_REQUEST_FIELDS = f"""
-  id fullDatabaseId number title url state isDraft
+  id fullDatabaseId number title body url state isDraft
   createdAt updatedAt mergedAt closedAt baseRefName headRefName additions deletions
   author {{ ...ActorFields }}
   mergeCommit {{ oid }}
