@@ -119,6 +119,11 @@ def check_lead_time_to_deployment(engine: Engine) -> None:
         194.0,
     )
     assert {key for key, row in rows.items() if row["deployed_at"] is None} == set()
+    with Session(engine) as session:  # the releases are production; nothing reached staging
+        staging = issue_flow(
+            session, None, MARCH, production_environment="^staging$", now=utc("2024-04-01T00:00")
+        )
+    assert staging["issues"]["lead_time_to_deployment"]["issues"] == 0
     with Session(engine) as session:
         assert len(session.scalars(select(Issue)).all()) == 6
 

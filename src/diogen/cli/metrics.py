@@ -144,6 +144,7 @@ def flow(
             bucket=bucket.value if bucket else None,
             explain=explain,
             bot_pattern=settings.bot_pattern,
+            production_environment=settings.production_environment,
         )
     if output is OutputFormat.json:
         typer.echo(json.dumps(report, indent=2))

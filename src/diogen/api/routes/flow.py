@@ -77,7 +77,8 @@ def _flow(
         "now": state.clock(),
     }
     if scope.repo or scope.service or _issues_readable(principal, scope):
-        return flow_report(session, scope, window, **options)
+        environment = state.settings.production_environment
+        return flow_report(session, scope, window, production_environment=environment, **options)
     report = pr_flow(session, scope, window, **options)
     return {**report, "issues": None, "sprints": None, "notes": [MEMBERS_NOTE]}
 
@@ -112,6 +113,7 @@ def flow(
         "explain": explain,
         "issues": _issues_readable(principal, scope),
         "bots": state.settings.bot_pattern,
+        "environment": state.settings.production_environment,
     }
     return cached(
         state,

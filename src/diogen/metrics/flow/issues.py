@@ -168,6 +168,7 @@ def load_issues(
     window: Window,
     bots: re.Pattern[str],
     waiting: re.Pattern[str],
+    production: re.Pattern[str] | None = None,
 ) -> IssueData:
     """Four queries: finished issues, their transitions, their assignees, their first
     production deployments."""
@@ -175,7 +176,7 @@ def load_issues(
     rows = q.issues(session, ids)
     history = q.histories(session, ids)
     actors = load_actors(session, bots, q.assignee_ids(ids))
-    deployed = first_deployments(session, ids)
+    deployed = first_deployments(session, ids, production)
     done, excluded = [], []
     for row in rows:
         facts = issue_facts(

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_
 from sqlalchemy.orm import Session
 
-from diogen.config import BOT_PATTERN
+from diogen.config import BOT_PATTERN, PRODUCTION_ENVIRONMENT_PATTERN
 from diogen.errors import InputError
 from diogen.metrics.flow.actors import bot_rule
 from diogen.metrics.flow.bottleneck import (
@@ -43,7 +43,7 @@ from diogen.metrics.flow.sprint_report import (
 )
 from diogen.metrics.flow.sprints import find_sprint, load_sprints
 from diogen.metrics.flow.statuses import WAITING_STATUS_PATTERN, waiting_rule
-from diogen.metrics.scope import ResolvedScope, Scope, resolve_scope
+from diogen.metrics.scope import ResolvedScope, Scope, environment_pattern, resolve_scope
 from diogen.metrics.window import Bucket, Window, check_bucket, default_window
 from diogen.silver import Sprint
 
@@ -71,6 +71,8 @@ class _Request:
     bots: re.Pattern[str]
     waiting: re.Pattern[str]
     explain: bool
+    # Which deployments count as reaching production, for issue lead time to deployment.
+    production: re.Pattern[str]
 
     def head(self) -> dict[str, Any]:
         return {"scope": self.scope.to_json(), "window": self.window.to_json()}
@@ -85,6 +87,7 @@ def _request(
     explain: bool,
     bot_pattern: str,
     waiting_status_pattern: str = WAITING_STATUS_PATTERN,
+    production_environment: str = PRODUCTION_ENVIRONMENT_PATTERN,
     now: datetime | None,
 ) -> _Request:
     """Everything checked (patterns, bucket, scope names) before any figure is computed."""
@@ -101,6 +104,7 @@ def _request(
         bots=bots,
         waiting=waiting,
         explain=explain,
+        production=environment_pattern(production_environment),
     )
 
 
@@ -136,7 +140,14 @@ def _pr_part(session: Session, request: _Request) -> dict[str, Any]:
 
 
 def _issue_part(session: Session, request: _Request) -> dict[str, Any]:
-    data = load_issues(session, request.resolved, request.window, request.bots, request.waiting)
+    data = load_issues(
+        session,
+        request.resolved,
+        request.window,
+        request.bots,
+        request.waiting,
+        request.production,
+    )
     kind = "team" if request.resolved.team_ids is not None else "all"
     part: dict[str, Any] = {"issues": {"rule": ISSUE_RULES[kind], **issue_sections(data)}}
     if request.unit is not None:
@@ -213,6 +224,7 @@ def issue_flow(
     explain: bool = False,
     bot_pattern: str = BOT_PATTERN,
     waiting_status_pattern: str = WAITING_STATUS_PATTERN,
+    production_environment: str = PRODUCTION_ENVIRONMENT_PATTERN,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Issue flow and the velocity of sprints completed in `window`.
@@ -228,6 +240,7 @@ def issue_flow(
         explain=explain,
         bot_pattern=bot_pattern,
         waiting_status_pattern=waiting_status_pattern,
+        production_environment=production_environment,
         now=now,
     )
     return _assemble(request, [_issue_part(session, request), _sprint_part(session, request)])
@@ -242,6 +255,7 @@ def flow_report(
     explain: bool = False,
     bot_pattern: str = BOT_PATTERN,
     waiting_status_pattern: str = WAITING_STATUS_PATTERN,
+    production_environment: str = PRODUCTION_ENVIRONMENT_PATTERN,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Every flow metric in one document: pull requests, bottleneck, issues, sprints.
@@ -256,6 +270,7 @@ def flow_report(
         explain=explain,
         bot_pattern=bot_pattern,
         waiting_status_pattern=waiting_status_pattern,
+        production_environment=production_environment,
         now=now,
     )
     parts = [_pr_part(session, request)]
