@@ -144,10 +144,15 @@ class Settings(BaseSettings):
         60.0, ge=0, description="Minutes between syncs of code sources (git); 0 turns them off."
     )
     schedule_pull_requests_minutes: float = Field(
-        30.0, ge=0, description="Minutes between syncs of pull-request sources (GitHub)."
+        30.0,
+        ge=0,
+        description="Minutes between syncs of pull-request sources (GitHub); 0 turns them off.",
     )
     schedule_issues_minutes: float = Field(
-        15.0, ge=0, description="Minutes between syncs of issue trackers."
+        15.0,
+        ge=0,
+        description="Minutes between syncs of issue trackers (Jira, Linear, Asana); 0 turns "
+        "them off.",
     )
     schedule_sprints_minutes: float = Field(
         60.0, ge=0, description="Minutes between syncs of sprint sources."
