@@ -76,7 +76,7 @@ def _github(
                 "DIOGEN_GITHUB_APP_PRIVATE_KEY",
                 source=source,
             )
-        options["app"] = github_app(app["app_id"], key, app.get("installation_id"))
+        options["app"] = github_app(str(app.get("app_id") or ""), key, app.get("installation_id"))
     else:
         given = secret(settings.github_token) or environ.get("GITHUB_TOKEN")
         options["tokens"] = split_tokens([given] if given else [])
