@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     asana_token: SecretStr | None = None
     asana_projects: list[str] = Field(default_factory=list)
     asana_points_field: str | None = None
+    # GitHub credentials of the worker's scheduled syncs (`diogen sync github` takes options):
+    # DIOGEN_GITHUB_TOKEN (one token or a pool, comma-separated; else GITHUB_TOKEN) and, for a
+    # source synced as a GitHub App, DIOGEN_GITHUB_APP_PRIVATE_KEY (the .pem file).
+    github_token: SecretStr | None = None
+    github_app_private_key: Path | None = None
     # The `[github]` section: incident rules, deployment rules per repository (docs/github.md).
     github: dict[str, Any] = Field(
         default_factory=dict,
@@ -139,10 +144,15 @@ class Settings(BaseSettings):
         60.0, ge=0, description="Minutes between syncs of code sources (git); 0 turns them off."
     )
     schedule_pull_requests_minutes: float = Field(
-        30.0, ge=0, description="Minutes between syncs of pull-request sources (GitHub)."
+        30.0,
+        ge=0,
+        description="Minutes between syncs of pull-request sources (GitHub); 0 turns them off.",
     )
     schedule_issues_minutes: float = Field(
-        15.0, ge=0, description="Minutes between syncs of issue trackers."
+        15.0,
+        ge=0,
+        description="Minutes between syncs of issue trackers (Jira, Linear, Asana); 0 turns "
+        "them off.",
     )
     schedule_sprints_minutes: float = Field(
         60.0, ge=0, description="Minutes between syncs of sprint sources."

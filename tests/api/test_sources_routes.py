@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from api_support import NOW, World, seed
+from pydantic import SecretStr
 
 from diogen.bus import make_bus
 from diogen.connectors.base import RawItem
@@ -169,8 +171,10 @@ def test_a_requested_sync_is_run_by_the_next_scheduler_tick(world: World, tmp_pa
 
 
 def test_only_schedulable_sources_can_be_asked_for(
-    world: World, shared_data: Path, tmp_path: Path
+    world: World, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for name in ("GITHUB_TOKEN", "DIOGEN_GITHUB_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
     source = _sync(world, shared_data, tmp_path)
     root = world.headers("root")
 
@@ -179,9 +183,46 @@ def test_only_schedulable_sources_can_be_asked_for(
     member = world.client.post(f"{V}/sources/{source}/sync", headers=world.headers("alpha:admin"))
 
     assert github.status_code == 409
-    assert "diogen sync" in github.json()["detail"]
+    assert github.json()["detail"] == (
+        f"{source} cannot be scheduled: no GitHub token is set: DIOGEN_GITHUB_TOKEN or GITHUB_TOKEN"
+    )
     assert (unknown.status_code, member.status_code) == (404, 403)
     (item,) = [
         i for i in world.get("root", f"{V}/sources").json()["items"] if i["source"] == source
     ]
     assert (item["can_sync"], item["sync_requested_at"]) == (False, None)
+    assert item["schedule"] == (
+        "cannot be scheduled: no GitHub token is set: DIOGEN_GITHUB_TOKEN or GITHUB_TOKEN"
+    )
+
+
+def test_a_requested_github_sync_is_run_by_the_next_scheduler_tick(
+    world: World, shared_data: Path, tmp_path: Path
+) -> None:
+    world.state.settings = world.state.settings.model_copy(
+        update={"github_token": SecretStr(TOKEN)}
+    )
+    settings = world.state.settings
+    with FakeGitHub(shared_data, tokens={TOKEN: 5000}) as fake:
+        fake.add(fake.examples.repository("octo/app", pull_requests=3))
+        config = GitHubConfig(repos=["octo/app"], tokens=[TOKEN], api_url=fake.url, clone=False)
+        connector = GitHubConnector(config)
+        run_sync(world.engine, connector, clock=lambda: NOW - timedelta(minutes=5))
+        source = connector.source
+
+        asked = world.client.post(f"{V}/sources/{source}/sync", headers=world.headers("root"))
+
+        assert asked.status_code == 202, asked.text
+        (listed,) = world.get("root", f"{V}/sources").json()["items"]
+        assert (listed["can_sync"], listed["schedule"]) == (True, "every 30 min")
+        assert listed["sync_requested_at"] == "2024-03-01T12:00:00Z"
+        used = len(fake.log)
+        later = NOW + timedelta(minutes=1)
+        locks = FileLocks(tmp_path / "locks")
+        ran = scheduler.run_due(world.engine, settings, locks, lambda: later, lambda: False, {})
+        again = scheduler.run_due(world.engine, settings, locks, lambda: later, lambda: False, {})
+    assert [r.source for r in ran] == [source] and again == []
+    assert len(fake.log) > used
+    (after,) = world.get("root", f"{V}/sources").json()["items"]
+    assert after["sync_requested_at"] is None
+    assert (after["last_status"], after["last_started"]) == ("succeeded", "2024-03-01T12:01:00Z")

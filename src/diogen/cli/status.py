@@ -13,6 +13,7 @@ from prometheus_client import generate_latest
 from diogen.bus import make_bus
 from diogen.cli.app import ConfigOption, DatabaseOption, app, database, settings_for
 from diogen.db import session_scope
+from diogen.processing import scheduler
 from diogen.processing.status import PipelineStatus, pipeline_status, registry
 from diogen.processing.worker import GROUP
 
@@ -38,7 +39,8 @@ def status(
         bus = make_bus(settings, engine)
         try:
             with session_scope(engine) as session:
-                found = pipeline_status(session, bus, GROUP)
+                said = scheduler.describe(scheduler.plan(session, settings))
+                found = pipeline_status(session, bus, GROUP, said)
         finally:
             bus.close()
     if output is StatusFormat.json:
@@ -66,6 +68,7 @@ def render(found: PipelineStatus) -> str:
             errors += f" (last error: {s.last_error.splitlines()[0]})"
         lines.append(errors)
         lines.append(f"  quarantined: {s.quarantined}; dead letters: {s.dead_letters}")
+        lines.append(f"  scheduled syncs: {s.schedule or 'none'}")
     return "\n".join(lines) + "\n"
 
 

@@ -23,6 +23,7 @@ from diogen.connectors.asana import AsanaConfig, AsanaConnector
 from diogen.connectors.asana.config import API_URL, POINTS_FIELD
 from diogen.errors import InputError
 from diogen.ingest.runner import run_sync
+from diogen.processing.locks import sync_lock
 
 SHOWN = (
     ("projects", "projects"),
@@ -73,7 +74,12 @@ def sync_asana(
     }
     connector = AsanaConnector(asana_config(options))
     started = time.monotonic()
-    with interruptible(), database(settings) as engine, SyncProgress(connector.source) as report:
+    with (
+        interruptible(),
+        database(settings) as engine,
+        sync_lock(settings, engine, connector.source),
+        SyncProgress(connector.source) as report,
+    ):
         result = run_sync(engine, connector, progress=report)
     info(summary_line(result, SHOWN, time.monotonic() - started))
 

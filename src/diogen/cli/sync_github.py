@@ -25,7 +25,6 @@ from diogen.cli.app import (
 )
 from diogen.config import Settings
 from diogen.connectors.github import GitHubConfig, GitHubConnector
-from diogen.connectors.github.app import load_private_key
 from diogen.connectors.github.config import (
     PUBLIC_API,
     GitHubAppConfig,
@@ -33,10 +32,17 @@ from diogen.connectors.github.config import (
     IssueRules,
 )
 from diogen.errors import InputError
+from diogen.ingest.credentials import (
+    GITHUB_KEY_ENV,
+    GITHUB_TOKEN_ENV,
+    github_app,
+    problems,
+    split_tokens,
+)
 from diogen.ingest.runner import SyncResult, run_sync
 from diogen.processing.locks import sync_lock
 
-TOKEN_ENV = ["DIOGEN_GITHUB_TOKEN", "GITHUB_TOKEN"]
+TOKEN_ENV = list(GITHUB_TOKEN_ENV)
 # Counters of a sync, as the summary names them.
 SHOWN = (
     ("pull_requests", "pull requests"),
@@ -86,7 +92,7 @@ def sync_github(
         Path | None,
         typer.Option(
             metavar="FILE",
-            envvar="DIOGEN_GITHUB_APP_PRIVATE_KEY",
+            envvar=GITHUB_KEY_ENV,
             help="The GitHub App's private key (.pem).",
             show_default=False,
         ),
@@ -188,7 +194,7 @@ def sync_github(
         incident_types=incident_type or [],
     )
     app = app_config(app_id, private_key, installation_id)
-    tokens = [] if app else _tokens(token)
+    tokens = [] if app else split_tokens(token)
     github = github_config(settings, repo or [], org, tokens, api_url, rules, clone, app)
     github = github.model_copy(update={"teams": teams, "checks": checks})
     connector = GitHubConnector(github)
@@ -222,7 +228,7 @@ def github_config(
     try:
         section = GitHubSettings(**settings.github)
     except ValidationError as exc:
-        raise InputError(f"invalid [github] settings: {_problems(exc)}") from exc
+        raise InputError(f"invalid [github] settings: {problems(exc)}") from exc
     try:
         common, per_repo = section.rules(rules.base, rules.given)
         incidents = IssueRules(
@@ -244,7 +250,7 @@ def github_config(
             git_jobs=settings.git_jobs,
         )
     except ValidationError as exc:
-        raise InputError(f"invalid GitHub options: {_problems(exc)}") from exc
+        raise InputError(f"invalid GitHub options: {problems(exc)}") from exc
 
 
 @dataclass(frozen=True)
@@ -260,36 +266,14 @@ class Rules:
 def app_config(
     app_id: str | None, private_key: Path | None, installation_id: int | None
 ) -> GitHubAppConfig | None:
-    """The GitHub App of the options (None: authenticate with tokens); the key is checked here
-    so a bad file is one line naming it."""
+    """The GitHub App of the options (None: authenticate with tokens)."""
     if app_id is None and private_key is None:
         if installation_id is not None:
             raise InputError("--installation-id needs --app-id and --private-key")
         return None
     if app_id is None or private_key is None:
         raise InputError("a GitHub App needs both --app-id and --private-key FILE")
-    try:
-        pem = private_key.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the GitHub App private key {private_key}: {exc}") from exc
-    try:
-        load_private_key(pem)
-    except InputError as exc:
-        raise InputError(f"{private_key}: {exc}") from exc
-    try:
-        return GitHubAppConfig(app_id=app_id, private_key=pem, installation_id=installation_id)
-    except ValidationError as exc:
-        raise InputError(f"invalid GitHub App options: {_problems(exc)}") from exc
-
-
-def _problems(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'options'}: {e['msg']}" for e in exc.errors()
-    )
-
-
-def _tokens(given: list[str] | None) -> list[str]:
-    return [t.strip() for value in given or [] for t in value.split(",") if t.strip()]
+    return github_app(app_id, private_key, installation_id)
 
 
 class SyncProgress:

@@ -24,6 +24,7 @@ from diogen.connectors.linear import LinearConfig, LinearConnector
 from diogen.connectors.linear.config import API_URL
 from diogen.errors import InputError
 from diogen.ingest.runner import run_sync
+from diogen.processing.locks import sync_lock
 
 SHOWN = (
     ("teams", "teams"),
@@ -72,7 +73,10 @@ def sync_linear(
     started = time.monotonic()
     with interruptible(), database(settings) as engine:
         connector = LinearConnector(parsed)
-        with SyncProgress(connector.source) as report:
+        with (
+            sync_lock(settings, engine, connector.source),
+            SyncProgress(connector.source) as report,
+        ):
             result = run_sync(engine, connector, progress=report)
     info(summary_line(result, SHOWN, time.monotonic() - started))
 

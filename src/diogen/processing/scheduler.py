@@ -5,15 +5,18 @@ restart forgets nothing; a sync asked for (sync_request) after that start makes 
 once. A worker runs a due sync only while it holds the source's lock, and
 checks again under the lock that no other worker has just run it.
 
-Sources are found in silver: git repositories with a location. Other kinds join here when
-their sync can be rebuilt from what the database keeps (see docs/pipeline.md).
+Sources are git repositories with a location (found in silver) and hosted sources (GitHub,
+Jira, Linear, Asana) synced once, rebuilt from their stored configuration and the secrets of
+the settings (`hosted_jobs`); one that cannot be rebuilt is reported with the reason
+(`Plan.refused`) and skipped (see docs/pipeline.md).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -21,10 +24,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from diogen.config import Settings
+from diogen.connectors.base import Connector
 from diogen.connectors.git import GitConfig, GitConnector
 from diogen.db import session_scope
 from diogen.ingest.models import SyncRun
 from diogen.ingest.runner import RUNNING, SyncResult, abandon_running, run_sync
+from diogen.processing.hosted_jobs import CannotSchedule, rebuild, stored_configs
 from diogen.processing.locks import Locks, sync_lock_name
 from diogen.processing.registry import kind_of
 from diogen.processing.sync_requests import pending_requests
@@ -37,7 +42,15 @@ log = logging.getLogger(__name__)
 class Job:
     source: str
     interval: timedelta
-    connector: Callable[[], GitConnector]
+    connector: Callable[[], Connector]
+
+
+@dataclass
+class Plan:
+    """The syncs the scheduler can run, and why it cannot run the others (by source)."""
+
+    jobs: list[Job] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 def interval_for(source: str, settings: Settings) -> timedelta:
@@ -47,12 +60,49 @@ def interval_for(source: str, settings: Settings) -> timedelta:
         minutes = {
             "git": settings.schedule_commits_minutes,
             "github": settings.schedule_pull_requests_minutes,
+            "jira": settings.schedule_issues_minutes,
+            "linear": settings.schedule_issues_minutes,
+            "asana": settings.schedule_issues_minutes,
         }.get(kind_of(source), settings.schedule_commits_minutes)
     return timedelta(minutes=minutes)
 
 
+def plan(session: Session, settings: Settings, environ: Mapping[str, str] | None = None) -> Plan:
+    """Every source's scheduled sync; `environ` holds what the settings do not (GITHUB_TOKEN)."""
+    found = Plan(jobs=git_jobs(session, settings))
+    for source, stored in stored_configs(session).items():
+        interval = interval_for(source, settings)
+        if interval <= timedelta(0):
+            continue
+        try:
+            build = rebuild(source, stored, settings, os.environ if environ is None else environ)
+        except CannotSchedule as exc:
+            found.refused[source] = str(exc)
+            continue
+        found.jobs.append(Job(source, interval, build))
+    return found
+
+
+def describe(plan: Plan) -> dict[str, str]:
+    """Per source, what `diogen status` and GET /sources say of its scheduled syncs."""
+    said = {job.source: f"every {_duration(job.interval)}" for job in plan.jobs}
+    said.update({source: f"cannot be scheduled: {why}" for source, why in plan.refused.items()})
+    return said
+
+
+def _duration(interval: timedelta) -> str:
+    minutes = interval.total_seconds() / 60
+    if minutes >= 60 and minutes % 60 == 0:
+        return f"{minutes / 60:g} h"
+    return f"{minutes:g} min"
+
+
 def jobs(session: Session, settings: Settings) -> list[Job]:
-    found = []
+    return plan(session, settings).jobs
+
+
+def git_jobs(session: Session, settings: Settings) -> list[Job]:
+    found: list[Job] = []
     rows = session.execute(
         select(Repository.name, Repository.location)
         .where(Repository.provider == "git", Repository.location.is_not(None))
@@ -90,11 +140,15 @@ def run_due(
     locks: Locks,
     clock: Callable[[], datetime],
     stop: Callable[[], bool],
+    environ: Mapping[str, str] | None = None,
 ) -> list[SyncResult]:
     """Run every due sync this worker can lock, one after the other, until told to stop."""
     abandon_dead_runs(engine, locks, clock)
     with session_scope(engine) as session:
-        todo = [job for job in jobs(session, settings) if is_due(session, job, clock())]
+        planned = plan(session, settings, environ)
+        todo = [job for job in planned.jobs if is_due(session, job, clock())]
+    for source, reason in planned.refused.items():
+        log.info("%s cannot be scheduled: %s", source, reason)
     results = []
     for job in todo:
         if stop():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,8 @@ class SourceStatus:
     unpublished: int = 0
     quarantined: int = 0
     dead_letters: int = 0
+    # 'every 30 min', 'cannot be scheduled: <why>', or None: the worker does not sync it.
+    schedule: str | None = None
 
 
 @dataclass
@@ -57,7 +60,10 @@ class PipelineStatus:
         }
 
 
-def pipeline_status(session: Session, bus: Bus, group: str) -> PipelineStatus:
+def pipeline_status(
+    session: Session, bus: Bus, group: str, schedule: Mapping[str, str] | None = None
+) -> PipelineStatus:
+    """`schedule`: what the scheduler says of each source (`scheduler.describe`)."""
     status = PipelineStatus(bus.kind, group, lag=bus.lag(group, ALL_TOPICS))
     sources: dict[str, SourceStatus] = {}
 
@@ -83,6 +89,9 @@ def pipeline_status(session: Session, bus: Bus, group: str) -> PipelineStatus:
         status.dead_letters += count
         if letter_source is not None:
             of(letter_source).dead_letters = count
+    for source, said in (schedule or {}).items():
+        if source in sources:
+            sources[source].schedule = said
     status.stale_windows = session.scalar(select(func.count()).select_from(StaleWindow)) or 0
     status.sources = [sources[name] for name in sorted(sources)]
     return status

@@ -20,9 +20,8 @@ from diogen.api.deps import PrincipalDep, SessionDep, StateDep
 from diogen.api.pagination import Page, paginate, sort_choices
 from diogen.api.routes.common import DEFAULT_PAGE, Cursor, Limit, api_router, audit, missing
 from diogen.bus import make_bus
-from diogen.config import Settings
 from diogen.ingest.models import QuarantinedRecord, SyncCursor, SyncRun
-from diogen.processing.scheduler import jobs
+from diogen.processing.scheduler import describe, plan
 from diogen.processing.status import pipeline_status
 from diogen.processing.sync_requests import pending_requests, request_sync
 from diogen.processing.worker import GROUP
@@ -49,6 +48,7 @@ SOURCE_EXAMPLE: JsonDict = {
     "cursors": [{"stream": "pulls", "updated_at": "2024-03-01T09:02:09Z"}],
     "can_sync": False,
     "sync_requested_at": None,
+    "schedule": "cannot be scheduled: no GitHub token is set: DIOGEN_GITHUB_TOKEN or GITHUB_TOKEN",
 }
 REQUEST_EXAMPLE: JsonDict = {
     "source": "git:shop",
@@ -57,7 +57,8 @@ REQUEST_EXAMPLE: JsonDict = {
 }
 NOT_SCHEDULED = (
     "the worker cannot run a sync of {source}: it rebuilds syncs of git repositories with a "
-    "location only (docs/pipeline.md); run `diogen sync ...` on the server"
+    "location and of GitHub, Jira, Linear and Asana sources synced once (docs/pipeline.md); "
+    "run `diogen sync ...` on the server"
 )
 QUEUED = "queued: the next scheduler tick of a running `diogen worker` syncs it"
 QUARANTINE_EXAMPLE: JsonDict = {
@@ -93,6 +94,10 @@ class SourceOut(BaseModel):
     cursors: list[StreamCursor]
     can_sync: bool = Field(description="Whether POST /sources/{source}/sync can queue it.")
     sync_requested_at: datetime | None = Field(description="A requested sync not yet started.")
+    schedule: str | None = Field(
+        description="The worker's scheduled syncs: 'every 30 min', 'cannot be scheduled: "
+        "<why>', or null when it does not sync this source."
+    )
 
 
 class SyncRequestOut(BaseModel):
@@ -174,13 +179,15 @@ def list_sources(session: SessionDep, principal: PrincipalDep, state: StateDep) 
     after the last sync (null when the provider does not say); `diogen status --format json`.
     Instance administrators only."""
     principal.require_superuser()
+    planned = plan(session, state.settings)
     bus = make_bus(state.settings, state.engine)
     try:
-        status = pipeline_status(session, bus, GROUP)
+        status = pipeline_status(session, bus, GROUP, describe(planned))
     finally:
         bus.close()
     budgets, cursors = _budgets(session), _cursors(session)
-    schedulable, pending = _schedulable(session, state.settings), pending_requests(session)
+    schedulable = {job.source for job in planned.jobs}
+    pending = pending_requests(session)
     document: dict[str, Any] = status.as_dict()
     items = [
         SourceOut(
@@ -195,10 +202,6 @@ def list_sources(session: SessionDep, principal: PrincipalDep, state: StateDep) 
     return SourcesOut(**document, items=items)
 
 
-def _schedulable(session: Session, settings: Settings) -> set[str]:
-    return {job.source for job in jobs(session, settings)}
-
-
 @router.post(
     "/sources/{source:path}/sync",
     response_model=SyncRequestOut,
@@ -210,13 +213,18 @@ def request_source_sync(
 ) -> SyncRequestOut:
     """Queue a sync of the source for the worker (instance administrators). Answers 202: a
     running `diogen worker` runs it at its next scheduler tick, under the source's lock; until
-    then `GET /sources` shows it in `sync_requested_at`. Git repositories with a location only
-    (409 for other sources, 404 for unknown ones)."""
+    then `GET /sources` shows it in `sync_requested_at`. Git repositories with a location, and
+    GitHub, Jira, Linear and Asana sources synced once whose secrets the settings hold (409
+    with the reason for other sources, 404 for unknown ones)."""
     principal.require_superuser()
-    if source not in _schedulable(session, state.settings):
+    planned = plan(session, state.settings)
+    if source not in {job.source for job in planned.jobs}:
         known = session.scalar(select(SyncRun.id).where(SyncRun.source == source).limit(1))
         if known is None:
             raise missing("source", source)
+        if source in planned.refused:
+            reason = f"{source} cannot be scheduled: {planned.refused[source]}"
+            raise ConflictError(reason, source=source)
         raise ConflictError(NOT_SCHEDULED.format(source=source), source=source)
     request = request_sync(session, source, state.clock(), principal.user_id)
     audit(session, state, principal, "source.sync", request.id, None, {"source": source})
