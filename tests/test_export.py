@@ -575,6 +575,7 @@ def test_pull_request_labels_are_json_text_in_csv_and_a_list_in_jsonl(session: S
         "repository": "flask",
         "number": "7",
         "title": "Fix parser",
+        "body": "",
         "author_name": "Ada L.",
         "author_email": "",
         "author_login": "ada",

@@ -891,6 +891,7 @@ class _Repository:
                 "repository_id": self.id,
                 "number": pull.number,
                 "title": self._words(),
+                "body": None,
                 "author_identity_id": pull.author.identity_id,
                 "state": "merged" if pull.landing else ("closed" if pull.closed else "open"),
                 "is_draft": pull.is_draft,
