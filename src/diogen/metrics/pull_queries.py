@@ -8,7 +8,7 @@ the number of pull requests; the set of pull requests is passed along as a subqu
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from diogen.metrics.queries import SUCCESS, not_an_index
+from diogen.metrics.queries import SUCCESS, id_list, in_scope_among, not_an_index
 from diogen.metrics.scope import ResolvedScope
 from diogen.silver import (
     Commit,
@@ -134,15 +134,26 @@ def pull_request_commits(
     return union(*branches)  # type: ignore[return-value]
 
 
-def _deployed_by(counted: Select[str]) -> Select[str]:
+def _deployed_by(counted: Select[Any]) -> Select[str]:
     return select(DeploymentCommit.commit_id).where(DeploymentCommit.deployment_id.in_(counted))
 
 
-def links(session: Session, scope: ResolvedScope, counted: Select[str]) -> list[Link]:
-    """Deployed commits of the counted deployments that belong to a pull request."""
-    pr_commits = pull_request_commits(commits=_deployed_by(counted)).subquery()
+@dataclass(frozen=True)
+class Shipped:
+    """A deployed commit that belongs to a pull request, with the deployment shipping it."""
+
+    deployment_id: str
+    link: Link
+
+
+def shipped(session: Session, scope: ResolvedScope, deployments: Select[Any]) -> list[Shipped]:
+    """The commit ↔ pull request matching over the commits of `deployments`, run once per
+    report: its links (the counted deployments) and its hotfixes (every deployment since the
+    window's start) are both read from the answer."""
+    pr_commits = pull_request_commits(commits=_deployed_by(deployments)).subquery()
     query = (
         select(
+            DeploymentCommit.deployment_id,
             pr_commits.c.commit_id,
             Commit.sha,
             pr_commits.c.pull_request_id,
@@ -151,10 +162,19 @@ def links(session: Session, scope: ResolvedScope, counted: Select[str]) -> list[
         .select_from(DeploymentCommit)
         .join(pr_commits, pr_commits.c.commit_id == DeploymentCommit.commit_id)
         .join(Commit, Commit.id == DeploymentCommit.commit_id)
-        .where(DeploymentCommit.deployment_id.in_(counted))
-        .distinct()
+        .where(DeploymentCommit.deployment_id.in_(deployments))
     )
-    return [Link(*row) for row in session.execute(query)]
+    return [Shipped(dep_id, Link(*link)) for dep_id, *link in session.execute(query)]
+
+
+def links_of(rows: Iterable[Shipped], counted: Collection[str]) -> list[Link]:
+    """The distinct links shipped by the `counted` deployments."""
+    return list(dict.fromkeys(row.link for row in rows if row.deployment_id in counted))
+
+
+def links(session: Session, scope: ResolvedScope, counted: Select[Any]) -> list[Link]:
+    """Deployed commits of the counted deployments that belong to a pull request."""
+    return list(dict.fromkeys(row.link for row in shipped(session, scope, counted)))
 
 
 def facts(
@@ -278,19 +298,28 @@ def _first_deployments(
     environments: tuple[str, ...],
     before: datetime,
 ) -> dict[str, tuple[str, datetime]]:
-    """The first successful production deployment shipping any commit of each pull request."""
+    """The first successful production deployment in scope shipping any commit of each pull
+    request.
+
+    The scope's filter is asked afterwards, once per deployment found (`in_scope_among`): in
+    the join a team's filter (a correlated EXISTS) ran once per pull request, commit and
+    deployment.
+    """
     pr_commits = pull_request_commits(pull_requests=ids).subquery()
     query = (
         select(pr_commits.c.pull_request_id, Deployment.id, Deployment.finished_at)
         .join(DeploymentCommit, DeploymentCommit.commit_id == pr_commits.c.commit_id)
         .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
         .where(
-            scope.deployment_filter(),
             Deployment.status == SUCCESS,
             Deployment.environment.in_(environments),
             Deployment.finished_at < before,
         )
         .order_by(Deployment.finished_at.desc(), Deployment.id.desc())
     )
+    rows = session.execute(query).all()
+    in_scope = set(
+        session.scalars(in_scope_among(scope, id_list(session, {dep_id for _, dep_id, _ in rows})))
+    )
     # Newest first, so the last write for each pull request is its first deployment.
-    return {pr_id: (dep_id, at) for pr_id, dep_id, at in session.execute(query)}
+    return {pr_id: (dep_id, at) for pr_id, dep_id, at in rows if dep_id in in_scope}

@@ -7,11 +7,14 @@ scales with the number of deployments on the Python side.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, and_, exists, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -116,6 +119,18 @@ def in_scope_among(scope: ResolvedScope, ids: Select[Any]) -> Select[str]:
     return select(Deployment.id).where(Deployment.id.in_(ids), scope.deployment_filter())
 
 
+def id_list(session: Session, ids: Collection[str]) -> Select[Any]:
+    """`ids` as a one-column subquery bound as a single parameter (a JSON array on SQLite, an
+    array on PostgreSQL), so a report can resolve a set once and reuse it in later statements
+    without re-evaluating its filter (a team's is a correlated EXISTS per deployment), and
+    without the bound-parameter limits a long IN list would hit."""
+    values = sorted(ids)
+    if session.get_bind().dialect.name == "postgresql":
+        unnested = func.unnest(literal(values, ARRAY(String))).table_valued("value")
+        return select(unnested.render_derived().c.value)
+    return select(func.json_each(json.dumps(values)).table_valued("value").c.value)
+
+
 def counted_ids(scope: ResolvedScope, environments: tuple[str, ...], window: Window) -> Select[str]:
     return select(Deployment.id).where(
         scope.deployment_filter(),
@@ -162,10 +177,9 @@ def fixers(session: Session, counted: Select[str]) -> list[DeploymentRecord]:
     return _deployments(session, Deployment.fixes_deployment_id.in_(counted))
 
 
-def redeploys(
-    session: Session, scope: ResolvedScope, environments: tuple[str, ...], since: datetime
-) -> set[str]:
-    """Production deployments since `since` whose sha an earlier one of their stream shipped.
+def redeploys(session: Session, recent: Select[Any]) -> set[str]:
+    """Deployments of `recent` (the scope's successful production deployments since the
+    window's start) whose sha an earlier one of their stream shipped.
 
     Git ancestry is already in `deployment_commit`: a deployment of an older sha ships nothing
     new, and the commit it points at was shipped by the deployment that first contained it.
@@ -189,13 +203,7 @@ def redeploys(
             ),
         )
     )
-    query = select(Deployment.id).where(
-        scope.deployment_filter(),
-        Deployment.status == SUCCESS,
-        Deployment.environment.in_(environments),
-        Deployment.finished_at >= since,
-        exists(shipped_earlier),
-    )
+    query = select(Deployment.id).where(Deployment.id.in_(recent), exists(shipped_earlier))
     return set(session.scalars(query))
 
 
