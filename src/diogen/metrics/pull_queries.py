@@ -122,16 +122,86 @@ def pull_request_commits(
             ),
         )
     )
-    branches = [listed, merged, rebased]
-    if commits is not None:
-        # Materialised once: PostgreSQL otherwise estimates a window's commits (a semi-join
-        # through deployment_commit and deployment) at one row and hashes every commit,
-        # pull request and listed commit of the history for each branch instead.
-        wanted = commits.cte().prefix_with("MATERIALIZED")
-        branches = [branch.where(Commit.id.in_(select(wanted.c[0]))) for branch in branches]
+    branches = [listed, merged, rebased] if commits is None else _of_commits(commits)
     if pull_requests is not None:
         branches = [branch.where(PullRequest.id.in_(pull_requests)) for branch in branches]
     return union(*branches)  # type: ignore[return-value]
+
+
+def _of_commits(commits: Select[Any]) -> list[Select[Any]]:
+    """The same three branches, driven by the commits `commits`.
+
+    The commits' rows (sha, repository, author, date, subject) are read once into a
+    materialised CTE the branches join: with ids alone each branch fetched every commit again
+    by primary key (three random reads per commit of the window). Materialised also because
+    PostgreSQL otherwise estimates the window's commits (a semi-join through
+    deployment_commit and deployment) at one row and hashes every commit, pull request and
+    listed commit of the history for each branch.
+    """
+    wanted = (
+        select(
+            Commit.id,
+            Commit.sha,
+            Commit.repository_id,
+            Commit.authored_at,
+            Commit.author_email,
+            Commit.subject,
+        )
+        .where(Commit.id.in_(commits))
+        .cte()
+        .prefix_with("MATERIALIZED")
+    )
+    commit_id = wanted.c.id.label("commit_id")
+    pr_repository = not_an_index(PullRequest.repository_id)
+    listed = (
+        select(PullRequestCommit.pull_request_id, commit_id)
+        .select_from(wanted)
+        .join(PullRequestCommit, PullRequestCommit.sha == wanted.c.sha)
+        .join(
+            PullRequest,
+            and_(
+                PullRequest.id == PullRequestCommit.pull_request_id,
+                pr_repository == wanted.c.repository_id,
+            ),
+        )
+    )
+    merged = (
+        select(PullRequest.id.label("pull_request_id"), commit_id)
+        .select_from(wanted)
+        .join(
+            PullRequest,
+            and_(
+                PullRequest.merge_commit_sha == wanted.c.sha,
+                pr_repository == wanted.c.repository_id,
+            ),
+        )
+    )
+    original = aliased(Commit)
+    rebased = (
+        select(PullRequestCommit.pull_request_id, commit_id)
+        .select_from(wanted)
+        .join(
+            original,
+            # The CTE's side hidden from SQLite's automatic indexes, which would have it scan
+            # every listed commit of the history and probe the window's commits.
+            and_(
+                original.repository_id == not_an_index(wanted.c.repository_id),
+                original.authored_at == not_an_index(wanted.c.authored_at),
+                original.author_email == not_an_index(wanted.c.author_email),
+                original.subject == not_an_index(wanted.c.subject),
+                original.sha != wanted.c.sha,
+            ),
+        )
+        .join(PullRequestCommit, PullRequestCommit.sha == original.sha)
+        .join(
+            PullRequest,
+            and_(
+                PullRequest.id == PullRequestCommit.pull_request_id,
+                pr_repository == wanted.c.repository_id,
+            ),
+        )
+    )
+    return [listed, merged, rebased]
 
 
 def _deployed_by(counted: Select[Any]) -> Select[str]:
