@@ -90,11 +90,10 @@ def load(session: Session, scope: Scope, window: Window, rules: Rules) -> DoraDa
     pattern = rules.production_environment
     regex = environment_pattern(pattern)
     environments = production_environments(session, resolved, regex)
-    candidates = queries.candidate_deployments(session, resolved, window)
+    # The scope's deployments resolved once: a team's filter (a correlated EXISTS per
+    # deployment) is not evaluated again by later statements.
+    candidates, later = queries.report_deployments(session, resolved, environments, window)
     counted, excluded = classify_deployments(candidates, environments, window, pattern)
-    # The scope's production deployments since the window's start, resolved once: a team's
-    # filter (a correlated EXISTS per deployment) is not evaluated again by later statements.
-    later = queries.later_production(session, resolved, environments, window.start)
     recent_ids = queries.id_list(session, [d.id for d in later])
     in_window = {d.id for d in later if d.finished_at is not None and d.finished_at < window.end}
     counted_ids = queries.id_list(session, in_window)

@@ -14,20 +14,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
-    ColumnElement,
     Select,
     and_,
-    case,
     false,
     func,
-    literal,
     select,
     union,
 )
 from sqlalchemy.orm import Session, aliased
 
-from diogen.metrics.queries import SUCCESS, id_list, in_scope_among, not_an_index
+from diogen.metrics.queries import SUCCESS, as_flag, id_list, in_scope_among, not_an_index
 from diogen.metrics.scope import ResolvedScope
 from diogen.silver import (
     Commit,
@@ -68,10 +64,6 @@ class PullRequestFacts:
     first_review_at: datetime | None = None
     deployment_id: str | None = None
     deployed_at: datetime | None = None
-
-
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    return case((condition, literal(True, Boolean)), else_=literal(False, Boolean))
 
 
 def pull_request_commits(
@@ -227,7 +219,7 @@ def shipped(session: Session, scope: ResolvedScope, deployments: Select[Any]) ->
             pr_commits.c.commit_id,
             Commit.sha,
             pr_commits.c.pull_request_id,
-            _flag(scope.change_filter()),
+            as_flag(scope.change_filter()),
         )
         .select_from(DeploymentCommit)
         .join(pr_commits, pr_commits.c.commit_id == DeploymentCommit.commit_id)
@@ -283,7 +275,7 @@ def _facts_of(
         PullRequest.created_at,
         PullRequest.ready_for_review_at,
         PullRequest.merged_at,
-        _flag(scope.member_at(PullRequest.author_identity_id, PullRequest.created_at)),
+        as_flag(scope.member_at(PullRequest.author_identity_id, PullRequest.created_at)),
     ).where(PullRequest.id.in_(ids))
     found = {row[0]: PullRequestFacts(*row) for row in session.execute(query)}
     first_commits = _first_commits(session, ids)

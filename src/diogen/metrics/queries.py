@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, exists, func, literal, or_, select
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
@@ -141,35 +153,45 @@ def counted_ids(scope: ResolvedScope, environments: tuple[str, ...], window: Win
     )
 
 
-def candidate_deployments(
-    session: Session, scope: ResolvedScope, window: Window
-) -> list[DeploymentRecord]:
-    """Deployments in scope that touch the window: started or finished within [from, to].
+def report_deployments(
+    session: Session, scope: ResolvedScope, environments: tuple[str, ...], window: Window
+) -> tuple[list[DeploymentRecord], list[DeploymentRecord]]:
+    """(candidates, later production), both oldest first, in one statement: the scope's filter
+    (a team's is a correlated EXISTS per deployment) is evaluated once for both.
 
-    The closed upper end lists a deployment finishing exactly at `to`, so the evidence can say
-    it was left out for being outside the window.
+    - candidates: deployments in scope that touch the window, started or finished within
+      [from, to]. The closed upper end lists a deployment finishing exactly at `to`, so the
+      evidence can say it was left out for being outside the window.
+    - later production: successful production deployments finished at or after the window's
+      start; what an unlinked rollback rolled back is the deployment before it in its stream.
     """
     touches = or_(
         Deployment.finished_at.between(window.start, window.end),
         Deployment.started_at.between(window.start, window.end),
     )
-    return _deployments(session, scope.deployment_filter(), touches)
-
-
-def later_production(
-    session: Session, scope: ResolvedScope, environments: tuple[str, ...], since: datetime
-) -> list[DeploymentRecord]:
-    """Successful production deployments finished at or after `since`, oldest first.
-
-    Needed to find what an unlinked rollback rolled back: the deployment before it in its stream.
-    """
-    return _deployments(
-        session,
-        scope.deployment_filter(),
+    production = and_(
         Deployment.status == SUCCESS,
         Deployment.environment.in_(environments),
-        Deployment.finished_at >= since,
+        Deployment.finished_at >= window.start,
     )
+    query = select(*_DEPLOYMENT_COLUMNS, as_flag(touches), as_flag(production)).where(
+        scope.deployment_filter(), or_(touches, production)
+    )
+    rows = session.execute(query.order_by(Deployment.finished_at, Deployment.id))
+    candidates: list[DeploymentRecord] = []
+    later: list[DeploymentRecord] = []
+    for *columns, touching, producing in rows:
+        record = DeploymentRecord(*columns)
+        if touching:
+            candidates.append(record)
+        if producing:
+            later.append(record)
+    return candidates, later
+
+
+def as_flag(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """`condition` as a selected true/false column."""
+    return case((condition, literal(True, Boolean)), else_=literal(False, Boolean))
 
 
 def fixers(session: Session, counted: Select[str]) -> list[DeploymentRecord]:
