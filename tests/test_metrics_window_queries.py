@@ -88,8 +88,15 @@ def _check_scope(session: Session, scope: Scope) -> None:
     assert asked == {commit: at for commit, at in history.items() if commit in deployed}
     assert asked, "some commits shipped twice (several production environments)"
 
-    ids = {link.pull_request_id for link in pull_queries.links(session, resolved, counted)}
+    links = pull_queries.links(session, resolved, counted)
+    ids = {link.pull_request_id for link in links}
     assert len(ids) > 3
+    # The report resolves the counted deployments once as ids and matches commits once.
+    resolved_ids = set(session.scalars(counted))
+    assert set(session.scalars(queries.id_list(session, resolved_ids))) == resolved_ids
+    shipped = pull_queries.shipped(session, resolved, queries.id_list(session, resolved_ids))
+    assert set(pull_queries.links_of(shipped, resolved_ids)) == set(links)
+    assert pull_queries.links_of(shipped, set()) == []
     whole = pull_queries.facts(session, resolved, ids, environments, WINDOW.end)
     chunked = pull_queries.facts(session, resolved, ids, environments, WINDOW.end, chunk=3)
     assert chunked == whole
@@ -106,4 +113,19 @@ def test_window_queries_match_the_history_forms(database_url: str) -> None:
         _second_environment(session, -30 * 24)
         for scope in (Scope(), Scope(team="payments")):
             _check_scope(session, scope)
+    engine.dispose()
+
+
+def test_an_id_list_binds_more_ids_than_sqlite_has_parameters(database_url: str) -> None:
+    """One bound parameter whatever the count: a year of an organisation's deployments can
+    pass SQLite's 32,766 bound parameters, which an expanded IN list would hit."""
+    engine = make_engine(database_url)
+    generate_organization(engine, SCALE, seed=0)
+    with Session(engine) as session:
+        known = set(session.scalars(select(Deployment.id)))
+        unknown = {f"missing-{n}" for n in range(40_000)}
+        wanted = queries.id_list(session, known | unknown)
+        found = set(session.scalars(select(Deployment.id).where(Deployment.id.in_(wanted))))
+        assert found == known
+        assert set(session.scalars(queries.id_list(session, []))) == set()
     engine.dispose()

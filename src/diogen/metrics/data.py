@@ -90,16 +90,22 @@ def load(session: Session, scope: Scope, window: Window, rules: Rules) -> DoraDa
     pattern = rules.production_environment
     regex = environment_pattern(pattern)
     environments = production_environments(session, resolved, regex)
-    candidates = queries.candidate_deployments(session, resolved, window)
+    # The scope's deployments resolved once: a team's filter (a correlated EXISTS per
+    # deployment) is not evaluated again by later statements.
+    candidates, later = queries.report_deployments(session, resolved, environments, window)
     counted, excluded = classify_deployments(candidates, environments, window, pattern)
-    counted_ids = queries.counted_ids(resolved, environments, window)
+    recent_ids = queries.id_list(session, [d.id for d in later])
+    in_window = {d.id for d in later if d.finished_at is not None and d.finished_at < window.end}
+    counted_ids = queries.id_list(session, in_window)
     deployed_at = {d.id: d.finished_at for d in counted if d.finished_at is not None}
     commits, excluded_commits = classify_changes(
         queries.deployed_changes(session, resolved, counted_ids),
         deployed_at,
         queries.first_production_deploy(session, resolved, environments, window.end, counted_ids),
     )
-    links = pull_queries.links(session, resolved, counted_ids)
+    # The commit <-> pull request matching runs once, for links and hotfixes alike.
+    shipped = pull_queries.shipped(session, resolved, recent_ids)
+    links = pull_queries.links_of(shipped, in_window)
     pull_request_ids = {link.pull_request_id for link in links}
     folded = fold_pull_requests(
         commits,
@@ -120,13 +126,15 @@ def load(session: Session, scope: Scope, window: Window, rules: Rules) -> DoraDa
     verdicts = assess(
         counted,
         queries.fixers(session, counted_ids),
-        queries.later_production(session, resolved, environments, window.start),
+        later,
         attributed_to(a for a in attributions if a.deployment_id in deployed_at),
         UnlinkedFixes(
-            redeploys=queries.redeploys(session, resolved, environments, window.start),
-            reverts=fixes.reverts(session, resolved, environments, window.start),
+            redeploys=queries.redeploys(session, recent_ids),
+            reverts=fixes.reverts(session, recent_ids),
             hotfixes=fixes.hotfixes(
-                session, resolved, environments, window.start, rules.hotfix_regex()
+                session,
+                ((row.deployment_id, row.link.pull_request_id) for row in shipped),
+                rules.hotfix_regex(),
             ),
         ),
     )

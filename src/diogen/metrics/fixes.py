@@ -14,39 +14,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
 from diogen.config import HOTFIX_PATTERN
-from diogen.metrics.pull_queries import pull_request_commits
-from diogen.metrics.queries import SUCCESS, not_an_index
-from diogen.metrics.scope import ResolvedScope
+from diogen.metrics.pull_queries import CHUNK
+from diogen.metrics.queries import SUCCESS
 from diogen.silver import Commit, Deployment, DeploymentCommit, PullRequest
 
 DEFAULT_HOTFIX_PATTERN = HOTFIX_PATTERN
 REVERT_MESSAGE = re.compile(r"This reverts commit ([0-9a-f]{7,64})")
 
 
-def _since(
-    scope: ResolvedScope, environments: tuple[str, ...], since: datetime
-) -> tuple[ColumnElement[bool], ...]:
-    return (
-        scope.deployment_filter(),
-        Deployment.status == SUCCESS,
-        Deployment.environment.in_(environments),
-        Deployment.finished_at >= since,
-    )
+def reverts(session: Session, recent: Select[Any]) -> dict[str, str]:
+    """{deployment id of `recent`: id of the earlier deployment whose change it reverts}.
 
-
-def reverts(
-    session: Session, scope: ResolvedScope, environments: tuple[str, ...], since: datetime
-) -> dict[str, str]:
-    """{deployment id: id of the earlier deployment whose change it reverts}."""
-    # The recent deployments as an IN list: the planners then start from them, not from every
-    # deployed-commit link of the history.
-    recent = select(Deployment.id).where(*_since(scope, environments, since))
+    `recent` is the scope's successful production deployments since the window's start, as an
+    IN list: the planners then start from them, not from every deployed-commit link.
+    """
     query = (
         select(Deployment.id, Deployment.repository_id, Deployment.environment, Commit.message)
         .select_from(DeploymentCommit)
@@ -100,28 +87,26 @@ def _reverted_deployments(
 
 
 def hotfixes(
-    session: Session,
-    scope: ResolvedScope,
-    environments: tuple[str, ...],
-    since: datetime,
-    pattern: re.Pattern[str],
+    session: Session, shipped: Iterable[tuple[str, str]], pattern: re.Pattern[str]
 ) -> set[str]:
-    """Deployments since `since` that ship a pull request marked as a hotfix."""
-    # Subqueries evaluated once: the scope's filter runs per deployment, not per commit.
-    recent = select(Deployment.id).where(*_since(scope, environments, since))
-    shipped = select(DeploymentCommit.commit_id).where(DeploymentCommit.deployment_id.in_(recent))
-    pr_commits = pull_request_commits(commits=shipped).subquery()
-    query = (
-        select(DeploymentCommit.deployment_id, PullRequest.head_ref, PullRequest.labels)
-        .join(pr_commits, pr_commits.c.commit_id == DeploymentCommit.commit_id)
-        .join(PullRequest, PullRequest.id == pr_commits.c.pull_request_id)
-        .where(not_an_index(DeploymentCommit.deployment_id).in_(recent))
-    )
-    return {
-        dep_id
-        for dep_id, head_ref, labels in session.execute(query)
-        if _marked(pattern, head_ref, labels or [])
-    }
+    """Deployments that ship a pull request marked as a hotfix.
+
+    `shipped` is (deployment id, pull request id) for the recent deployments, the commit ↔
+    pull request matching the report already ran for its links (`pull_queries.shipped`).
+    """
+    by_pull_request: dict[str, set[str]] = {}
+    for dep_id, pr_id in shipped:
+        by_pull_request.setdefault(pr_id, set()).add(dep_id)
+    ordered = sorted(by_pull_request)
+    found: set[str] = set()
+    for start in range(0, len(ordered), CHUNK):
+        query = select(PullRequest.id, PullRequest.head_ref, PullRequest.labels).where(
+            PullRequest.id.in_(ordered[start : start + CHUNK])
+        )
+        for pr_id, head_ref, labels in session.execute(query):
+            if _marked(pattern, head_ref, labels or []):
+                found |= by_pull_request[pr_id]
+    return found
 
 
 def _marked(pattern: re.Pattern[str], head_ref: str | None, labels: Iterable[object]) -> bool:

@@ -8,26 +8,22 @@ the number of pull requests; the set of pull requests is passed along as a subqu
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
-    ColumnElement,
     Select,
     and_,
-    case,
     false,
     func,
-    literal,
     select,
     union,
 )
 from sqlalchemy.orm import Session, aliased
 
-from diogen.metrics.queries import SUCCESS, not_an_index
+from diogen.metrics.queries import SUCCESS, as_flag, id_list, in_scope_among, not_an_index
 from diogen.metrics.scope import ResolvedScope
 from diogen.silver import (
     Commit,
@@ -68,10 +64,6 @@ class PullRequestFacts:
     first_review_at: datetime | None = None
     deployment_id: str | None = None
     deployed_at: datetime | None = None
-
-
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    return case((condition, literal(True, Boolean)), else_=literal(False, Boolean))
 
 
 def pull_request_commits(
@@ -122,39 +114,129 @@ def pull_request_commits(
             ),
         )
     )
-    branches = [listed, merged, rebased]
-    if commits is not None:
-        # Materialised once: PostgreSQL otherwise estimates a window's commits (a semi-join
-        # through deployment_commit and deployment) at one row and hashes every commit,
-        # pull request and listed commit of the history for each branch instead.
-        wanted = commits.cte().prefix_with("MATERIALIZED")
-        branches = [branch.where(Commit.id.in_(select(wanted.c[0]))) for branch in branches]
+    branches = [listed, merged, rebased] if commits is None else _of_commits(commits)
     if pull_requests is not None:
         branches = [branch.where(PullRequest.id.in_(pull_requests)) for branch in branches]
     return union(*branches)  # type: ignore[return-value]
 
 
-def _deployed_by(counted: Select[str]) -> Select[str]:
+def _of_commits(commits: Select[Any]) -> list[Select[Any]]:
+    """The same three branches, driven by the commits `commits`.
+
+    The commits' rows (sha, repository, author, date, subject) are read once into a
+    materialised CTE the branches join: with ids alone each branch fetched every commit again
+    by primary key (three random reads per commit of the window). Materialised also because
+    PostgreSQL otherwise estimates the window's commits (a semi-join through
+    deployment_commit and deployment) at one row and hashes every commit, pull request and
+    listed commit of the history for each branch.
+    """
+    wanted = (
+        select(
+            Commit.id,
+            Commit.sha,
+            Commit.repository_id,
+            Commit.authored_at,
+            Commit.author_email,
+            Commit.subject,
+        )
+        .where(Commit.id.in_(commits))
+        .cte()
+        .prefix_with("MATERIALIZED")
+    )
+    commit_id = wanted.c.id.label("commit_id")
+    pr_repository = not_an_index(PullRequest.repository_id)
+    listed = (
+        select(PullRequestCommit.pull_request_id, commit_id)
+        .select_from(wanted)
+        .join(PullRequestCommit, PullRequestCommit.sha == wanted.c.sha)
+        .join(
+            PullRequest,
+            and_(
+                PullRequest.id == PullRequestCommit.pull_request_id,
+                pr_repository == wanted.c.repository_id,
+            ),
+        )
+    )
+    merged = (
+        select(PullRequest.id.label("pull_request_id"), commit_id)
+        .select_from(wanted)
+        .join(
+            PullRequest,
+            and_(
+                PullRequest.merge_commit_sha == wanted.c.sha,
+                pr_repository == wanted.c.repository_id,
+            ),
+        )
+    )
+    original = aliased(Commit)
+    rebased = (
+        select(PullRequestCommit.pull_request_id, commit_id)
+        .select_from(wanted)
+        .join(
+            original,
+            # The CTE's side hidden from SQLite's automatic indexes, which would have it scan
+            # every listed commit of the history and probe the window's commits.
+            and_(
+                original.repository_id == not_an_index(wanted.c.repository_id),
+                original.authored_at == not_an_index(wanted.c.authored_at),
+                original.author_email == not_an_index(wanted.c.author_email),
+                original.subject == not_an_index(wanted.c.subject),
+                original.sha != wanted.c.sha,
+            ),
+        )
+        .join(PullRequestCommit, PullRequestCommit.sha == original.sha)
+        .join(
+            PullRequest,
+            and_(
+                PullRequest.id == PullRequestCommit.pull_request_id,
+                pr_repository == wanted.c.repository_id,
+            ),
+        )
+    )
+    return [listed, merged, rebased]
+
+
+def _deployed_by(counted: Select[Any]) -> Select[str]:
     return select(DeploymentCommit.commit_id).where(DeploymentCommit.deployment_id.in_(counted))
 
 
-def links(session: Session, scope: ResolvedScope, counted: Select[str]) -> list[Link]:
-    """Deployed commits of the counted deployments that belong to a pull request."""
-    pr_commits = pull_request_commits(commits=_deployed_by(counted)).subquery()
+@dataclass(frozen=True)
+class Shipped:
+    """A deployed commit that belongs to a pull request, with the deployment shipping it."""
+
+    deployment_id: str
+    link: Link
+
+
+def shipped(session: Session, scope: ResolvedScope, deployments: Select[Any]) -> list[Shipped]:
+    """The commit ↔ pull request matching over the commits of `deployments`, run once per
+    report: its links (the counted deployments) and its hotfixes (every deployment since the
+    window's start) are both read from the answer."""
+    pr_commits = pull_request_commits(commits=_deployed_by(deployments)).subquery()
     query = (
         select(
+            DeploymentCommit.deployment_id,
             pr_commits.c.commit_id,
             Commit.sha,
             pr_commits.c.pull_request_id,
-            _flag(scope.change_filter()),
+            as_flag(scope.change_filter()),
         )
         .select_from(DeploymentCommit)
         .join(pr_commits, pr_commits.c.commit_id == DeploymentCommit.commit_id)
         .join(Commit, Commit.id == DeploymentCommit.commit_id)
-        .where(DeploymentCommit.deployment_id.in_(counted))
-        .distinct()
+        .where(DeploymentCommit.deployment_id.in_(deployments))
     )
-    return [Link(*row) for row in session.execute(query)]
+    return [Shipped(dep_id, Link(*link)) for dep_id, *link in session.execute(query)]
+
+
+def links_of(rows: Iterable[Shipped], counted: Collection[str]) -> list[Link]:
+    """The distinct links shipped by the `counted` deployments."""
+    return list(dict.fromkeys(row.link for row in rows if row.deployment_id in counted))
+
+
+def links(session: Session, scope: ResolvedScope, counted: Select[Any]) -> list[Link]:
+    """Deployed commits of the counted deployments that belong to a pull request."""
+    return list(dict.fromkeys(row.link for row in shipped(session, scope, counted)))
 
 
 def facts(
@@ -193,7 +275,7 @@ def _facts_of(
         PullRequest.created_at,
         PullRequest.ready_for_review_at,
         PullRequest.merged_at,
-        _flag(scope.member_at(PullRequest.author_identity_id, PullRequest.created_at)),
+        as_flag(scope.member_at(PullRequest.author_identity_id, PullRequest.created_at)),
     ).where(PullRequest.id.in_(ids))
     found = {row[0]: PullRequestFacts(*row) for row in session.execute(query)}
     first_commits = _first_commits(session, ids)
@@ -278,19 +360,28 @@ def _first_deployments(
     environments: tuple[str, ...],
     before: datetime,
 ) -> dict[str, tuple[str, datetime]]:
-    """The first successful production deployment shipping any commit of each pull request."""
+    """The first successful production deployment in scope shipping any commit of each pull
+    request.
+
+    The scope's filter is asked afterwards, once per deployment found (`in_scope_among`): in
+    the join a team's filter (a correlated EXISTS) ran once per pull request, commit and
+    deployment.
+    """
     pr_commits = pull_request_commits(pull_requests=ids).subquery()
     query = (
         select(pr_commits.c.pull_request_id, Deployment.id, Deployment.finished_at)
         .join(DeploymentCommit, DeploymentCommit.commit_id == pr_commits.c.commit_id)
         .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
         .where(
-            scope.deployment_filter(),
             Deployment.status == SUCCESS,
             Deployment.environment.in_(environments),
             Deployment.finished_at < before,
         )
         .order_by(Deployment.finished_at.desc(), Deployment.id.desc())
     )
+    rows = session.execute(query).all()
+    in_scope = set(
+        session.scalars(in_scope_among(scope, id_list(session, {dep_id for _, dep_id, _ in rows})))
+    )
     # Newest first, so the last write for each pull request is its first deployment.
-    return {pr_id: (dep_id, at) for pr_id, dep_id, at in session.execute(query)}
+    return {pr_id: (dep_id, at) for pr_id, dep_id, at in rows if dep_id in in_scope}

@@ -7,11 +7,26 @@ scales with the number of deployments on the Python side.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, exists, func, literal, or_, select
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -116,6 +131,18 @@ def in_scope_among(scope: ResolvedScope, ids: Select[Any]) -> Select[str]:
     return select(Deployment.id).where(Deployment.id.in_(ids), scope.deployment_filter())
 
 
+def id_list(session: Session, ids: Collection[str]) -> Select[Any]:
+    """`ids` as a one-column subquery bound as a single parameter (a JSON array on SQLite, an
+    array on PostgreSQL), so a report can resolve a set once and reuse it in later statements
+    without re-evaluating its filter (a team's is a correlated EXISTS per deployment), and
+    without the bound-parameter limits a long IN list would hit."""
+    values = sorted(ids)
+    if session.get_bind().dialect.name == "postgresql":
+        unnested = func.unnest(literal(values, ARRAY(String))).table_valued("value")
+        return select(unnested.render_derived().c.value)
+    return select(func.json_each(json.dumps(values)).table_valued("value").c.value)
+
+
 def counted_ids(scope: ResolvedScope, environments: tuple[str, ...], window: Window) -> Select[str]:
     return select(Deployment.id).where(
         scope.deployment_filter(),
@@ -126,35 +153,45 @@ def counted_ids(scope: ResolvedScope, environments: tuple[str, ...], window: Win
     )
 
 
-def candidate_deployments(
-    session: Session, scope: ResolvedScope, window: Window
-) -> list[DeploymentRecord]:
-    """Deployments in scope that touch the window: started or finished within [from, to].
+def report_deployments(
+    session: Session, scope: ResolvedScope, environments: tuple[str, ...], window: Window
+) -> tuple[list[DeploymentRecord], list[DeploymentRecord]]:
+    """(candidates, later production), both oldest first, in one statement: the scope's filter
+    (a team's is a correlated EXISTS per deployment) is evaluated once for both.
 
-    The closed upper end lists a deployment finishing exactly at `to`, so the evidence can say
-    it was left out for being outside the window.
+    - candidates: deployments in scope that touch the window, started or finished within
+      [from, to]. The closed upper end lists a deployment finishing exactly at `to`, so the
+      evidence can say it was left out for being outside the window.
+    - later production: successful production deployments finished at or after the window's
+      start; what an unlinked rollback rolled back is the deployment before it in its stream.
     """
     touches = or_(
         Deployment.finished_at.between(window.start, window.end),
         Deployment.started_at.between(window.start, window.end),
     )
-    return _deployments(session, scope.deployment_filter(), touches)
-
-
-def later_production(
-    session: Session, scope: ResolvedScope, environments: tuple[str, ...], since: datetime
-) -> list[DeploymentRecord]:
-    """Successful production deployments finished at or after `since`, oldest first.
-
-    Needed to find what an unlinked rollback rolled back: the deployment before it in its stream.
-    """
-    return _deployments(
-        session,
-        scope.deployment_filter(),
+    production = and_(
         Deployment.status == SUCCESS,
         Deployment.environment.in_(environments),
-        Deployment.finished_at >= since,
+        Deployment.finished_at >= window.start,
     )
+    query = select(*_DEPLOYMENT_COLUMNS, as_flag(touches), as_flag(production)).where(
+        scope.deployment_filter(), or_(touches, production)
+    )
+    rows = session.execute(query.order_by(Deployment.finished_at, Deployment.id))
+    candidates: list[DeploymentRecord] = []
+    later: list[DeploymentRecord] = []
+    for *columns, touching, producing in rows:
+        record = DeploymentRecord(*columns)
+        if touching:
+            candidates.append(record)
+        if producing:
+            later.append(record)
+    return candidates, later
+
+
+def as_flag(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """`condition` as a selected true/false column."""
+    return case((condition, literal(True, Boolean)), else_=literal(False, Boolean))
 
 
 def fixers(session: Session, counted: Select[str]) -> list[DeploymentRecord]:
@@ -162,10 +199,9 @@ def fixers(session: Session, counted: Select[str]) -> list[DeploymentRecord]:
     return _deployments(session, Deployment.fixes_deployment_id.in_(counted))
 
 
-def redeploys(
-    session: Session, scope: ResolvedScope, environments: tuple[str, ...], since: datetime
-) -> set[str]:
-    """Production deployments since `since` whose sha an earlier one of their stream shipped.
+def redeploys(session: Session, recent: Select[Any]) -> set[str]:
+    """Deployments of `recent` (the scope's successful production deployments since the
+    window's start) whose sha an earlier one of their stream shipped.
 
     Git ancestry is already in `deployment_commit`: a deployment of an older sha ships nothing
     new, and the commit it points at was shipped by the deployment that first contained it.
@@ -189,13 +225,7 @@ def redeploys(
             ),
         )
     )
-    query = select(Deployment.id).where(
-        scope.deployment_filter(),
-        Deployment.status == SUCCESS,
-        Deployment.environment.in_(environments),
-        Deployment.finished_at >= since,
-        exists(shipped_earlier),
-    )
+    query = select(Deployment.id).where(Deployment.id.in_(recent), exists(shipped_earlier))
     return set(session.scalars(query))
 
 
