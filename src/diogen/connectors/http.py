@@ -159,6 +159,14 @@ class HttpClient:
         self.sleep, self.clock, self.jitter = sleep, clock, jitter
         self.stats = stats or FetchStats()
 
+    def current_token(self) -> str | None:
+        """The credential a request would carry now (renewed when due), for what
+        authenticates apart from this client: git over HTTPS, say."""
+        if self.credentials is not None:
+            return self.credentials.token()
+        token, _wait = self.pool.choose()
+        return token.value if token is not None else None
+
     def close(self) -> None:
         self.http.close()
 

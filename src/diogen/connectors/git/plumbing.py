@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from diogen.errors import SourceError
@@ -16,18 +16,32 @@ GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"
 GIT_OPTIONS = ("-c", "core.quotePath=false", "-c", "log.showSignature=false")
 
 
-def git_env() -> dict[str, str]:
-    return {**os.environ, **GIT_ENV}
+def git_env(config: Mapping[str, str] | None = None) -> dict[str, str]:
+    """git's environment; `config` adds settings through GIT_CONFIG_* variables, which reach
+    git without showing in its arguments (`ps`) or being written to any config file."""
+    env = {**os.environ, **GIT_ENV}
+    for index, (key, value) in enumerate((config or {}).items()):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    if config:
+        env["GIT_CONFIG_COUNT"] = str(len(config))
+    return env
 
 
-def run_git(repo: Path, *args: str, input: str | None = None, check: bool = True) -> str:
+def run_git(
+    repo: Path,
+    *args: str,
+    input: str | None = None,
+    check: bool = True,
+    config: Mapping[str, str] | None = None,
+) -> str:
     """Run `git args` in `repo` and return its stdout as text."""
     try:
         result = subprocess.run(
             ["git", *GIT_OPTIONS, "-C", str(repo), *args],
             input=input.encode() if input is not None else None,
             capture_output=True,
-            env=git_env(),
+            env=git_env(config),
         )
     except FileNotFoundError as exc:
         raise SourceError("git is not installed or not on PATH") from exc

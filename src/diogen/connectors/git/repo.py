@@ -59,16 +59,20 @@ def open_local(path: Path) -> Path:
     return Path(run_git(path, "rev-parse", "--show-toplevel").strip())
 
 
-def mirror(url: str, cache_dir: Path) -> Path:
+def mirror(url: str, cache_dir: Path, authorization: str | None = None) -> Path:
     """Clone `url` as a bare repository under `cache_dir`, or fetch into the existing one.
 
     Only branches and tags are fetched (never refs/pull/*), pruning what the remote deleted.
+    `authorization` (an HTTP `Authorization` value) is sent with every request to the remote
+    and stored nowhere: a private repository's token never lands in the clone's config.
     """
     digest = blake2b(url.encode(), digest_size=6).hexdigest()
     target = cache_dir / "git" / f"{default_name(url)}-{digest}"
+    config = {"http.extraHeader": f"Authorization: {authorization}"} if authorization else None
     if not (target / "HEAD").exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        run_git(target.parent, "clone", "--bare", "--quiet", "--no-tags", url, target.name)
+        clone = ("clone", "--bare", "--quiet", "--no-tags", url, target.name)
+        run_git(target.parent, *clone, config=config)
     run_git(
         target,
         "fetch",
@@ -79,6 +83,7 @@ def mirror(url: str, cache_dir: Path) -> Path:
         url,
         "+refs/heads/*:refs/heads/*",
         "+refs/tags/*:refs/tags/*",
+        config=config,
     )
     return target
 

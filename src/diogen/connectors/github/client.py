@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -30,6 +32,16 @@ def secondary_limit(response: httpx.Response) -> float | None:
     except (ValueError, AttributeError):
         return None
     return SECONDARY_WAIT if "rate limit" in message.lower() else None
+
+
+def same_site(api_url: str, clone_url: str) -> bool:
+    """Whether `clone_url` is served by the GitHub the API is (api.github.com: github.com;
+    an Enterprise Server: its own host), over HTTPS, or plain HTTP to a loopback test host."""
+    api, clone = urlsplit(api_url), urlsplit(clone_url)
+    if clone.scheme != "https" and not (clone.scheme == "http" and clone.hostname == "127.0.0.1"):
+        return False
+    api_host = (api.hostname or "").removeprefix("api.")
+    return api_host != "" and api_host == clone.hostname and api.port == clone.port
 
 
 class GitHubApi:
@@ -76,6 +88,15 @@ class GitHubApi:
             credentials=credentials,
             **options,
         )
+
+    def git_authorization(self, clone_url: str) -> str | None:
+        """HTTP Basic for cloning `clone_url` with the current token, or None: without a
+        token, or for a URL on another site than the API's (a token is never sent there).
+        GitHub takes any user name with a token; `x-access-token` suits app tokens too."""
+        token = self.http.current_token()
+        if token is None or not same_site(self.config.api_url, clone_url):
+            return None
+        return "Basic " + base64.b64encode(f"x-access-token:{token}".encode()).decode()
 
     def close(self) -> None:
         self.http.close()

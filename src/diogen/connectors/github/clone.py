@@ -26,11 +26,12 @@ def clone_items(
     cursor: dict[str, Any],
     stored: StoredKeys,
     stats: FetchStats,
+    authorization: str | None = None,
 ) -> Iterator[RawItem | Checkpoint]:
     """Refs, then the commits no earlier sync kept, then a checkpoint with the new tips whose
     finishing step removes deleted refs and marks commits no ref reaches any more (a force-push,
     a deleted branch) unreachable, as `sync git` does."""
-    path = gitrepo.mirror(clone_url, config.cache_dir)
+    path = gitrepo.mirror(clone_url, config.cache_dir, authorization)
     refs = gitrepo.list_refs(path)
     tips = sorted({ref.commit_sha for ref in refs})
     state = cursor.get("commits", {})

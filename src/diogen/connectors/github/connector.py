@@ -74,14 +74,15 @@ class GitHubConnector:
                 cursor = dict(cursors.get(full_name) or {})
                 repo = RepoFetch(self.api, self.config, full_name, cursor, stored, self.stats)
                 yield from repo.run()
-                if self.config.clone and repo.repo.get("clone_url"):
+                if self.config.clone and (url := repo.repo.get("clone_url")):
                     yield from clone_items(
                         self.config,
                         self.context(full_name),
-                        repo.repo["clone_url"],
+                        url,
                         cursor,
                         stored,
                         self.stats,
+                        self.api.git_authorization(url),
                     )
             if self.config.org and self.config.teams:
                 org_teams = teams.TeamsFetch(
