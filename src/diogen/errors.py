@@ -6,6 +6,8 @@ the class to an HTTP status in one place.
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 
 class DiogenError(Exception):
     """Root of every deliberate Diogen failure. `str(err)` is one line for a person."""
@@ -69,3 +71,14 @@ class RejectedRecord(DiogenError):
 
     http_status = 422
     type_slug = "rejected-record"
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """'field: message; …' for a pydantic validation error, as one line; a whole-model error
+    (no field) is its message alone."""
+    parts = []
+    for error in exc.errors():
+        message = error["msg"].removeprefix("Value error, ")
+        location = ".".join(map(str, error["loc"]))
+        parts.append(f"{location}: {message}" if location else message)
+    return "; ".join(parts)

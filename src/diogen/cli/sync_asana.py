@@ -21,7 +21,7 @@ from diogen.cli.sync_github import SyncProgress
 from diogen.cli.sync_trackers import summary_line
 from diogen.connectors.asana import AsanaConfig, AsanaConnector
 from diogen.connectors.asana.config import API_URL, POINTS_FIELD
-from diogen.errors import InputError
+from diogen.errors import InputError, validation_problems
 from diogen.ingest.runner import run_sync
 from diogen.processing.locks import sync_lock
 
@@ -93,8 +93,4 @@ def asana_config(options: dict[str, Any]) -> AsanaConfig:
     try:
         return AsanaConfig(**options)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
-        )
-        raise InputError(f"invalid Asana options: {problems}") from exc
+        raise InputError(f"invalid Asana options: {validation_problems(exc)}") from exc

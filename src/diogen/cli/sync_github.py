@@ -31,12 +31,11 @@ from diogen.connectors.github.config import (
     GitHubSettings,
     IssueRules,
 )
-from diogen.errors import InputError
+from diogen.errors import InputError, validation_problems
 from diogen.ingest.credentials import (
     GITHUB_KEY_ENV,
     GITHUB_TOKEN_ENV,
     github_app,
-    problems,
     split_tokens,
 )
 from diogen.ingest.runner import SyncResult, run_sync
@@ -228,7 +227,7 @@ def github_config(
     try:
         section = GitHubSettings(**settings.github)
     except ValidationError as exc:
-        raise InputError(f"invalid [github] settings: {problems(exc)}") from exc
+        raise InputError(f"invalid [github] settings: {validation_problems(exc)}") from exc
     try:
         common, per_repo = section.rules(rules.base, rules.given)
         incidents = IssueRules(
@@ -250,7 +249,7 @@ def github_config(
             git_jobs=settings.git_jobs,
         )
     except ValidationError as exc:
-        raise InputError(f"invalid GitHub options: {problems(exc)}") from exc
+        raise InputError(f"invalid GitHub options: {validation_problems(exc)}") from exc
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from diogen.cli.sync_github import SyncProgress
 from diogen.cli.sync_trackers import summary_line
 from diogen.connectors.linear import LinearConfig, LinearConnector
 from diogen.connectors.linear.config import API_URL
-from diogen.errors import InputError
+from diogen.errors import InputError, validation_problems
 from diogen.ingest.runner import run_sync
 from diogen.processing.locks import sync_lock
 
@@ -90,8 +90,4 @@ def linear_config(options: dict[str, Any]) -> LinearConfig:
     try:
         return LinearConfig(**options)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
-        )
-        raise InputError(f"invalid Linear options: {problems}") from exc
+        raise InputError(f"invalid Linear options: {validation_problems(exc)}") from exc

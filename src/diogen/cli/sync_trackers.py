@@ -21,7 +21,7 @@ from diogen.cli.app import (
 from diogen.cli.sync_github import SyncProgress
 from diogen.connectors.jira import IncidentRules, JiraConfig, JiraConnector
 from diogen.connectors.jira.config import POINTS_FIELDS
-from diogen.errors import InputError
+from diogen.errors import InputError, validation_problems
 from diogen.ingest.runner import SyncResult, run_sync
 from diogen.processing.locks import sync_lock
 
@@ -152,13 +152,7 @@ def jira_config(options: dict[str, Any]) -> JiraConfig:
     try:
         return JiraConfig(**options)
     except ValidationError as exc:
-        problems = "; ".join(_problem(e["loc"], e["msg"]) for e in exc.errors())
-        raise InputError(f"invalid Jira options: {problems}") from exc
-
-
-def _problem(location: tuple[int | str, ...], message: str) -> str:
-    message = message.removeprefix("Value error, ")
-    return f"{'.'.join(map(str, location))}: {message}" if location else message
+        raise InputError(f"invalid Jira options: {validation_problems(exc)}") from exc
 
 
 def summary(result: SyncResult, seconds: float) -> str:

@@ -14,7 +14,7 @@ from pydantic import SecretStr, ValidationError
 
 from diogen.connectors.github.app import load_private_key
 from diogen.connectors.github.config import GitHubAppConfig
-from diogen.errors import InputError
+from diogen.errors import InputError, validation_problems
 
 GITHUB_TOKEN_ENV = ("DIOGEN_GITHUB_TOKEN", "GITHUB_TOKEN")
 GITHUB_KEY_ENV = "DIOGEN_GITHUB_APP_PRIVATE_KEY"
@@ -42,13 +42,4 @@ def github_app(app_id: str, private_key: Path, installation_id: int | None) -> G
     try:
         return GitHubAppConfig(app_id=app_id, private_key=pem, installation_id=installation_id)
     except ValidationError as exc:
-        raise InputError(f"invalid GitHub App options: {problems(exc)}") from exc
-
-
-def problems(exc: ValidationError) -> str:
-    """'field: message; …' for a validation error, as one line."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'options'}: "
-        f"{e['msg'].removeprefix('Value error, ')}"
-        for e in exc.errors()
-    )
+        raise InputError(f"invalid GitHub App options: {validation_problems(exc)}") from exc

@@ -23,8 +23,8 @@ from diogen.connectors.base import Connector
 from diogen.connectors.github import GitHubConfig, GitHubConnector
 from diogen.connectors.jira import JiraConfig, JiraConnector
 from diogen.connectors.linear import LinearConfig, LinearConnector
-from diogen.errors import InputError
-from diogen.ingest.credentials import github_app, problems, secret, split_tokens
+from diogen.errors import InputError, validation_problems
+from diogen.ingest.credentials import github_app, secret, split_tokens
 from diogen.ingest.models import SyncCursor
 from diogen.ingest.runner import CONFIG_CURSOR
 from diogen.processing.registry import kind_of
@@ -59,7 +59,7 @@ def rebuild(
         raise CannotSchedule(str(exc), source=source) from exc
     except ValidationError as exc:
         raise CannotSchedule(
-            f"its stored configuration is not valid: {problems(exc)}", source=source
+            f"its stored configuration is not valid: {validation_problems(exc)}", source=source
         ) from exc
 
 
