@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
@@ -53,20 +51,3 @@ def test_a_failed_job_is_rolled_back_and_raised(engine: Engine) -> None:
     with pytest.raises(Exception, match="no_such_table"):
         writer.close()
     assert logged(engine) == [1]
-
-
-def test_abandon_drops_what_is_queued(engine: Engine) -> None:
-    started, release = threading.Event(), threading.Event()
-
-    def slow(session: Session) -> None:
-        started.set()
-        release.wait(10)
-        session.execute(text("INSERT INTO log (n) VALUES (1)"))
-
-    writer = BatchWriter(engine)
-    writer.submit(slow)
-    started.wait(10)
-    writer.submit(insert(2))
-    threading.Timer(0.2, release.set).start()
-    writer.abandon()
-    assert logged(engine) == [1]  # the job under way completes; the queued one is dropped

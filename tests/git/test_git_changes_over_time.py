@@ -24,11 +24,14 @@ T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
 
 
 class StopsAfter(GitConnector):
-    """A git connector whose run is cut off (as by Ctrl-C) after `limit` commits."""
+    """A git connector whose run is cut off (as by Ctrl-C, or `stop`) after `limit` commits."""
 
-    def __init__(self, config: GitConfig, limit: int) -> None:
+    def __init__(
+        self, config: GitConfig, limit: int, stop: type[BaseException] = KeyboardInterrupt
+    ) -> None:
         super().__init__(config)
         self.limit = limit
+        self.stop = stop
 
     def fetch(
         self, cursors: Mapping[str, dict[str, Any]], stored: StoredKeys
@@ -37,7 +40,7 @@ class StopsAfter(GitConnector):
         for item in super().fetch(cursors, stored):
             seen += isinstance(item, RawItem) and item.stream == "commits"
             if seen > self.limit:
-                raise KeyboardInterrupt
+                raise self.stop("stopped")
             yield item
 
 
@@ -75,6 +78,22 @@ def test_interrupted_first_sync_resumes_and_reconciles_reachability(
     stored = reachability(engine)
     assert {sha for sha, reachable in stored.items() if reachable} == set(main)
     assert set(stored) == set(main) | kept
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, SystemExit, RuntimeError])
+def test_whatever_stops_a_sync_the_batches_read_before_are_kept(
+    tmp_path: Path, engine: Engine, stop: type[BaseException]
+) -> None:
+    # Two full batches (20 records) were handed to the writer before the stop; both are written, however
+    # far behind the writer thread was (what a failed run keeps must not depend on timing).
+    history = [
+        FastCommit(f"c{i}", 1_700_000_000 + i * 60, {"f": f"{i}\n".encode()}) for i in range(30)
+    ]
+    fast_import(tmp_path / "r", history)
+    config = GitConfig(location=str(tmp_path / "r"), name="r", jobs=1)
+    with pytest.raises(stop):
+        run_sync(engine, StopsAfter(config, 20, stop), batch_size=10)
+    assert len(reachability(engine)) == 18  # the first batch also held the repository and main
 
 
 def test_unshallowing_reads_the_history_it_was_missing(

@@ -166,12 +166,11 @@ class _Sync:
         writer = BatchWriter(self.engine)
         try:
             self._read(cursors, writer)
-        except KeyboardInterrupt:
-            # What is queued is complete: keep it, so that the next run has less to read.
-            writer.close(raise_failure=False)
-            raise
         except BaseException:
-            writer.abandon()
+            # Whatever stopped the reading (an interrupt, a kill, a source error), what is
+            # queued is whole batches and checkpoints: keep it, so the next run reads less,
+            # and so that what a failed run leaves behind does not depend on thread timing.
+            writer.close(raise_failure=False)
             raise
         writer.close()
         self.result.summary.update(self.connector.stats.counters)

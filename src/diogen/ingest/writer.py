@@ -26,7 +26,6 @@ class BatchWriter:
         self._connection = _bulk_connection(engine)
         self._jobs: queue.Queue[Job | None] = queue.Queue(PENDING)
         self._error: BaseException | None = None
-        self._abandoned = False
         self._thread = threading.Thread(target=self._run, name="diogen-writer", daemon=True)
         self._thread.start()
 
@@ -42,16 +41,10 @@ class BatchWriter:
         if raise_failure:
             self._raise_failure()
 
-    def abandon(self) -> None:
-        """Stop without writing what is still queued; the job being written completes."""
-        self._abandoned = True
-        self._jobs.put(_STOP)
-        self._thread.join()
-
     def _run(self) -> None:
         try:
             while (job := self._jobs.get()) is not _STOP:
-                if self._error is None and not self._abandoned:
+                if self._error is None:
                     self._write(job)
         finally:
             self._connection.close()
