@@ -15,7 +15,8 @@ from test_metrics_support import Silver, engine_for, utc
 
 from diogen.errors import InputError
 from diogen.ids import stable_id
-from diogen.ingest.events import MAX_EVENTS, ingest_events
+from diogen.ingest.event_schema import MAX_EVENTS
+from diogen.ingest.events import ingest_events
 from diogen.ingest.models import QuarantinedRecord, RawRecord
 from diogen.metrics import Scope, Window, dora_report
 from diogen.silver import Deployment, DeploymentCommit, Incident, Service

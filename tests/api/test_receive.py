@@ -7,12 +7,14 @@ import hmac
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from api_support import World, make_world
+from api_support import ORGS, World, make_world, seed
 from sqlalchemy import func, select
 
 from diogen.ingest.models import RawRecord
+from diogen.silver import Deployment, Incident, Service
 
 V = "/api/v1"
 SECRET = "It's a Secret to Everybody"
@@ -79,26 +81,81 @@ def test_github_webhooks_are_off_without_a_secret(database_url: str, shared_data
         world.close()
 
 
-def test_ingest_takes_a_maintainer_everywhere(world: World) -> None:
+def _push(world: World, who: str, *events: dict[str, object], source: str = "ci") -> Any:
+    return world.client.post(
+        f"{V}/ingest/{source}", json={"events": list(events)}, headers=world.headers(who)
+    )
+
+
+def _errors(answer: Any) -> list[str]:
+    assert answer.status_code == 200, answer.text
+    return [rejected["error"] for rejected in answer.json()["rejected"]]
+
+
+def test_ingest_takes_the_maintainer_role(world: World) -> None:
     event = {"type": "incident", "id": "pd-1", "started_at": "2024-01-05T00:00:00Z"}
     bad = {"type": "incident", "id": "pd-2"}
-    root = world.client.post(
-        f"{V}/ingest/pagerduty", json={"events": [event, bad]}, headers=world.headers("root")
-    )
-    assert root.status_code == 200, root.text
+    root = _push(world, "root", event, bad, source="pagerduty")
     assert root.json()["accepted"] == 1
     assert root.json()["rejected"][0]["id"] == "pd-2"
+    assert _push(world, "alpha:viewer", event).status_code == 403
+    assert world.client.post(f"{V}/ingest/pd", json={"events": [event]}).status_code == 401
+    assert _push(world, "root").status_code == 400  # no events
 
-    admin_of_one = world.client.post(
-        f"{V}/ingest/pagerduty", json={"events": [event]}, headers=world.headers("alpha:admin")
-    )
-    assert admin_of_one.status_code == 403
-    anonymous = world.client.post(f"{V}/ingest/pagerduty", json={"events": [event]})
-    assert anonymous.status_code == 401
-    empty = world.client.post(
-        f"{V}/ingest/pagerduty", json={"events": []}, headers=world.headers("root")
-    )
-    assert empty.status_code == 400
+
+def test_an_organisations_maintainer_pushes_only_into_that_organisation(world: World) -> None:
+    with world.session() as session:
+        alpha, beta = seed(session, world.org_ids["alpha"]), seed(session, world.org_ids["beta"])
+    sha = "ab" * 20
+    ours = {"type": "deployment", "id": "d-1", "repository": alpha.repo_name, "sha": sha}
+    theirs = {**ours, "id": "d-2", "repository": beta.repo_name}
+    assert _errors(_push(world, "alpha:maintainer", ours, theirs)) == [
+        f"unknown repository {beta.repo_name!r}: sync it before sending its events"
+    ]
+    # The same source and id from the other organisation neither overwrites nor reveals it.
+    hijack = {**ours, "repository": beta.repo_name, "sha": "cd" * 20}
+    assert _errors(_push(world, "beta:maintainer", hijack)) == [
+        "deployment 'd-1' of this source belongs to another organisation: send your events "
+        "under a source name of your own"
+    ]
+    linked = {"type": "incident", "id": "i-1", "repository": beta.repo_name}
+    linked |= {"started_at": "2024-03-01T00:00:00Z", "deployment": "d-1"}
+    assert _errors(_push(world, "beta:maintainer", linked)) == [
+        "unknown linked deployment 'd-1' from this source"
+    ]
+    nowhere = {"type": "incident", "id": "i-2", "started_at": "2024-03-01T00:00:00Z"}
+    assert _errors(_push(world, "alpha:admin", nowhere)) == [
+        "name the event's repository or service: it has no organisation"
+    ]
+    with world.session() as session:
+        stored = session.scalars(select(Deployment).where(Deployment.source == "ingest:ci")).all()
+        assert [(d.external_id, d.repository_id, d.sha) for d in stored] == [
+            ("d-1", alpha.repo, sha)
+        ]
+    listed = {
+        org: {
+            d["external_id"] for d in world.get(f"{org}:viewer", f"{V}/deployments").json()["items"]
+        }
+        for org in ORGS
+    }
+    assert "d-1" in listed["alpha"] and "d-1" not in listed["beta"]
+
+
+def test_a_service_first_named_by_an_organisation_joins_it(world: World) -> None:
+    started = {"type": "incident", "started_at": "2024-03-01T00:00:00Z", "service": "checkout"}
+    for org in ORGS:
+        assert _errors(_push(world, f"{org}:maintainer", {**started, "id": f"i-{org}"})) == []
+    with world.session() as session:
+        services = session.execute(
+            select(Service.organization_id, Service.name).where(Service.name == "checkout")
+        ).all()
+        assert sorted(services) == sorted((world.org_ids[org], "checkout") for org in ORGS)
+        incidents = session.execute(
+            select(Incident.external_id, Service.organization_id).join(
+                Service, Service.id == Incident.service_id
+            )
+        ).all()
+        assert sorted(incidents) == sorted((f"i-{org}", world.org_ids[org]) for org in ORGS)
 
 
 def test_unreadable_delivery_is_quarantined(world: World) -> None:

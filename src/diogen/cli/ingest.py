@@ -13,7 +13,8 @@ import typer
 from diogen.cli.app import ConfigOption, DatabaseOption, app, database, info, settings_for
 from diogen.db import session_scope
 from diogen.errors import InputError
-from diogen.ingest.events import MAX_EVENTS, ingest_events
+from diogen.ingest.event_schema import MAX_EVENTS
+from diogen.ingest.events import ingest_events
 
 
 @app.command("ingest")

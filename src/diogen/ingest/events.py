@@ -5,17 +5,22 @@ bot) can send it as JSON; see docs/ingest.md for the format. Every event is kept
 received, then validated and upserted into silver. An event that fails validation, or names a
 repository or deployment Diogen does not know, is quarantined with its reason and the others
 still go in. Events are idempotent: sending the same one twice changes nothing.
+
+A sender may be limited to some organisations (an organisation's maintainer or its API key):
+then its events may only name, create and update repositories, services, deployments and
+incidents of those organisations; anything else is rejected as unknown, so that one
+organisation can neither see nor change another's rows through a shared source name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from sqlalchemy import select
+from pydantic import ValidationError
+from sqlalchemy import ColumnElement, SQLColumnExpression, func, select, true
 from sqlalchemy.orm import Session
 
 from diogen.connectors.base import RawItem
@@ -23,53 +28,10 @@ from diogen.db import upsert
 from diogen.errors import InputError, RejectedRecord
 from diogen.ids import stable_id
 from diogen.ingest import bronze
+from diogen.ingest.event_schema import EVENT, MAX_EVENTS, DeploymentEvent, IncidentEvent
 from diogen.silver import Commit, Deployment, Incident, PullRequest, Repository, Service
 from diogen.silver.base import table_of
 from diogen.silver.deployments import link_deployed_commits
-
-MAX_EVENTS = 1000
-Name = Annotated[str, Field(min_length=1, max_length=255)]
-
-
-class _Event(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    id: Name = Field(description="The event's id in the sending tool; the same id updates it.")
-    repository: Name | None = Field(None, description="Repository name as Diogen knows it.")
-    service: Name | None = Field(None, description="Service name; created when new.")
-    url: Annotated[str, Field(max_length=2000)] | None = None
-
-
-class DeploymentEvent(_Event):
-    type: Literal["deployment"]
-    environment: Name = "production"
-    sha: Annotated[str, Field(min_length=4, max_length=64, pattern=r"^[0-9a-fA-F]+$")]
-    ref: Annotated[str, Field(max_length=1000)] | None = None
-    status: Literal["success", "failure", "error", "in_progress", "cancelled"] = "success"
-    started_at: AwareDatetime | None = None
-    finished_at: AwareDatetime | None = None
-    is_rollback: bool = False
-    fixes: Name | None = Field(None, description="Id of the deployment (same source) it fixes.")
-    failed: bool | None = Field(None, description="A person's verdict: this deployment failed.")
-
-
-class IncidentEvent(_Event):
-    type: Literal["incident"]
-    title: Annotated[str, Field(max_length=2000)] | None = None
-    severity: Annotated[str, Field(max_length=50)] | None = None
-    status: Annotated[str, Field(max_length=50)] | None = None
-    started_at: AwareDatetime
-    detected_at: AwareDatetime | None = None
-    resolved_at: AwareDatetime | None = None
-    deployment: Name | None = Field(None, description="Id of the deployment (same source).")
-    sha: Annotated[str, Field(min_length=4, max_length=64)] | None = None
-    pull_request: Annotated[int, Field(ge=1)] | None = Field(
-        None, description="Number of the pull request (in `repository`) that caused it."
-    )
-
-
-Event = Annotated[DeploymentEvent | IncidentEvent, Field(discriminator="type")]
-EVENT = TypeAdapter(Event)
 
 
 @dataclass
@@ -82,21 +44,27 @@ class IngestResult:
 
 
 def ingest_events(
-    session: Session, source: str, events: Sequence[Any], now: datetime
+    session: Session,
+    source: str,
+    events: Sequence[Any],
+    now: datetime,
+    organizations: Collection[str] | None = None,
 ) -> IngestResult:
-    """Store `events` (JSON values) from `source`; flushes, never commits."""
+    """Store `events` (JSON values) from `source`, for a sender limited to `organizations`
+    (None: every organisation); flushes, never commits."""
     if not 0 < len(events) <= MAX_EVENTS:
         raise InputError(
             f"send between 1 and {MAX_EVENTS} events at a time, not {len(events)}",
             count=len(events),
         )
     origin = f"ingest:{_source_name(source)}"
+    scope = _Scope(session, origin, None if organizations is None else frozenset(organizations))
     items = [_raw_item(value, index) for index, value in enumerate(events)]
     bronze.write_raw(session, [bronze.raw_row(origin, item, now) for item in items])
     result, touched, rejected = IngestResult(), set(), []
     for index, (value, item) in enumerate(zip(events, items, strict=True)):
         try:
-            touched |= _store(session, origin, _validated(value))
+            touched |= _store(scope, _validated(value))
         except RejectedRecord as exc:
             rejected.append(bronze.quarantine_row(origin, item, str(exc), now))
             result.rejected.append({"index": index, "id": item.natural_key, "error": str(exc)})
@@ -106,6 +74,35 @@ def ingest_events(
     for repository_id in sorted(touched):
         link_deployed_commits(session, repository_id)
     return result
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Where one call's events may reach: its session, its source, its organisations."""
+
+    session: Session
+    origin: str
+    organizations: frozenset[str] | None
+
+    def allows(self, column: SQLColumnExpression[str | None]) -> ColumnElement[bool]:
+        if self.organizations is None:
+            return true()
+        return column.in_(sorted(self.organizations))
+
+    def owns(self, model: type[Deployment] | type[Incident], row_id: str) -> bool | None:
+        """Whether the stored row `row_id` is in the sender's organisations (None: no such
+        row). A row's organisation is its repository's, else its service's."""
+        organization = func.coalesce(Repository.organization_id, Service.organization_id)
+        found = self.session.execute(
+            select(organization)
+            .select_from(model)
+            .outerjoin(Repository, Repository.id == model.repository_id)
+            .outerjoin(Service, Service.id == model.service_id)
+            .where(model.id == row_id)
+        ).first()
+        if found is None:
+            return None
+        return self.organizations is None or found[0] in self.organizations
 
 
 def _source_name(source: str) -> str:
@@ -136,53 +133,107 @@ def _validated(value: Any) -> DeploymentEvent | IncidentEvent:
         raise RejectedRecord(f"invalid event: {problems}") from exc
 
 
-def _store(session: Session, origin: str, event: DeploymentEvent | IncidentEvent) -> set[str]:
+def _store(scope: _Scope, event: DeploymentEvent | IncidentEvent) -> set[str]:
     """Upsert one event; every reference is checked before anything is written."""
-    repository_id = _repository_id(session, event.repository, getattr(event, "sha", None))
+    session, origin = scope.session, scope.origin
+    repository = _repository(scope, event.repository, getattr(event, "sha", None))
+    repository_id = repository.id if repository else None
+    service_id = _service_id(scope, event, repository)
     if isinstance(event, DeploymentEvent):
-        fixes = _existing_deployment(session, origin, event.fixes, "fixed") if event.fixes else None
+        _check_not_foreign(scope, Deployment, "deployment", event.id)
+        fixes = _existing_deployment(scope, event.fixes, "fixed") if event.fixes else None
         row = _deployment_row(origin, event, repository_id, fixes)
-        row["service_id"] = _service_id(session, event)
+        row["service_id"] = service_id
         # Without a verdict in the event, one given since (through the API) is kept.
         keep = {"id"} if event.failed is not None else {"id", "marked_failed"}
         upsert(session, table_of(Deployment), [row], update=[c for c in row if c not in keep])
         return {repository_id} if repository_id else set()
-    row = _incident_row(session, origin, event, repository_id)
-    upsert(session, table_of(Incident), [{**row, "service_id": _service_id(session, event)}])
+    _check_not_foreign(scope, Incident, "incident", event.id)
+    row = _incident_row(scope, event, repository_id)
+    upsert(session, table_of(Incident), [{**row, "service_id": service_id}])
     return set()
 
 
-def _repository_id(session: Session, name: str | None, sha: str | None) -> str | None:
+def _repository(scope: _Scope, name: str | None, sha: str | None) -> Repository | None:
     """The repository called `name`; known through several providers, the one with `sha`."""
     if name is None:
         return None
-    ids = sorted(session.scalars(select(Repository.id).where(Repository.name == name)))
-    if not ids:
+    found = scope.session.scalars(
+        select(Repository)
+        .where(Repository.name == name, scope.allows(Repository.organization_id))
+        .order_by(Repository.id)
+    ).all()
+    if not found:
         raise RejectedRecord(f"unknown repository {name!r}: sync it before sending its events")
-    if len(ids) > 1 and sha:
-        with_sha = select(Commit.repository_id).where(
-            Commit.repository_id.in_(ids), Commit.sha == sha
+    if len(found) > 1 and sha:
+        with_sha = set(
+            scope.session.scalars(
+                select(Commit.repository_id).where(
+                    Commit.repository_id.in_([r.id for r in found]), Commit.sha == sha
+                )
+            )
         )
-        ids = sorted(session.scalars(with_sha)) or ids
-    return ids[0]
+        found = [r for r in found if r.id in with_sha] or found
+    return found[0]
 
 
-def _service_id(session: Session, event: DeploymentEvent | IncidentEvent) -> str | None:
+def _service_id(
+    scope: _Scope, event: DeploymentEvent | IncidentEvent, repository: Repository | None
+) -> str | None:
     name = event.service
     if name is None:
+        if repository is None and scope.organizations is not None:
+            raise RejectedRecord("name the event's repository or service: it has no organisation")
         return None
-    found = session.scalar(select(Service.id).where(Service.name == name).order_by(Service.id))
+    found = scope.session.scalar(
+        select(Service.id)
+        .where(Service.name == name, scope.allows(Service.organization_id))
+        .order_by(Service.id)
+    )
     if found is not None:
         return found
-    service_id = stable_id("ingest", "service", name)
-    row = {"id": service_id, "name": name, "source": "ingest", "external_id": name}
-    upsert(session, table_of(Service), [row], update=())
+    return _new_service(scope, name, repository)
+
+
+def _new_service(scope: _Scope, name: str, repository: Repository | None) -> str:
+    """A service first named by an event; a limited sender's goes to its organisation."""
+    if scope.organizations is None:
+        service_id = stable_id("ingest", "service", name)
+        row = {"id": service_id, "name": name, "source": "ingest", "external_id": name}
+    else:
+        organization = repository.organization_id if repository else None
+        if organization is None and len(scope.organizations) == 1:
+            (organization,) = scope.organizations
+        if organization is None:
+            raise RejectedRecord(
+                f"unknown service {name!r}: name the event's repository, whose organisation "
+                "the new service joins"
+            )
+        service_id = stable_id("ingest", "service", organization, name)
+        row = {
+            "id": service_id,
+            "organization_id": organization,
+            "name": name,
+            "source": "ingest",
+            "external_id": name,
+        }
+    upsert(scope.session, table_of(Service), [row], update=())
     return service_id
 
 
-def _existing_deployment(session: Session, origin: str, external_id: str, role: str) -> str:
-    deployment_id = stable_id(origin, "deployment", external_id)
-    if session.get(Deployment, deployment_id) is None:
+def _check_not_foreign(
+    scope: _Scope, model: type[Deployment] | type[Incident], kind: str, external_id: str
+) -> None:
+    if scope.owns(model, stable_id(scope.origin, kind, external_id)) is False:
+        raise RejectedRecord(
+            f"{kind} {external_id!r} of this source belongs to another organisation: "
+            "send your events under a source name of your own"
+        )
+
+
+def _existing_deployment(scope: _Scope, external_id: str, role: str) -> str:
+    deployment_id = stable_id(scope.origin, "deployment", external_id)
+    if not scope.owns(Deployment, deployment_id):
         raise RejectedRecord(f"unknown {role} deployment {external_id!r} from this source")
     return deployment_id
 
@@ -208,13 +259,10 @@ def _deployment_row(
     }
 
 
-def _incident_row(
-    session: Session, origin: str, event: IncidentEvent, repository_id: str | None
-) -> dict[str, Any]:
+def _incident_row(scope: _Scope, event: IncidentEvent, repository_id: str | None) -> dict[str, Any]:
+    session, origin = scope.session, scope.origin
     deployment_id = (
-        _existing_deployment(session, origin, event.deployment, "linked")
-        if event.deployment
-        else None
+        _existing_deployment(scope, event.deployment, "linked") if event.deployment else None
     )
     evidence: dict[str, Any] = {}
     if event.sha:

@@ -16,10 +16,12 @@ from sqlalchemy import Engine
 from diogen.accounts.audit import bump_data_version
 from diogen.accounts.errors import PermissionDenied
 from diogen.accounts.roles import at_least
+from diogen.api.access import Principal
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
 from diogen.api.routes.common import api_router
 from diogen.db import session_scope
-from diogen.ingest.events import MAX_EVENTS, ingest_events
+from diogen.ingest.event_schema import MAX_EVENTS
+from diogen.ingest.events import ingest_events
 from diogen.ingest.webhooks import (
     WebhookPayloadError,
     WebhookResult,
@@ -113,12 +115,14 @@ def ingest(
         ],
     ),
 ) -> dict[str, Any]:
-    """Events name repositories of any organisation, so pushing them takes the maintainer
-    role everywhere (an administrator, or a key one issued). Rejected events are listed with
-    their reason and kept in quarantine; the others are stored (docs/ingest.md)."""
-    if principal.everywhere is None or not at_least(principal.everywhere, "maintainer"):
-        raise PermissionDenied("pushing events takes the maintainer role in every organisation")
-    result = ingest_events(session, source, events, state.clock()).to_json()
+    """Pushing events takes the maintainer role. A maintainer of every organisation (an
+    administrator, or a key one issued) may name any repository or service; a maintainer of
+    some organisations (or their key) only theirs: events naming anything else, or updating
+    another organisation's events of the same source, are rejected as unknown. Rejected events
+    are listed with their reason and kept in quarantine; the others are stored
+    (docs/ingest.md)."""
+    organizations = _ingest_organizations(principal)
+    result = ingest_events(session, source, events, state.clock(), organizations).to_json()
     # Cached analytics answers are keyed by the data version: new events must change it.
     bump_data_version(session)
     return result
@@ -138,3 +142,13 @@ def _receive_github(
                 bump_data_version(session)
             return result
     raise rejected
+
+
+def _ingest_organizations(principal: Principal) -> set[str] | None:
+    """The organisations whose events `principal` may push; None for all of them."""
+    if principal.everywhere is not None and at_least(principal.everywhere, "maintainer"):
+        return None
+    allowed = {org for org, role in principal.roles.items() if at_least(role, "maintainer")}
+    if not allowed:
+        raise PermissionDenied("pushing events takes the maintainer role in an organisation")
+    return allowed
