@@ -2,6 +2,14 @@
 
     .venv/bin/python bench/api_load.py [--commits 5000] [--clients 50] [--requests 20]
                                        [--workers 1] [--database URL]
+    .venv/bin/python bench/api_load.py --org URL [--clients 50] [--requests 20] [--workers 2]
+
+With --org URL, the database is one holding the synthetic organisation of
+bench/org_metrics.py (`bench/org_metrics.py --postgres --keep --only 0` makes one), and the
+requests are those of its dashboard: the organisation's DORA report over 90 days, a team's
+DORA and team report, flow, the CRUD reads of repositories, teams and deployments, each warm,
+and the organisation's report cold (a window no other request asked for), sent as
+organisation viewer with an API key limited to the organisation. See `org_scenarios`.
 
 A synthetic repository of --commits commits (with release tags) is generated under
 bench/.work/, synced into a fresh SQLite database (or --database), and an instance
@@ -29,22 +37,27 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy import func, select
 
 from diogen.accounts.api_keys import create_api_key
-from diogen.accounts.users import create_user
+from diogen.accounts.models import User
+from diogen.accounts.users import create_user, grant_role
 from diogen.db import make_engine, session_scope
 from diogen.migrations import upgrade
-from diogen.silver import Organization
+from diogen.silver import Commit, Deployment, Organization, PullRequest, Repository, Team
 from diogen.testing.synthetic import generate_repository
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
 SERVE = "import diogen.cli.accounts, diogen.cli.serve\nfrom diogen.cli import main\nmain()"
 Request = Callable[[int, int], tuple[str, str, dict[str, object] | None]]
+VIEWER = "api-load-viewer@example.com"
+SERVER_LOG = WORK / "api-load-server.log"
 
 
 def prepare(commits: int, database: str) -> tuple[str, str]:
@@ -76,12 +89,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(database: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(
+    database: str, port: int, workers: int, redis: str | None
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DIOGEN_RATE_LIMIT_PER_MINUTE": "1000000",
         "DIOGEN_IP_RATE_LIMIT_PER_MINUTE": "1000000",
     }
+    if redis:
+        env["DIOGEN_REDIS_URL"] = redis
     command = [
         sys.executable,
         "-c",
@@ -96,9 +113,9 @@ def start_server(database: str, port: int, workers: int) -> subprocess.Popen[byt
         "--database",
         database,
     ]
-    server = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    WORK.mkdir(exist_ok=True)
+    with SERVER_LOG.open("wb") as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -122,7 +139,10 @@ async def load(base: str, key: str, clients: int, requests: int, make: Request) 
             for r in range(requests):
                 method, url, body = make(c, r)
                 started = time.perf_counter()
-                response = await client.request(method, url, json=body)
+                try:
+                    response = await client.request(method, url, json=body)
+                except httpx.TransportError as exc:
+                    raise SystemExit(f"{method} {url}: {exc!r} (server log: {SERVER_LOG})") from exc
                 latencies.append(time.perf_counter() - started)
                 if response.status_code >= 400:
                     raise SystemExit(f"{method} {url}: {response.status_code} {response.text}")
@@ -168,6 +188,113 @@ def scenarios(repo: str, clients: int) -> dict[str, Request]:
     }
 
 
+def measure(
+    database: str, key: str, args: argparse.Namespace, plan: dict[str, tuple[Request, int]]
+) -> None:
+    """Serve `database`, warm every warm scenario once, then run each: (make, requests)."""
+    port = free_port()
+    server = start_server(database, port, args.workers, args.redis)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        # Warm the caches the warm scenarios rely on, outside the measurement.
+        for name, (make, _) in plan.items():
+            if "warm" in name:
+                asyncio.run(load(base, key, 1, 1, make))
+        for name, (make, requests) in plan.items():
+            started = time.perf_counter()
+            latencies = asyncio.run(load(base, key, args.clients, requests, make))
+            report(name, latencies, time.perf_counter() - started)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class Org:
+    """The synthetic organisation's ids the requests name, and a viewer's key."""
+
+    key: str
+    organization: str
+    team: str
+    repository: str
+    deployment: str
+    end: date
+    counts: dict[str, int]
+
+    def describe(self) -> str:
+        return ", ".join(f"{n:,} {table}" for table, n in self.counts.items())
+
+
+def prepare_org(url: str) -> Org:
+    """A viewer of the organisation with a key limited to it (made once, reused), and the ids."""
+    engine = make_engine(url)
+    upgrade(engine)
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        organization = session.scalars(select(Organization)).first()
+        if organization is None:
+            raise SystemExit(f"{url} holds no organisation: see bench/org_metrics.py --keep")
+        user = session.scalar(select(User).where(User.email == VIEWER))
+        if user is None:
+            user = create_user(session, VIEWER, "a benchmark passphrase", now=now)
+            grant_role(session, user.id, organization.id, "viewer", now=now)
+        _, key = create_api_key(
+            session, user, name="api-load", organization_id=organization.id, role="viewer", now=now
+        )
+        team = session.scalar(select(Team.id).where(Team.name == "payments"))
+        repository = session.scalar(select(Repository.id).order_by(Repository.id))
+        deployment = session.scalar(select(Deployment).order_by(Deployment.finished_at.desc()))
+        counts = {
+            table.__tablename__: session.scalar(select(func.count()).select_from(table)) or 0
+            for table in (Repository, Commit, PullRequest, Deployment)
+        }
+        if team is None or repository is None or deployment is None:
+            raise SystemExit(f"{url}: not the synthetic organisation (no team 'payments')")
+        assert deployment.finished_at is not None
+        found = Org(
+            key=key,
+            organization=organization.id,
+            team=team,
+            repository=repository,
+            deployment=deployment.id,
+            end=deployment.finished_at.date(),
+            counts=counts,
+        )
+    engine.dispose()
+    return found
+
+
+def org_scenarios(org: Org) -> dict[str, Request]:
+    """What the dashboard's pages ask, each the same every time: served from the cache."""
+    window = f"from={org.end - timedelta(days=90)}&to={org.end}"
+    year = f"from={org.end - timedelta(days=365)}&to={org.end}&bucket=week"
+    reads = {
+        "org dora 90 days, warm cache": f"/api/v1/analytics/dora?{window}",
+        "team dora weekly year, warm cache": f"/api/v1/analytics/dora/{org.team}?{year}",
+        "team report, warm cache": f"/api/v1/analytics/team/{org.team}?{window}",
+        "org flow 90 days, warm cache": f"/api/v1/analytics/flow?{window}",
+        "crud: list repositories": "/api/v1/repositories?limit=50",
+        "crud: one repository": f"/api/v1/repositories/{org.repository}",
+        "crud: list teams": "/api/v1/teams?limit=50",
+        "crud: list deployments": "/api/v1/deployments?limit=50&sort=-finished_at",
+        "crud: one deployment": f"/api/v1/deployments/{org.deployment}",
+    }
+    return {name: _get(url) for name, url in reads.items()}
+
+
+def org_cold(org: Org) -> Request:
+    def cold(c: int, r: int) -> tuple[str, str, None]:
+        # A distinct window per request: nothing is in the cache for it.
+        end = org.end - timedelta(days=1 + c * 50 + r)
+        return "GET", f"/api/v1/analytics/dora?from={end - timedelta(days=90)}&to={end}", None
+
+    return cold
+
+
+def _get(url: str) -> Request:
+    return lambda c, r: ("GET", url, None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commits", type=int, default=5000)
@@ -175,28 +302,39 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--database")
+    parser.add_argument("--org", metavar="URL", help="a database holding the synthetic org")
+    parser.add_argument(
+        "--redis", metavar="URL", help="the server's cache and rate limits in Redis (shared)"
+    )
+    parser.add_argument(
+        "--cold-requests", type=int, default=1, help="--org: cold reports per client"
+    )
     args = parser.parse_args()
+    load_average = os.getloadavg()[0]
+    if args.org:
+        org = prepare_org(args.org)
+        print(
+            f"{args.clients} clients x {args.requests} requests, {args.workers} worker(s), "
+            f"synthetic organisation ({org.describe()}), {args.org.split(':')[0]}, "
+            f"load average {load_average:.1f}"
+        )
+        plan = {name: (make, args.requests) for name, make in org_scenarios(org).items()}
+        plan["org dora 90 days, cold cache"] = (org_cold(org), args.cold_requests)
+        measure(args.org, org.key, args, plan)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         database = args.database or f"sqlite:///{Path(tmp) / 'bench.db'}"
         repo, key = prepare(args.commits, database)
-        port = free_port()
-        server = start_server(database, port, args.workers)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            print(
-                f"{args.clients} clients x {args.requests} requests, {args.workers} worker(s), "
-                f"{args.commits} commits, {database.split(':')[0]}"
-            )
-            # Warm the caches the warm scenarios rely on, outside the measurement.
-            for warm in ("dora report, warm cache", "data quality, warm cache"):
-                asyncio.run(load(base, key, 1, 1, scenarios(repo, 1)[warm]))
-            for name, make in scenarios(repo, args.clients).items():
-                started = time.perf_counter()
-                latencies = asyncio.run(load(base, key, args.clients, args.requests, make))
-                report(name, latencies, time.perf_counter() - started)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        print(
+            f"{args.clients} clients x {args.requests} requests, {args.workers} worker(s), "
+            f"{args.commits} commits, {database.split(':')[0]}, load average {load_average:.1f}"
+        )
+        measure(
+            database,
+            key,
+            args,
+            {name: (make, args.requests) for name, make in scenarios(repo, args.clients).items()},
+        )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ from typing import Protocol
 from redis import Redis, RedisError
 
 MEMORY_ENTRIES = 512
+# Reports computed at once per process: the work is Python holding the GIL, so more at once
+# only makes each slower; the others queue without holding a database connection.
+REPORTS_AT_ONCE = 2
 log = logging.getLogger("diogen.api.cache")
 
 
@@ -69,3 +72,52 @@ class RedisCache:
             self.client.set(f"diogen:cache:{key}", value, ex=ttl)
         except RedisError as exc:
             log.warning("cache write skipped: Redis failed: %s", exc)
+
+
+class SingleFlight:
+    """Reports not yet cached, computed at most `at_once` at a time per process, and each
+    once: concurrent requests for the same answer wait for the one computing it and read its
+    result from the cache. Without this, a dashboard opened by fifty people runs the same
+    report fifty times, fifty different reports run at once, each slower for the others (the
+    work holds the GIL), and their connections drain the database pool."""
+
+    def __init__(self, at_once: int = REPORTS_AT_ONCE) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[str, threading.Event] = {}
+        self._slots = threading.BoundedSemaphore(at_once)
+
+    def run(
+        self,
+        key: str,
+        compute: Callable[[], str],
+        lookup: Callable[[], str | None],
+        before_waiting: Callable[[], None],
+    ) -> str:
+        """`compute()` if no other thread is computing `key`; else wait for it, then
+        `lookup()` (or compute after all, when that gives nothing). `before_waiting` is
+        called before any wait, to give resources back."""
+        with self._lock:
+            running = self._running.get(key)
+            leads = running is None
+            if running is None:
+                running = self._running[key] = threading.Event()
+        if leads:
+            try:
+                return self._limited(compute, before_waiting)
+            finally:
+                with self._lock:
+                    del self._running[key]
+                running.set()
+        before_waiting()
+        running.wait()
+        found = lookup()
+        return found if found is not None else self._limited(compute, before_waiting)
+
+    def _limited(self, compute: Callable[[], str], before_waiting: Callable[[], None]) -> str:
+        if not self._slots.acquire(blocking=False):
+            before_waiting()
+            self._slots.acquire()
+        try:
+            return compute()
+        finally:
+            self._slots.release()

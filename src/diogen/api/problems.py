@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from diogen.errors import DiogenError
@@ -144,6 +145,14 @@ async def _database(_request: Request, exc: Exception) -> JSONResponse:
     return problem(503, "storage-unavailable", "the database is unavailable; retry later")
 
 
+async def _pool_exhausted(_request: Request, exc: Exception) -> JSONResponse:
+    # Every connection of the pool stayed busy for `pool_timeout`: the server is overloaded,
+    # which a retry a little later answers; the client did nothing wrong.
+    log.warning("no database connection free: %s", str(exc).splitlines()[0])
+    detail = "the server is busy: no database connection came free in time; retry later"
+    return problem(503, "busy", detail, headers={"Retry-After": "5"})
+
+
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
     return problem(500, "internal", "unexpected error; the request id identifies it in the logs")
@@ -156,6 +165,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(DataError, _data)
     app.add_exception_handler(OperationalError, _database)
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -170,6 +180,6 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         413: "The body is larger than the configured limit.",
         422: "A parameter or body field is invalid; `errors` names them.",
         429: "Too many requests; retry after `Retry-After` seconds.",
-        503: "The database is unavailable.",
+        503: "The database is unavailable, or the server too busy; retry later.",
     }.items()
 }

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from diogen.accounts.clock import Clock
 from diogen.accounts.tokens import signing_key
-from diogen.api.cache import Cache
+from diogen.api.cache import Cache, SingleFlight
 from diogen.api.ratelimit import Limiter
 from diogen.config import Settings
 from diogen.db import session_scope
@@ -26,6 +26,7 @@ class ApiState:
     clock: Clock
     registry: CollectorRegistry
     redis: Redis | None = None
+    flights: SingleFlight = field(default_factory=SingleFlight)
     _key: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -132,11 +132,23 @@ def cached(
     digest = hashlib.sha256(
         json.dumps({**key, "version": _version(session)}, sort_keys=True, default=str).encode()
     ).hexdigest()
-    text = state.cache.get(digest) if ttl else None
-    if text is None:
+
+    def compute_and_store() -> str:
         text = json.dumps(compute())
         if ttl:
             state.cache.set(digest, text, ttl)
+        return text
+
+    text = state.cache.get(digest) if ttl else None
+    if text is None:
+        # A waiting request has read nothing it needs again: its connection goes back to the
+        # pool, so that waiters cannot exhaust it while reports are computed.
+        text = state.flights.run(
+            digest,
+            compute_and_store,
+            lambda: state.cache.get(digest) if ttl else None,
+            session.rollback,
+        )
     return Response(text, media_type="application/json")
 
 
