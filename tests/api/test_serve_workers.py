@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -65,3 +67,40 @@ def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
 
     assert len(_pids(directory)) == 2, "both workers answered requests"
     assert counts == [float(sent)] * 6
+
+
+def _workers(pid: int) -> set[int]:
+    """The server's worker processes (not multiprocessing's resource tracker)."""
+    children = {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    return {c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()}
+
+
+@pytest.mark.slow
+def test_a_worker_slow_to_answer_its_health_ping_is_not_killed(tmp_path: Path) -> None:
+    # A worker busy for longer than uvicorn's default 5 s (frozen here with SIGSTOP) used to be
+    # killed and replaced by the supervisor, dropping every request it was serving.
+    port = free_port()
+    database = f"sqlite:///{tmp_path / 'diogen.db'}"
+    env = {"HOME": str(Path.home()), "PATH": os.environ["PATH"]}
+    server = subprocess.Popen(
+        [*DIOGEN, "serve", "--workers", "2", "--port", str(port), "--database", database],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}", server)
+        deadline = time.monotonic() + 30
+        while len(workers := _workers(server.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        frozen = min(workers)
+        os.kill(frozen, signal.SIGSTOP)
+        time.sleep(8)
+        assert frozen in _workers(server.pid), "the frozen worker was killed and replaced"
+        os.kill(frozen, signal.SIGCONT)
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)

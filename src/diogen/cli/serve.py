@@ -13,6 +13,8 @@ import typer
 
 from diogen.cli.app import ConfigOption, DatabaseOption, app, database, info, settings_for
 
+WORKER_HEALTHCHECK_SECONDS = 120
+
 
 @app.command("serve")
 def serve(
@@ -55,6 +57,10 @@ def serve(
             port=port,
             workers=workers,
             log_config=None,
+            # uvicorn kills a worker that does not answer its health ping within this time
+            # (default 5 s), dropping every request it holds; a worker starting, or computing
+            # reports, on a loaded machine can take longer than that to answer.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
 
 
