@@ -130,9 +130,10 @@ def start_server(
 async def load(base: str, key: str, clients: int, requests: int, make: Request) -> list[float]:
     headers = {"Authorization": f"Bearer {key}"}
     latencies: list[float] = []
-    limits = httpx.Limits(max_connections=clients)
+    # Below the server's 5 s keep-alive: a connection the server is closing is never reused.
+    limits = httpx.Limits(max_connections=clients, keepalive_expiry=2)
     async with httpx.AsyncClient(
-        base_url=base, headers=headers, limits=limits, timeout=120
+        base_url=base, headers=headers, limits=limits, timeout=900
     ) as client:
 
         async def one_client(c: int) -> None:
