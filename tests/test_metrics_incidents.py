@@ -128,6 +128,31 @@ def test_attribution_window_is_configurable(session: Session) -> None:
         dora_report(session, Scope(service="checkout"), JANUARY, incident_attribution_hours=-1)
 
 
+def test_a_sha_link_prefers_the_incidents_own_repository(session: Session) -> None:
+    # A fork deploys upstream's commit s1 a day before upstream does. An upstream incident
+    # naming s1 is upstream's deployment U1's, though the fork's F1 shipped s1 first; the
+    # fork's incident is F1's.
+    silver = Silver(session)
+    upstream, fork = silver.repo("up"), silver.repo("fork")
+    up_commit = silver.commit(upstream, "s1", "2024-01-01")
+    fork_commit = silver.commit(fork, "s1", "2024-01-01")
+    ids = {
+        "F1": silver.deploy(fork, "f1", "2024-01-02", commits=[fork_commit], sha="s1"),
+        "U1": silver.deploy(upstream, "u1", "2024-01-03", commits=[up_commit], sha="s1"),
+    }
+    silver.incident("IU", None, "2024-01-20", None, repo=upstream, evidence={"sha": "s1"})
+    silver.incident("IF", None, "2024-01-20", None, repo=fork, evidence={"sha": "s1"})
+    silver.incident("IX", None, "2024-01-20", None, evidence={"sha": "s1"})  # no repository
+    for repo, title, expected in (("up", "IU", "U1"), ("fork", "IF", "F1")):
+        report = dora_report(session, Scope(repo=repo), JANUARY, explain=True)
+        (row,) = [r for r in report["evidence"]["incidents"] if r["title"] == title]
+        assert (row["deployment_id"], row["attributed_by"]) == (ids[expected], "explicit_sha")
+    # Naming no repository, the first production deployment of s1 anywhere: F1.
+    report = dora_report(session, Scope(), JANUARY, explain=True)
+    (row,) = [r for r in report["evidence"]["incidents"] if r["title"] == "IX"]
+    assert row["deployment_id"] == ids["F1"]
+
+
 def test_explicit_deployment_link_wins(session: Session) -> None:
     ids = build_checkout(Silver(session))
     silver = Silver(session)

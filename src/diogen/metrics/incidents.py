@@ -3,7 +3,8 @@
 Rules, first match wins:
 1. an explicit link: the incident's `deployment_id`; else a commit sha (`evidence["sha"]`)
    or a pull request id (`evidence["pull_request_id"]`) in the incident, attributed to the
-   first successful production deployment that shipped it;
+   first successful production deployment that shipped it (for a sha, one in the incident's
+   own repository first: forks share shas with upstream);
 2. otherwise the latest successful production deployment of the incident's service (or of its
    repository when it names no service) that finished before the incident started, no more
    than the attribution window (default 72 h) before;
@@ -100,16 +101,27 @@ def _first_shipping(
     return {k: dep for k, dep, _at, env in rows if pattern.search(env)}
 
 
-def _by_sha(session: Session, shas: set[str], pattern: re.Pattern[str]) -> dict[str, str]:
+def _by_sha(
+    session: Session, shas: set[str], pattern: re.Pattern[str]
+) -> dict[tuple[str, str | None], str]:
+    """The first production deployment shipping each sha, per (sha, repository), and per
+    (sha, None) over every repository: a fork's commits have the same shas as upstream's."""
     if not shas:
         return {}
-    query = (
-        select(Commit.sha)
+    rows = session.execute(
+        select(Commit.sha, Commit.repository_id, Deployment.id, Deployment.environment)
         .join(DeploymentCommit, DeploymentCommit.commit_id == Commit.id)
         .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
-        .where(Commit.sha.in_(shas))
+        .where(Commit.sha.in_(shas), Deployment.status == SUCCESS)
+        .where(Deployment.finished_at.is_not(None))
+        .order_by(Deployment.finished_at.desc(), Deployment.id.desc())
     )
-    return _first_shipping(session, query, pattern)
+    # Newest first, so the last write per key is its first deployment.
+    found: dict[tuple[str, str | None], str] = {}
+    for sha, repository_id, deployment_id, environment in rows:
+        if pattern.search(environment):
+            found[sha, repository_id] = found[sha, None] = deployment_id
+    return found
 
 
 def _by_pull_request(session: Session, ids: set[str], pattern: re.Pattern[str]) -> dict[str, str]:
@@ -199,13 +211,17 @@ def attribute(
 
 
 def _explicit(
-    incident: IncidentRecord, by_sha: dict[str, str], by_pr: dict[str, str]
+    incident: IncidentRecord, by_sha: dict[tuple[str, str | None], str], by_pr: dict[str, str]
 ) -> Attribution | None:
     if incident.deployment_id:
         return Attribution(incident, incident.deployment_id, EXPLICIT_DEPLOYMENT)
     sha, pr = incident.linked("sha"), incident.linked("pull_request_id")
-    if sha and sha in by_sha:
-        return Attribution(incident, by_sha[sha], EXPLICIT_SHA)
+    # A commit of the incident's own repository first: a fork's commits carry upstream's shas.
+    shipped = (
+        (by_sha.get((sha, incident.repository_id)) or by_sha.get((sha, None))) if sha else None
+    )
+    if shipped is not None:
+        return Attribution(incident, shipped, EXPLICIT_SHA)
     if pr and pr in by_pr:
         return Attribution(incident, by_pr[pr], EXPLICIT_PULL_REQUEST)
     return None
