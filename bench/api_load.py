@@ -152,13 +152,31 @@ async def load(base: str, key: str, clients: int, requests: int, make: Request) 
     return latencies
 
 
-def report(name: str, latencies: list[float], wall: float) -> None:
+def report(name: str, latencies: list[float], wall: float, cpu: float) -> None:
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     print(
         f"{name:<34} p50 {statistics.median(ordered) * 1000:8.1f} ms   "
-        f"p99 {p99 * 1000:8.1f} ms   {len(ordered) / wall:7.1f} req/s"
+        f"p99 {p99 * 1000:8.1f} ms   {len(ordered) / wall:7.1f} req/s   "
+        f"server CPU {cpu / len(ordered) * 1000:6.1f} ms/req"
     )
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of `pid` and its descendants still running (Linux /proc): what
+    the server spent, whatever else the machine was doing meanwhile."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+        pending.extend(int(child) for child in children)
+    return total
 
 
 def scenarios(repo: str, clients: int) -> dict[str, Request]:
@@ -202,9 +220,10 @@ def measure(
             if "warm" in name:
                 asyncio.run(load(base, key, 1, 1, make))
         for name, (make, requests) in plan.items():
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), tree_cpu_seconds(server.pid)
             latencies = asyncio.run(load(base, key, args.clients, requests, make))
-            report(name, latencies, time.perf_counter() - started)
+            wall = time.perf_counter() - started
+            report(name, latencies, wall, tree_cpu_seconds(server.pid) - cpu)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -320,7 +339,8 @@ def main() -> None:
             f"load average {load_average:.1f}"
         )
         plan = {name: (make, args.requests) for name, make in org_scenarios(org).items()}
-        plan["org dora 90 days, cold cache"] = (org_cold(org), args.cold_requests)
+        if args.cold_requests:
+            plan["org dora 90 days, cold cache"] = (org_cold(org), args.cold_requests)
         measure(args.org, org.key, args, plan)
         return
     with tempfile.TemporaryDirectory() as tmp:
