@@ -191,7 +191,7 @@ def test_refusal_reasons_are_shown_and_answered(keyed: World, shared_data: Path)
 
 def test_bad_input_is_a_clear_4xx(keyed: World) -> None:
     github = {"kind": "github", "name": "g", "options": {"repos": ["acme/api"]}}
-    cases = [
+    cases: list[tuple[dict[str, Any], int, str]] = [
         (
             {**github, "options": {"repos": ["nope"]}},
             400,
@@ -243,7 +243,7 @@ def test_patch_replaces_and_clears_secrets(keyed: World) -> None:
         {"kind": "asana", "name": "a", "options": {"projects": ["1"]}, "secrets": {"token": "t1"}},
     ).json()
     later = NOW + timedelta(minutes=30)  # the test's access tokens last an hour
-    keyed.state.clock = lambda: later  # type: ignore[method-assign]
+    keyed.state.clock = lambda: later
     replaced = keyed.client.patch(
         f"{V}/{made['id']}", json={"secrets": {"token": "t2"}}, headers=root
     )
@@ -349,3 +349,18 @@ def test_a_changed_key_is_a_reason_and_rotation_keeps_secrets(keyed: World) -> N
         assert service.full_config(row, keyed.state.settings)[1] == {"token": "t1"}
     (after,) = keyed.get("root", "/api/v1/sources").json()["items"]
     assert after["schedule"] == "every 15 min"
+
+
+def test_only_a_full_instance_administrator_manages_connections(keyed: World) -> None:
+    made = _post(keyed, {"kind": "git", "name": "r", "options": {"location": "/srv/r"}})
+    narrowed = keyed.client.post(
+        "/api/v1/api-keys", json={"name": "ci", "role": "viewer"}, headers=keyed.headers("root")
+    ).json()["key"]
+    as_key = {"Authorization": f"Bearer {narrowed}"}
+
+    assert made.status_code == 201, made.text
+    for method, url in (("GET", V), ("GET", f"{V}/r"), ("POST", f"{V}/r/test")):
+        answer = keyed.client.request(method, url, headers=as_key)
+        assert answer.status_code == 403, answer.text
+    for who in ("alpha:admin", "beta:maintainer"):
+        assert keyed.get(who, f"{V}/r").status_code == 403
