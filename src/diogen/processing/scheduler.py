@@ -132,6 +132,13 @@ def _why_not(row: SourceConnection, settings: Settings) -> str | None:
     return None
 
 
+def connection_schedule(plan: Plan, row: SourceConnection) -> str | None:
+    """What the scheduler says of a connection: as of its source, or why it has none yet."""
+    if row.source is None:
+        return f"cannot be scheduled: {plan.unplaced.get(row.id, 'it names no source')}"
+    return describe(plan).get(row.source)
+
+
 def describe(plan: Plan) -> dict[str, str]:
     """Per source, what `diogen status` and GET /sources say of its scheduled syncs."""
     said = {job.source: f"every {_duration(job.interval)}" for job in plan.jobs}

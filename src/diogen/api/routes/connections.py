@@ -20,7 +20,7 @@ from diogen.api.access import Principal
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
 from diogen.api.pagination import Page, paginate, sort_choices
 from diogen.api.routes.common import DEFAULT_PAGE, Cursor, Limit, api_router, audit
-from diogen.processing.scheduler import Plan, describe, plan
+from diogen.processing.scheduler import Plan, connection_schedule, plan
 from diogen.sources import service
 from diogen.sources.kinds import KIND_NAMES
 from diogen.sources.models import SourceConnection
@@ -127,12 +127,6 @@ class TestOut(BaseModel):
     source: str | None
 
 
-def _schedule(row: SourceConnection, planned: Plan) -> str | None:
-    if row.source is None:
-        return f"cannot be scheduled: {planned.unplaced.get(row.id, 'it names no source')}"
-    return describe(planned).get(row.source)
-
-
 def _out(row: SourceConnection, planned: Plan) -> ConnectionOut:
     tested = None
     if row.tested_at is not None and row.test_ok is not None:
@@ -146,7 +140,7 @@ def _out(row: SourceConnection, planned: Plan) -> ConnectionOut:
         secrets={k: SecretState(**v) for k, v in service.secret_state(row).items()},
         interval_minutes=row.interval_minutes,
         enabled=row.enabled,
-        schedule=_schedule(row, planned),
+        schedule=connection_schedule(planned, row),
         last_test=tested,
         created_at=row.created_at,
         updated_at=row.updated_at,
