@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from diogen.accounts.models import AuditEntry
 from diogen.db import session_scope
+from diogen.ingest.models import SyncCursor
 from diogen.processing import scheduler
 from diogen.processing.locks import FileLocks
 from diogen.sources import service
@@ -132,8 +133,9 @@ def test_a_refused_credential_is_the_providers_message_not_an_error(
 
 
 def test_the_worker_runs_a_connection_and_sources_show_it(
-    keyed: World, shared_data: Path, tmp_path: Path
+    keyed: World, shared_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     root = keyed.headers("root")
     with FakeGitHub(shared_data, tokens={TOKEN: 5000}) as fake:
         fake.add(fake.examples.repository("octo/app", pull_requests=3))
@@ -155,6 +157,10 @@ def test_the_worker_runs_a_connection_and_sources_show_it(
     assert [r.source for r in ran] == [_source(fake)] and ran[0].records > 0
     (after,) = keyed.get("root", "/api/v1/sources").json()["items"]
     assert (after["last_status"], after["sync_requested_at"]) == ("succeeded", None)
+    assert TOKEN not in _everything_said(keyed, caplog)
+    with session_scope(keyed.engine) as session:  # nor what the sync stored of its config
+        stored = session.scalars(select(SyncCursor.value)).all()
+    assert stored and TOKEN not in str(stored)
 
 
 def test_refusal_reasons_are_shown_and_answered(keyed: World, shared_data: Path) -> None:
