@@ -7,6 +7,7 @@ in an error message a secret's value.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -23,6 +24,9 @@ from diogen.sources.kinds import Build, Kind, check_options, check_secrets, kind
 from diogen.sources.models import SourceConnection
 from diogen.sources.probe import ProbeResult, probe
 from diogen.sources.secrets import SecretBox
+
+# What the API's paths can address: no slash, no leading blank.
+NAME = re.compile(r"^[^\s/][^/]{0,254}$")
 
 
 class CannotBuild(InputError):
@@ -61,6 +65,7 @@ def create(
     enabled: bool = True,
 ) -> SourceConnection:
     found = kind_named(kind)
+    _check_name(name)
     config = check_options(found, options, settings)
     check_secrets(found, secrets)
     if session.scalar(select(SourceConnection.id).where(SourceConnection.name == name)):
@@ -95,6 +100,7 @@ def update(
     interval_minutes, enabled; only those given change."""
     kind = kind_named(row.kind)
     if changes.get("name") is not None and changes["name"] != row.name:
+        _check_name(changes["name"])
         if session.scalar(
             select(SourceConnection.id).where(SourceConnection.name == changes["name"])
         ):
@@ -123,6 +129,14 @@ def update(
     row.updated_at = now
     session.flush()
     return row
+
+
+def _check_name(name: str) -> None:
+    if not NAME.match(name):
+        raise InputError(
+            f"{name!r} cannot name a connection: 1-255 characters, no '/', not starting blank",
+            name=name,
+        )
 
 
 def _write_secrets(
