@@ -333,6 +333,9 @@ def test_jira_linear_asana_and_git_connections_test_against_their_providers(
     linear_row = keyed.get("root", f"{V}/linear").json()
     assert linear_row["options"]["organization"] == linear.organization["id"]
     assert linear_row["schedule"] == "every 15 min"
+    teams = {"options": {"teams": ["ENG", "OPS"], "api_url": linear.url}}
+    changed = keyed.client.patch(f"{V}/linear", json=teams, headers=keyed.headers("root"))
+    assert changed.json()["source"] == linear_row["source"]  # the workspace is kept
 
 
 def test_a_changed_key_is_a_reason_and_rotation_keeps_secrets(keyed: World) -> None:

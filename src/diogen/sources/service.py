@@ -109,7 +109,7 @@ def update(
             )
         row.name = changes["name"]
     if changes.get("options") is not None:
-        row.config = check_options(kind, changes["options"], settings)
+        row.config = check_options(kind, _keep_learned(row, changes["options"]), settings)
         _set_source(session, kind, row, settings)
     if changes.get("secrets"):
         check_secrets(kind, changes["secrets"])
@@ -129,6 +129,16 @@ def update(
     row.updated_at = now
     session.flush()
     return row
+
+
+def _keep_learned(row: SourceConnection, options: Mapping[str, Any]) -> Mapping[str, Any]:
+    """New options keep the Linear workspace a test learned while they name the same API:
+    forgetting it would leave the source unnamed until the next test."""
+    learned = row.config.get("organization")
+    same_api = options.get("api_url") == row.config.get("api_url")
+    if row.kind == "linear" and learned and "organization" not in options and same_api:
+        return {**options, "organization": learned}
+    return options
 
 
 def _check_name(name: str) -> None:
