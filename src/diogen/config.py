@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     # source synced as a GitHub App, DIOGEN_GITHUB_APP_PRIVATE_KEY (the .pem file).
     github_token: SecretStr | None = None
     github_app_private_key: Path | None = None
+    # Encrypts the secrets of stored source connections (docs/api.md, "Source connections"):
+    # Fernet keys, comma-separated; the first encrypts, every one decrypts (key rotation).
+    secret_key: SecretStr | None = None
     # The `[github]` section: incident rules, deployment rules per repository (docs/github.md).
     github: dict[str, Any] = Field(
         default_factory=dict,

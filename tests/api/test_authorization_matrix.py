@@ -333,6 +333,17 @@ INSTANCE_ROUTES = [
     ("GET", f"{V}/sources", None, 403),
     ("GET", f"{V}/quarantine", None, 403),
     ("POST", f"{V}/sources/git:repo/sync", None, 403),
+    ("GET", f"{V}/connections", None, 403),
+    (
+        "POST",
+        f"{V}/connections",
+        {"kind": "git", "name": "repo", "options": {"location": "/srv/repo"}},
+        403,
+    ),
+    ("GET", f"{V}/connections/repo", None, 403),
+    ("PATCH", f"{V}/connections/repo", {"enabled": False}, 403),
+    ("DELETE", f"{V}/connections/repo", None, 403),
+    ("POST", f"{V}/connections/repo/test", None, 403),
     ("GET", f"{V}/api-keys", None, 200),
 ]
 

@@ -290,13 +290,17 @@ def _free_socket() -> socket.socket:
 
 
 @contextmanager
-def serve(database_url: str, poll_seconds: int = 1) -> Iterator[Served]:
+def serve(database_url: str, poll_seconds: int = 1, **overrides: Any) -> Iterator[Served]:
     """The API with the dashboard on a seeded database, on a free port, until the block ends."""
     engine = make_engine(database_url)
     seed(engine)
     limits: dict[str, Any] = {"rate_limit_per_minute": 100_000, "ip_rate_limit_per_minute": 100_000}
     settings = load_settings(
-        None, database_url=database_url, dashboard_poll_seconds=poll_seconds, **limits
+        None,
+        database_url=database_url,
+        dashboard_poll_seconds=poll_seconds,
+        **limits,
+        **overrides,
     )
     app = create_app(settings)
     sock = _free_socket()

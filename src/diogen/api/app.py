@@ -27,6 +27,7 @@ from diogen.api.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 from diogen.api.routes import (
     analytics,
     auth,
+    connections,
     delivery,
     developers,
     flow,
@@ -58,6 +59,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     analytics.router,
     flow.router,
     sources.router,
+    connections.router,
     service_links.router,
     receive.router,
     tracker_receive.router,

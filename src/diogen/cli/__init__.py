@@ -21,6 +21,7 @@ from diogen.cli import (  # noqa: F401 - registers commands
     metrics,
     replay,
     serve,
+    sources,
     status,
     sync,
     sync_asana,

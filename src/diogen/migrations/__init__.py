@@ -23,7 +23,7 @@ from diogen.errors import StorageError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD = "0008"
+HEAD = "0009"
 """The newest revision in versions/. Bump it with every new migration; a test checks it."""
 
 VERSION_TABLE = "alembic_version"
@@ -75,7 +75,8 @@ def target_metadata() -> MetaData:
     import diogen.accounts.models
     import diogen.bus.models
     import diogen.ingest.models
-    import diogen.processing.models  # noqa: F401 - each registers its tables on Base
+    import diogen.processing.models
+    import diogen.sources.models  # noqa: F401 - each registers its tables on Base
     from diogen.silver import Base
 
     return Base.metadata

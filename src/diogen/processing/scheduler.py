@@ -5,10 +5,12 @@ restart forgets nothing; a sync asked for (sync_request) after that start makes 
 once. A worker runs a due sync only while it holds the source's lock, and
 checks again under the lock that no other worker has just run it.
 
-Sources are git repositories with a location (found in silver) and hosted sources (GitHub,
-Jira, Linear, Asana) synced once, rebuilt from their stored configuration and the secrets of
-the settings (`hosted_jobs`); one that cannot be rebuilt is reported with the reason
-(`Plan.refused`) and skipped (see docs/pipeline.md).
+Sources are, first, the stored connections (`diogen.sources`: their options, their encrypted
+secrets, their own interval); then git repositories with a location (found in silver) and
+hosted sources (GitHub, Jira, Linear, Asana) synced once, rebuilt from their stored
+configuration and the secrets of the settings (`hosted_jobs`), unless a connection covers
+them. One that cannot be built is reported with the reason (`Plan.refused`) and skipped (see
+docs/pipeline.md).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from diogen.config import Settings
 from diogen.connectors.base import Connector
 from diogen.connectors.git import GitConfig, GitConnector
 from diogen.db import session_scope
+from diogen.errors import DiogenError
 from diogen.ingest.models import SyncRun
 from diogen.ingest.runner import RUNNING, SyncResult, abandon_running, run_sync
 from diogen.processing.hosted_jobs import CannotSchedule, rebuild, stored_configs
@@ -34,6 +37,8 @@ from diogen.processing.locks import Locks, sync_lock_name
 from diogen.processing.registry import kind_of
 from diogen.processing.sync_requests import pending_requests
 from diogen.silver import Repository
+from diogen.sources.models import SourceConnection
+from diogen.sources.service import all_connections, connector_for
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,8 @@ class Plan:
 
     jobs: list[Job] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
+    # Connections that name no source yet (a Linear workspace not asked for), by id: why.
+    unplaced: dict[str, str] = field(default_factory=dict)
 
 
 def interval_for(source: str, settings: Settings) -> timedelta:
@@ -69,8 +76,12 @@ def interval_for(source: str, settings: Settings) -> timedelta:
 
 def plan(session: Session, settings: Settings, environ: Mapping[str, str] | None = None) -> Plan:
     """Every source's scheduled sync; `environ` holds what the settings do not (GITHUB_TOKEN)."""
-    found = Plan(jobs=git_jobs(session, settings))
+    found = Plan()
+    covered = connection_jobs(session, settings, found)
+    found.jobs += [job for job in git_jobs(session, settings) if job.source not in covered]
     for source, stored in stored_configs(session).items():
+        if source in covered:
+            continue
         interval = interval_for(source, settings)
         if interval <= timedelta(0):
             continue
@@ -81,6 +92,51 @@ def plan(session: Session, settings: Settings, environ: Mapping[str, str] | None
             continue
         found.jobs.append(Job(source, interval, build))
     return found
+
+
+def connection_jobs(session: Session, settings: Settings, found: Plan) -> set[str]:
+    """Add the stored connections' jobs (or refusals) to `found`; the sources they cover."""
+    covered: set[str] = set()
+    for row in all_connections(session):
+        if row.source is None:
+            found.unplaced[row.id] = _why_not(row, settings) or "it names no source"
+            continue
+        covered.add(row.source)
+        interval = connection_interval(row, settings)
+        if interval <= timedelta(0):
+            continue
+        if not row.enabled:
+            found.refused[row.source] = f"connection {row.name!r} is disabled"
+            continue
+        try:
+            build = connector_for(row, settings)
+        except DiogenError as exc:  # no secret, a key that cannot open them, bad options
+            found.refused[row.source] = str(exc)
+            continue
+        # The config (SecretStr: masked when shown) is built now, as the hosted jobs' are.
+        found.jobs.append(Job(row.source, interval, build))
+    return covered
+
+
+def connection_interval(row: SourceConnection, settings: Settings) -> timedelta:
+    if row.interval_minutes is not None:
+        return timedelta(minutes=row.interval_minutes)
+    return interval_for(row.source or row.kind, settings)
+
+
+def _why_not(row: SourceConnection, settings: Settings) -> str | None:
+    try:
+        connector_for(row, settings)
+    except DiogenError as exc:
+        return str(exc)
+    return None
+
+
+def connection_schedule(plan: Plan, row: SourceConnection) -> str | None:
+    """What the scheduler says of a connection: as of its source, or why it has none yet."""
+    if row.source is None:
+        return f"cannot be scheduled: {plan.unplaced.get(row.id, 'it names no source')}"
+    return describe(plan).get(row.source)
 
 
 def describe(plan: Plan) -> dict[str, str]:

@@ -89,9 +89,9 @@ def pipeline_status(
         status.dead_letters += count
         if letter_source is not None:
             of(letter_source).dead_letters = count
+    # A scheduled source never synced yet (a new connection) is listed too.
     for source, said in (schedule or {}).items():
-        if source in sources:
-            sources[source].schedule = said
+        of(source).schedule = said
     status.stale_windows = session.scalar(select(func.count()).select_from(StaleWindow)) or 0
     status.sources = [sources[name] for name in sorted(sources)]
     return status

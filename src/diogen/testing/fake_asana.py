@@ -235,6 +235,8 @@ class FakeAsana:
         return 200, {}, self._page(path, [_dated(item) for item in found], query, fields)
 
     def _route(self, path: str, query: dict[str, str]) -> tuple[Any, bool]:
+        if path == "/users/me":
+            return self.example("UserResponse"), False
         if match := re.fullmatch(r"/projects/(\d+)", path):
             return self.projects[match.group(1)], False
         if match := re.fullmatch(r"/projects/(\d+)/sections", path):

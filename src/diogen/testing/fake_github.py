@@ -655,6 +655,8 @@ class FakeGitHub:
 
     def _rest(self, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         parts = path.strip("/").split("/")
+        if parts == ["rate_limit"]:
+            return 200, self._rate_limit(), {}
         if parts[0] == "orgs" and len(parts) >= 3 and parts[2] == "teams":
             if len(parts) == 3:
                 if parts[1] not in self.teams:
@@ -680,6 +682,14 @@ class FakeGitHub:
         if not rest:
             return 200, repo.repo, {}
         return self._page(path, query, *self._list(repo, rest, query))
+
+    def _rate_limit(self) -> dict[str, Any]:
+        """GitHub's example answer; the figures are the fake's (the call itself is free)."""
+        limits: dict[str, Any] = self.examples.load("rate-limit__get")
+        core = {"limit": 5000, "remaining": 5000, "used": 0}
+        limits["resources"]["core"].update(core)
+        limits["rate"].update(core)
+        return limits
 
     def _list(
         self, repo: FakeRepo, rest: str, query: dict[str, str]

@@ -364,6 +364,8 @@ class FakeJira:
             if not self.bulk_changelog:
                 raise LookupError(path)
             return self._bulk(body)
+        if path == f"{api}/myself":
+            return self.example("platform/get_rest_api_3_myself")
         if path == f"{api}/field":
             return self._fields()
         if path == f"{api}/status":

@@ -19,6 +19,7 @@ from diogen.accounts.errors import ConflictError
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
 from diogen.api.pagination import Page, paginate, sort_choices
 from diogen.api.routes.common import DEFAULT_PAGE, Cursor, Limit, api_router, audit, missing
+from diogen.api.routes.connections import connection_names
 from diogen.bus import make_bus
 from diogen.ingest.models import QuarantinedRecord, SyncCursor, SyncRun
 from diogen.processing.scheduler import describe, plan
@@ -49,6 +50,7 @@ SOURCE_EXAMPLE: JsonDict = {
     "can_sync": False,
     "sync_requested_at": None,
     "schedule": "cannot be scheduled: no GitHub token is set: DIOGEN_GITHUB_TOKEN or GITHUB_TOKEN",
+    "connection": None,
 }
 REQUEST_EXAMPLE: JsonDict = {
     "source": "git:shop",
@@ -56,9 +58,9 @@ REQUEST_EXAMPLE: JsonDict = {
     "detail": "queued: the next scheduler tick of a running `diogen worker` syncs it",
 }
 NOT_SCHEDULED = (
-    "the worker cannot run a sync of {source}: it rebuilds syncs of git repositories with a "
-    "location and of GitHub, Jira, Linear and Asana sources synced once (docs/pipeline.md); "
-    "run `diogen sync ...` on the server"
+    "the worker cannot run a sync of {source}: it runs stored connections (POST /connections) "
+    "and rebuilds syncs of git repositories with a location and of GitHub, Jira, Linear and "
+    "Asana sources synced once (docs/pipeline.md); run `diogen sync ...` on the server"
 )
 QUEUED = "queued: the next scheduler tick of a running `diogen worker` syncs it"
 QUARANTINE_EXAMPLE: JsonDict = {
@@ -97,6 +99,9 @@ class SourceOut(BaseModel):
     schedule: str | None = Field(
         description="The worker's scheduled syncs: 'every 30 min', 'cannot be scheduled: "
         "<why>', or null when it does not sync this source."
+    )
+    connection: str | None = Field(
+        None, description="The stored connection feeding it (GET /connections), if any."
     )
 
 
@@ -188,6 +193,7 @@ def list_sources(session: SessionDep, principal: PrincipalDep, state: StateDep) 
     budgets, cursors = _budgets(session), _cursors(session)
     schedulable = {job.source for job in planned.jobs}
     pending = pending_requests(session)
+    connected = connection_names(session)
     document: dict[str, Any] = status.as_dict()
     items = [
         SourceOut(
@@ -196,6 +202,7 @@ def list_sources(session: SessionDep, principal: PrincipalDep, state: StateDep) 
             cursors=cursors.get(row["source"], []),
             can_sync=row["source"] in schedulable,
             sync_requested_at=pending.get(row["source"]),
+            connection=connected.get(row["source"]),
         )
         for row in document.pop("sources")
     ]
@@ -220,7 +227,7 @@ def request_source_sync(
     planned = plan(session, state.settings)
     if source not in {job.source for job in planned.jobs}:
         known = session.scalar(select(SyncRun.id).where(SyncRun.source == source).limit(1))
-        if known is None:
+        if known is None and source not in connection_names(session):
             raise missing("source", source)
         if source in planned.refused:
             reason = f"{source} cannot be scheduled: {planned.refused[source]}"

@@ -1,6 +1,7 @@
 // Administration: sources, teams and memberships, identity merging, users and API keys.
 import {del, get, getAll, patch, post} from "../api.js";
 import {orgName} from "../catalog.js";
+import {connectionsPanel} from "../connections.js";
 import {empty, failure, pageHead, panel, table} from "../components.js";
 import {h} from "../dom.js";
 import {actionButton, actionForm, input, select} from "../forms.js";
@@ -127,9 +128,10 @@ export async function render({f, cat}) {
     guarded("API keys", () => keys(cat, f)),
   ]);
   return h("div", {}, pageHead("Administration", `Signed in as ${cat.me.email}.`),
-    panel("Sources", empty("Not available on this server",
-      "Listing sources, testing their connection and starting a sync need GET /api/v1/sources, " +
-      "POST /api/v1/sources/{id}/test and POST /api/v1/sources/{id}/sync. Configure sources in " +
-      "diogen.toml and run `diogen sync …` meanwhile.")),
+    cat.me.is_superuser
+      ? await guarded("Source connections", connectionsPanel)
+      : panel("Source connections", empty("Connections are managed by instance administrators",
+        "They belong to no organisation; an administrator adds and tests them here or with ",
+        h("code", {}, "diogen sources add"), ".")),
     ...sections);
 }

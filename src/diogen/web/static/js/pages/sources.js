@@ -1,8 +1,10 @@
-// Sources: per source the last sync, errors, cursors, rate-limit budget, backlog and dead
+// Sources: the stored connections (add, test, enable, remove; connections.js), then per
+// source the last sync, errors, cursors, rate-limit budget, backlog and dead
 // letters (GET /sources, what `diogen status` shows), and the quarantined records with their
 // reasons (GET /quarantine); Sync now queues a sync for the worker (POST /sources/{source}/sync).
 // All belong to no organisation: instance administrators only.
 import {get, post} from "../api.js";
+import {connectionsPanel, schedule} from "../connections.js";
 import {empty, pageHead, panel, table} from "../components.js";
 import {h} from "../dom.js";
 import * as fmt from "../format.js";
@@ -37,8 +39,9 @@ function syncButton(s, redraw) {
       `requested ${fmt.moment(s.sync_requested_at)}`);
   }
   if (!s.can_sync) {
-    return h("span", {class: "muted", title: "The worker rebuilds syncs of git repositories " +
-      "with a location only; run diogen sync … on the server."}, "diogen sync on the server");
+    return h("span", {class: "muted", title: "The worker syncs stored connections, git " +
+      "repositories with a location and sources whose secrets it holds; see Schedule."},
+    "diogen sync on the server");
   }
   const button = h("button", {type: "button", "aria-label": `Sync ${s.source} now`,
     onclick: async () => {
@@ -61,7 +64,7 @@ function sourcesTable(body, redraw) {
       " for scheduled syncs.");
   }
   return table([
-    {title: "Source", value: (s) => s.source},
+    {title: "Source", value: (s) => (s.connection ? [s.source, h("div", {class: "muted"}, `connection ${s.connection}`)] : s.source)},
     {title: "Last sync", value: lastSync},
     {title: "Records", num: true, value: (s) => String(s.last_records)},
     {title: "Errors", value: errors},
@@ -71,6 +74,7 @@ function sourcesTable(body, redraw) {
     {title: "Unpublished", num: true, value: (s) => String(s.unpublished)},
     {title: "Quarantined", num: true, value: (s) => count("quarantined", s.quarantined)},
     {title: "Dead letters", num: true, value: (s) => count("dead_letters", s.dead_letters)},
+    {title: "Schedule", value: (s) => schedule(s.schedule)},
     {title: "Sync", value: (s) => syncButton(s, redraw)},
   ], body.items, {rowClass: (s) => (s.failures_since_success ? "failed" : null)});
 }
@@ -92,19 +96,20 @@ function redraw() {
 }
 
 export async function render({cat}) {
-  const head = pageHead("Sources", "Syncs, cursors, backlog, rate-limit budget and rejected records.");
+  const head = pageHead("Sources", "Connections, syncs, schedules, cursors, backlog, rate-limit budget and rejected records.");
   if (!cat.me.is_superuser) {
     return h("div", {}, head, empty("Sources are shown to instance administrators",
       "Sync runs and quarantined records belong to no organisation. Ask an administrator, or run ",
       h("code", {}, "diogen status"), " on the server."));
   }
-  const [body, quarantined] = await Promise.all([
-    get("/sources"), get("/quarantine", {limit: QUARANTINE_SHOWN}),
+  const [body, quarantined, connections] = await Promise.all([
+    get("/sources"), get("/quarantine", {limit: QUARANTINE_SHOWN}), connectionsPanel(),
   ]);
   const lag = Object.values(body.lag).reduce((a, b) => a + b, 0);
   return h("div", {}, head,
     h("p", {class: "muted"}, `Bus ${body.bus}, group ${body.group}: ${lag} events to process; `,
       `${body.dead_letters} dead letters; ${body.stale_windows} stale metric windows.`),
+    panel("Connections", connections),
     panel(`Sources (${body.items.length})`, sourcesTable(body, redraw),
       h("p", {class: "muted"}, "Sync now queues the sync for the worker (",
         h("code", {}, "diogen worker"), "); it runs at the worker's next scheduler tick.")),
