@@ -140,7 +140,8 @@ class Delivery:
         if bronze.stored_keys(session, source, STREAM, [self.id]):
             return WebhookResult("duplicate", self.event, self.id)
         item = RawItem(STREAM, self.id, payload, {"event": self.event, "delivery": self.id})
-        bronze.write_raw(session, [bronze.raw_row(source, item, self.clock())])
+        received = self.clock()  # also when a membership starts or ends, as a sync's time
+        bronze.write_raw(session, [bronze.raw_row(source, item, received)])
         if self.event not in HANDLED:
             return WebhookResult("accepted", self.event, self.id)
         event = Event(self.event, payload, rules.deployments, bot_pattern, rules.incidents)
@@ -151,7 +152,7 @@ class Delivery:
             row = bronze.quarantine_row(source, item, reason, self.clock())
             raise _Rejected(f"cannot read {self.event} event: {reason}", row) from exc
         _write(session, rows)
-        apply_event(session, event)
+        apply_event(session, event, received)
         for repository in sorted({r.values["repository_id"] for r in rows if _linked(r)}):
             link_deployed_commits(session, repository)
         return WebhookResult("processed", self.event, self.id, len(rows))
@@ -194,7 +195,9 @@ def _session(target: Engine | Session) -> Iterator[Session]:
 
 
 def _source(payload: dict[str, Any]) -> str:
+    """The instance, from the repository or else (an organisation's event) the sender."""
     url = (payload.get("repository") or {}).get("html_url")
+    url = url or (payload.get("sender") or {}).get("html_url")
     return source_of(url) if isinstance(url, str) else "github"
 
 

@@ -521,11 +521,12 @@ class FakeGitHub:
         maintainers: list[str] | None = None,
         repos: dict[str, str] | None = None,
         parent: dict[str, Any] | None = None,
+        team_id: int | None = None,
     ) -> dict[str, Any]:
         """A team of `org` (GitHub's example team renamed), nested under `parent`; `repos` maps
         a repository's full name to the team's permission on it (pull … admin)."""
         team = self.examples.one("teams__list")
-        team_id = 10_000 + sum(len(t) for t in self.teams.values()) + 1
+        team_id = team_id or 10_000 + sum(len(t) for t in self.teams.values()) + 1
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
         team.update(id=team_id, name=name, slug=slug, parent=parent)
         team["html_url"] = f"https://github.com/orgs/{org}/teams/{slug}"

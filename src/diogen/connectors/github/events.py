@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from diogen.config import BOT_PATTERN
 from diogen.connectors.base import SilverRow
-from diogen.connectors.github import delivery, pulls
+from diogen.connectors.github import delivery, pulls, team_events
 from diogen.connectors.github.config import DeploymentRules, IssueRules
 from diogen.connectors.github.context import RepoContext, parse_time, source_of
 from diogen.connectors.github.issues import (
@@ -45,6 +46,7 @@ HANDLED = frozenset(
         "release",
         "issues",
         "issue_comment",
+        *team_events.EVENTS,
     }
 )
 Rules = Callable[[str], DeploymentRules]
@@ -70,6 +72,8 @@ class Event:
 
 def event_rows(event: Event, tag_sha: Callable[[RepoContext, str], str | None]) -> list[SilverRow]:
     """The silver rows an event's payload holds (`tag_sha` finds a tag's commit)."""
+    if event.name in team_events.EVENTS:
+        return list(team_events.rows(event.payload, event.context, event.bot_pattern))
     ctx = event.context
     if ctx is None or event.name not in HANDLED or event.name == "ping":
         return []
@@ -117,8 +121,11 @@ def _rows(
             yield from issue_rows(ctx, issue)
 
 
-def apply_event(session: Session, event: Event) -> dict[str, int]:
-    """What an event changes beyond its rows' upserts; counts of what changed."""
+def apply_event(session: Session, event: Event, now: datetime) -> dict[str, int]:
+    """What an event changes beyond its rows' upserts (`now`: when it was delivered); counts
+    of what changed."""
+    if event.name in team_events.EVENTS:
+        return team_events.apply(session, event.name, event.payload, now)
     ctx, payload, action = event.context, event.payload, event.payload.get("action")
     if ctx is None:
         return {}
