@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from test_webhooks import EXAMPLES, SECRET, signed
 
 from diogen.connectors.github import GitHubConfig, GitHubConnector
+from diogen.ingest.models import QuarantinedRecord
 from diogen.ingest.runner import run_sync
-from diogen.ingest.webhooks import receive_github
+from diogen.ingest.webhooks import WebhookPayloadError, receive_github
 from diogen.silver import Organization, Repository, Team, TeamMembership
 from diogen.testing.fake_github import FakeGitHub
 
@@ -167,3 +168,16 @@ def _owner(engine: Engine) -> str | None:
             select(Repository).where(Repository.name == f"{ORG}/Hello-World")
         ).one()
         return None if repo.owning_team_id is None else session.get(Team, repo.owning_team_id).name  # type: ignore[union-attr]
+
+
+def test_a_membership_delivery_without_its_team_is_quarantined(
+    engine: Engine, shared_data: Path
+) -> None:
+    payload = json.loads((shared_data / EXAMPLES / "membership" / "added.payload.json").read_text())
+    del payload["team"]
+    body = json.dumps(payload).encode()
+    with pytest.raises(WebhookPayloadError, match="cannot read membership event: KeyError"):
+        receive_github(engine, signed(body, "membership", "m1"), body, SECRET)
+    with Session(engine) as session:
+        assert session.query(QuarantinedRecord).count() == 1
+        assert session.query(Team).count() == 0 and session.query(TeamMembership).count() == 0

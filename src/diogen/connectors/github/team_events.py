@@ -35,12 +35,25 @@ def rows(
     payload: dict[str, Any], repo: RepoContext | None, bot_pattern: str
 ) -> Iterator[SilverRow]:
     """The people the event names (whose memberships it changes), and its repository."""
+    _check(payload)
     ctx = RepoContext(source(payload), "", bot_pattern=bot_pattern)
     member = payload.get("member") or (payload.get("membership") or {}).get("user")
     people, _ = ctx.account(member)
     yield from people
     if repo is not None and payload.get("repository"):
         yield from delivery.repository(repo, payload["repository"])
+
+
+def _check(payload: dict[str, Any]) -> None:
+    """What `apply` reads, read first: a delivery without it is rejected (kept in quarantine)
+    before anything is written."""
+    named = [payload["organization"]["login"]]
+    if "team" in payload or "member" in payload:
+        named += [payload["team"]["id"], payload["team"]["name"]]
+    if "member" in payload:
+        named.append(payload["member"]["login"])
+    if any(value is None for value in named):
+        raise ValueError("the delivery names no organisation, team or member")
 
 
 def apply(session: Session, name: str, payload: dict[str, Any], now: datetime) -> dict[str, int]:
