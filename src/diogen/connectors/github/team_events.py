@@ -65,10 +65,10 @@ def apply(session: Session, name: str, payload: dict[str, Any], now: datetime) -
             update(Organization).where(Organization.name == old).values(name=org)
         )
         return {"organizations_renamed": int(renamed.rowcount)}  # type: ignore[attr-defined]
+    if name == "organization" and action != "member_removed":
+        return {}  # member_added: its person and identity are the rows; invitations: nothing
     org_id = team_store.organization_id(session, src, org)
     if name == "organization":
-        if action != "member_removed":
-            return {}
         login = payload["membership"]["user"]["login"]
         teams = team_store.organization_teams(session, org_id)
         return {"team_members_left": team_store.leave(session, src, teams, login, now)}
