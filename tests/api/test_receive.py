@@ -168,3 +168,41 @@ def test_unreadable_delivery_is_quarantined(world: World) -> None:
     assert answer.status_code == 400
     with world.session() as session:
         assert session.scalar(select(func.count()).select_from(QuarantinedRecord)) == 1
+
+
+def test_github_webhook_applies_the_github_section(database_url: str, shared_data: Path) -> None:
+    """The route normalises by the `[github]` rules: the `bug` label makes an incident, and
+    github-pages is this repository's production environment (its name in any case)."""
+    github = {
+        "incident_labels": ["bug"],
+        "repositories": {"codertocat/hello-world": {"environment_pattern": "^github-pages$"}},
+    }
+    world = make_world(database_url, github_webhook_secret=SECRET, github=github)
+    try:
+        url = f"{V}/webhooks/github"
+        for event in ("issues", "deployment"):
+            body = _delivery(shared_data, event)
+            answer = world.client.post(url, content=body, headers=_signed(body, event, event))
+            assert answer.status_code == 200, answer.text
+        with world.session() as session:
+            incident = session.scalars(select(Incident)).one()
+            assert incident.evidence == {"issue": "Codertocat/Hello-World#1", "rule": "label:bug"}
+            assert session.scalars(select(Deployment.environment)).one() == "github-pages"
+    finally:
+        world.close()
+
+
+def test_github_webhook_with_invalid_github_section(database_url: str, shared_data: Path) -> None:
+    world = make_world(
+        database_url, github_webhook_secret=SECRET, github={"incident_label": ["bug"]}
+    )
+    try:
+        body = _delivery(shared_data, "issues")
+        answer = world.client.post(
+            f"{V}/webhooks/github", content=body, headers=_signed(body, "issues", "d1")
+        )
+        assert answer.status_code == 400
+        assert "invalid [github] settings" in answer.json()["detail"]
+        assert _raw_count(world) == 0
+    finally:
+        world.close()

@@ -115,7 +115,7 @@ def test_rules_come_from_the_github_section_and_the_command_line(
 
     def built(given: dict[str, object], labels: list[str]) -> GitHubConfig:
         rules = Rules({"environment_pattern": settings.production_environment}, given, labels)
-        return github_config(settings, ["octo/app", "octo/web"], None, ["t"], fake.url, rules, True)
+        return github_config(settings, ["octo/app", "octo/web"], None, ["t"], fake.url, rules)
 
     github = built({}, [])
     app, web = github.rules_for("octo/app"), github.rules_for("octo/web")

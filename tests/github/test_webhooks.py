@@ -76,7 +76,8 @@ RULES = DeploymentRules(workflow_pattern=r"test\.yml$", releases=True)
 def test_every_example_delivery_is_stored_and_normalised(engine: Engine, shared_data: Path) -> None:
     statuses = replay_all(engine, shared_data)
     total = len(deliveries(shared_data))
-    assert total == 116  # 14 events: 6 push, 28 pull_request, 28 issues, 12 release, ...
+    # 17 events: 6 push, 28 pull_request, 28 issues, 12 release, 5 team, 4 membership, ...
+    assert total == 129
     assert statuses == {"processed": total}
     assert count(engine, RawRecord) == total
     assert count(engine, QuarantinedRecord) == 0
@@ -86,7 +87,8 @@ def test_every_example_delivery_is_stored_and_normalised(engine: Engine, shared_
             "octo-org/octo-repo",
             "wolfy1339/github-events-schemas",
             "lineville/elastic-machines-testing",
-        }  # the ping's Octocoders/Hello-World carries nothing to normalise
+            "Octocoders/Hello-World",  # a team's repository (the ping's carries nothing)
+        }
         pr = session.scalars(select(PullRequest)).one()
         # PR #2's last delivery in name order (unlocked.with-organization) shows it open.
         assert (pr.number, pr.state, pr.is_draft, pr.labels) == (2, "open", False, ["bug"])

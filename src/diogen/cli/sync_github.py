@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -55,6 +56,12 @@ SHOWN = (
     ("issues", "issues"),
     ("incidents", "incidents"),
 )
+
+
+class CommitSource(StrEnum):
+    clone = "clone"
+    api = "api"
+    none = "none"
 
 
 @sync_app.command("github")
@@ -157,9 +164,17 @@ def sync_github(
             show_default=False,
         ),
     ] = None,
-    clone: Annotated[
-        bool, typer.Option("--clone/--no-clone", help="Skip the clone (no commits, no ancestry).")
-    ] = True,
+    commits: Annotated[
+        CommitSource,
+        typer.Option(
+            "--commits",
+            help="Commits and ancestry from a clone (a repository that cannot be cloned is "
+            "read through the API), from the API only (no per-file counts), or none.",
+        ),
+    ] = CommitSource.clone,
+    no_clone: Annotated[
+        bool, typer.Option("--no-clone", help="Do not clone: the same as --commits api.")
+    ] = False,
     checks: Annotated[
         bool,
         typer.Option(
@@ -178,7 +193,9 @@ def sync_github(
     config: ConfigOption = None,
 ) -> None:
     """Sync GitHub repositories: pull requests with reviews, commits and labels, deployments,
-    releases, Actions runs and jobs; commits and ancestry from a clone."""
+    releases, Actions runs and jobs; commits and ancestry from a clone or the API."""
+    if no_clone and commits is CommitSource.none:
+        raise InputError("--no-clone reads commits through the API: not with --commits none")
     settings = settings_for(db, config)
     given = {
         "environment_pattern": environment,
@@ -194,7 +211,8 @@ def sync_github(
     )
     app = app_config(app_id, private_key, installation_id)
     tokens = [] if app else split_tokens(token)
-    github = github_config(settings, repo or [], org, tokens, api_url, rules, clone, app)
+    source = CommitSource.api if no_clone else commits
+    github = github_config(settings, repo or [], org, tokens, api_url, rules, source.value, app)
     github = github.model_copy(update={"teams": teams, "checks": checks})
     connector = GitHubConnector(github)
     started = time.monotonic()
@@ -215,7 +233,7 @@ def github_config(
     tokens: list[str],
     api_url: str,
     rules: Rules,
-    clone: bool,
+    commits: str = "clone",
     app: GitHubAppConfig | None = None,
 ) -> GitHubConfig:
     """The connector config, or one line saying what is wrong with the options."""
@@ -244,7 +262,7 @@ def github_config(
             repo_rules=per_repo,
             incidents=incidents,
             bot_pattern=settings.bot_pattern,
-            clone=clone,
+            commits=commits,
             cache_dir=settings.cache_dir,
             git_jobs=settings.git_jobs,
         )
@@ -323,6 +341,8 @@ def summary(result: SyncResult, seconds: float) -> str:
         line += f", {s['graphql_points']} GraphQL points"
     if s.get("deployed_commits") is not None:
         line += f", {s['deployed_commits']} deployed commits"
+    if s.get("clones_failed"):
+        line += f", {s['clones_failed']} repositories not cloned (commits read through the API)"
     if s.get("teams_refused"):
         line += ", teams not read (GitHub refused them: a token needs read:org; or --no-teams)"
     if result.rejected:

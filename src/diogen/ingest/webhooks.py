@@ -12,20 +12,21 @@ import hmac
 import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from diogen.config import BOT_PATTERN
+from diogen.config import BOT_PATTERN, Settings
 from diogen.connectors.base import RawItem, SilverRow
-from diogen.connectors.github.config import DeploymentRules
+from diogen.connectors.github.config import DeploymentRules, GitHubSettings, IssueRules
 from diogen.connectors.github.context import RepoContext, source_of
 from diogen.connectors.github.events import HANDLED, Event, apply_event, event_rows
 from diogen.db import session_scope, upsert
-from diogen.errors import InputError
+from diogen.errors import ConfigError, InputError, validation_problems
 from diogen.ingest import bronze
 from diogen.ingest.runner import REJECTIONS, TABLE_ORDER, utcnow
 from diogen.silver import GitRef, Review
@@ -63,6 +64,28 @@ class WebhookResult:
         return 202 if self.status == "accepted" else 200
 
 
+@dataclass(frozen=True)
+class WebhookRules:
+    """What a delivery is normalised by: the deployment rules of its repository and the
+    incident rules, both from the `[github]` section, as `sync github` reads them."""
+
+    deployments: Callable[[str], DeploymentRules]
+    incidents: IssueRules = field(default_factory=IssueRules)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WebhookRules:
+        try:
+            section = GitHubSettings(**settings.github)
+            common, per_repo = section.rules(
+                {"environment_pattern": settings.production_environment}, {}
+            )
+        except ValidationError as exc:
+            raise ConfigError(f"invalid [github] settings: {validation_problems(exc)}") from exc
+        by_name = {name.lower(): rules for name, rules in per_repo.items()}
+        incidents = IssueRules(labels=section.incident_labels, types=section.incident_types)
+        return cls(lambda full_name: by_name.get(full_name.lower(), common), incidents)
+
+
 def receive_github(
     target: Engine | Session,
     headers: Mapping[str, str],
@@ -70,11 +93,14 @@ def receive_github(
     secret: str | None,
     *,
     rules: Callable[[str], DeploymentRules] | None = None,
+    incidents: IssueRules | None = None,
     bot_pattern: str = BOT_PATTERN,
     clock: Callable[[], datetime] = utcnow,
 ) -> WebhookResult:
     """Handle one GitHub delivery. With an Engine it commits; with a Session it only flushes
-    and the caller commits (also when a WebhookPayloadError is raised: its quarantine row)."""
+    and the caller commits (also when a WebhookPayloadError is raised: its quarantine row).
+    `rules` and `incidents` default to none but the defaults (`WebhookRules.from_settings`
+    gives those of the settings)."""
     lowered = {name.lower(): value for name, value in headers.items()}
     verify_signature(lowered.get("x-hub-signature-256"), body, secret)
     delivery = Delivery(
@@ -82,11 +108,16 @@ def receive_github(
     )
     try:
         with _session(target) as session:
-            return delivery.store(session, rules or (lambda _: DeploymentRules()), bot_pattern)
+            given = WebhookRules(rules or _default_rules, incidents or IssueRules())
+            return delivery.store(session, given, bot_pattern)
     except _Rejected as rejected:
         with _session(target) as session:
             bronze.write_quarantine(session, [rejected.row])
         raise WebhookPayloadError(rejected.message, delivery=delivery.id) from rejected.__cause__
+
+
+def _default_rules(_: str) -> DeploymentRules:
+    return DeploymentRules()
 
 
 class _Rejected(Exception):
@@ -103,18 +134,17 @@ class Delivery:
     body: bytes
     clock: Callable[[], datetime]
 
-    def store(
-        self, session: Session, rules: Callable[[str], DeploymentRules], bot_pattern: str
-    ) -> WebhookResult:
+    def store(self, session: Session, rules: WebhookRules, bot_pattern: str) -> WebhookResult:
         payload = self.parse()
         source = _source(payload)
         if bronze.stored_keys(session, source, STREAM, [self.id]):
             return WebhookResult("duplicate", self.event, self.id)
         item = RawItem(STREAM, self.id, payload, {"event": self.event, "delivery": self.id})
-        bronze.write_raw(session, [bronze.raw_row(source, item, self.clock())])
+        received = self.clock()  # also when a membership starts or ends, as a sync's time
+        bronze.write_raw(session, [bronze.raw_row(source, item, received)])
         if self.event not in HANDLED:
             return WebhookResult("accepted", self.event, self.id)
-        event = Event(self.event, payload, rules, bot_pattern)
+        event = Event(self.event, payload, rules.deployments, bot_pattern, rules.incidents)
         try:
             rows = event_rows(event, lambda ctx, tag: _tag_sha(session, ctx, tag))
         except REJECTIONS as exc:
@@ -122,7 +152,7 @@ class Delivery:
             row = bronze.quarantine_row(source, item, reason, self.clock())
             raise _Rejected(f"cannot read {self.event} event: {reason}", row) from exc
         _write(session, rows)
-        apply_event(session, event)
+        apply_event(session, event, received)
         for repository in sorted({r.values["repository_id"] for r in rows if _linked(r)}):
             link_deployed_commits(session, repository)
         return WebhookResult("processed", self.event, self.id, len(rows))
@@ -165,7 +195,9 @@ def _session(target: Engine | Session) -> Iterator[Session]:
 
 
 def _source(payload: dict[str, Any]) -> str:
+    """The instance, from the repository or else (an organisation's event) the sender."""
     url = (payload.get("repository") or {}).get("html_url")
+    url = url or (payload.get("sender") or {}).get("html_url")
     return source_of(url) if isinstance(url, str) else "github"
 
 

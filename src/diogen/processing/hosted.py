@@ -56,8 +56,10 @@ def github_normaliser(session: Session, source: str, _settings: Any) -> GitHubCo
 def github_finish(session: Session, source: str) -> dict[str, Any]:
     summary = {"refs_removed": 0}
     for full_name, cursor in sorted(load_cursors(session, source).items()):
+        if full_name == CONFIG_CURSOR:
+            continue  # the configuration (its "commits" says where commits come from)
         tips = (cursor.get("commits") or {}).get("tips")
-        if full_name == CONFIG_CURSOR or tips is None:
+        if tips is None:
             continue
         repo = repository_id(source, full_name.lower())
         current = _current_refs(session, source, full_name, repo, set(tips))

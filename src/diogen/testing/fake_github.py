@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,6 +37,8 @@ from graphql import (
     parse,
 )
 
+from diogen.connectors.git.commits import log_commits
+from diogen.connectors.git.repo import rev_list
 from diogen.testing.fake_github_app import FakeApp, installed_app
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -87,6 +89,8 @@ class FakeRepo:
     branch_commits: list[str] = field(default_factory=list)
     check_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     commit_statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Commits as GraphQL's Commit shows them, by oid (`add_history`).
+    git_commits: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:
@@ -282,6 +286,29 @@ class Examples:
         if labels is not None:
             template = self.one("issues__list-for-repo")["labels"][0]
             issue["labels"] = [{**template, "name": name} for name in labels]
+
+    def add_history(self, fake: FakeRepo, path: Path, branch: str = "main") -> None:
+        """The branch of the git repository at `path` as the repository's default branch: its
+        commits for GraphQL (with the counts GitHub gives: lines added and deleted, files
+        changed) and, newest first, for the REST commit list."""
+        order = rev_list(path, [branch], [])
+        fake.branch_commits = order
+        for payload in log_commits(path, order, 1):
+            files = payload["files"]
+            fake.git_commits[payload["sha"]] = {
+                "__typename": "Commit",
+                "oid": payload["sha"],
+                "message": payload["message"],
+                "messageHeadline": payload["message"].split("\n", 1)[0],
+                "additions": sum(f[2] or 0 for f in files),
+                "deletions": sum(f[3] or 0 for f in files),
+                "changedFilesIfAvailable": len(files),
+                "author": _git_actor(payload["author"]),
+                "committer": _git_actor(payload["committer"]),
+                "authoredDate": _git_date(payload["author"], utc=True),
+                "committedDate": _git_date(payload["committer"], utc=True),
+                "parents": [{"oid": parent} for parent in payload["parents"]],
+            }
 
     def add_check_run(
         self,
@@ -494,11 +521,12 @@ class FakeGitHub:
         maintainers: list[str] | None = None,
         repos: dict[str, str] | None = None,
         parent: dict[str, Any] | None = None,
+        team_id: int | None = None,
     ) -> dict[str, Any]:
         """A team of `org` (GitHub's example team renamed), nested under `parent`; `repos` maps
         a repository's full name to the team's permission on it (pull … admin)."""
         team = self.examples.one("teams__list")
-        team_id = 10_000 + sum(len(t) for t in self.teams.values()) + 1
+        team_id = team_id or 10_000 + sum(len(t) for t in self.teams.values()) + 1
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
         team.update(id=team_id, name=name, slug=slug, parent=parent)
         team["html_url"] = f"https://github.com/orgs/{org}/teams/{slug}"
@@ -853,7 +881,36 @@ def _connection(items: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, 
 
 def _graphql_repo(repo: FakeRepo) -> dict[str, Any]:
     """The repository as GraphQL sees it, built from the same REST records."""
-    return {"pullRequests": [_graphql_pull(repo, pr) for pr in repo.pulls]}
+    return {
+        "pullRequests": [_graphql_pull(repo, pr) for pr in repo.pulls],
+        "object": lambda info, oid=None, **_: _commit_object(repo, oid),
+    }
+
+
+def _commit_object(repo: FakeRepo, oid: str | None) -> dict[str, Any] | None:
+    """A commit with its `history`: what it reaches, in the branch's (git log's) order."""
+    if oid not in repo.git_commits:
+        return None
+    order = {sha: i for i, sha in enumerate(repo.branch_commits)}
+    reached, todo = set(), [oid]
+    while todo:
+        sha = todo.pop()
+        if sha not in reached:
+            reached.add(sha)
+            todo.extend(p["oid"] for p in repo.git_commits[sha]["parents"])
+    history = [repo.git_commits[sha] for sha in sorted(reached, key=order.__getitem__)]
+    return {**repo.git_commits[oid], "history": history}
+
+
+def _git_actor(person: dict[str, Any]) -> dict[str, Any]:
+    return {"name": person["name"], "email": person["email"], "date": _git_date(person)}
+
+
+def _git_date(person: dict[str, Any], *, utc: bool = False) -> str:
+    """A GitTimestamp keeps the commit's offset; a DateTime is in UTC."""
+    offset = timedelta(minutes=0 if utc else person["offset"])
+    when = datetime.fromtimestamp(person["time"], timezone(offset))
+    return when.isoformat().replace("+00:00", "Z")
 
 
 def _actor(user: dict[str, Any] | None) -> dict[str, Any] | None:

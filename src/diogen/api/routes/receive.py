@@ -25,6 +25,7 @@ from diogen.ingest.events import ingest_events
 from diogen.ingest.webhooks import (
     WebhookPayloadError,
     WebhookResult,
+    WebhookRules,
     WebhookSignatureError,
     receive_github,
 )
@@ -68,19 +69,22 @@ router = api_router("receive")
 )
 async def github_webhook(request: Request, state: StateDep) -> JSONResponse:
     """Verified with `github_webhook_secret` (`DIOGEN_GITHUB_WEBHOOK_SECRET`), deduplicated by
-    `X-GitHub-Delivery`, stored in bronze and normalised into silver."""
+    `X-GitHub-Delivery`, stored in bronze and normalised into silver by the `[github]`
+    section's deployment and incident rules, as `sync github` applies them."""
     body = await request.body()
     secret = state.settings.github_webhook_secret
     if secret is None:
         raise WebhookSignatureError(
             "GitHub webhooks are off: set DIOGEN_GITHUB_WEBHOOK_SECRET to the webhook's secret"
         )
+    rules = WebhookRules.from_settings(state.settings)
     result = await run_in_threadpool(
         _receive_github,
         state.engine,
         dict(request.headers),
         body,
         secret.get_secret_value(),
+        rules,
         state.settings.bot_pattern,
     )
     content: dict[str, Any] = {
@@ -129,12 +133,25 @@ def ingest(
 
 
 def _receive_github(
-    engine: Engine, headers: dict[str, str], body: bytes, secret: str, bot_pattern: str
+    engine: Engine,
+    headers: dict[str, str],
+    body: bytes,
+    secret: str,
+    rules: WebhookRules,
+    bot_pattern: str,
 ) -> WebhookResult:
     """One transaction: the delivery's rows and the data version, or its quarantine row."""
     with session_scope(engine) as session:
         try:
-            result = receive_github(session, headers, body, secret, bot_pattern=bot_pattern)
+            result = receive_github(
+                session,
+                headers,
+                body,
+                secret,
+                rules=rules.deployments,
+                incidents=rules.incidents,
+                bot_pattern=bot_pattern,
+            )
         except WebhookPayloadError as exc:
             rejected = exc  # raised after the quarantine row commits
         else:

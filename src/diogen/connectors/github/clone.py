@@ -22,16 +22,14 @@ from diogen.silver.keys import ref_id
 def clone_items(
     config: GitHubConfig,
     ctx: RepoContext,
-    clone_url: str,
+    path: Path,
     cursor: dict[str, Any],
     stored: StoredKeys,
     stats: FetchStats,
-    authorization: str | None = None,
 ) -> Iterator[RawItem | Checkpoint]:
-    """Refs, then the commits no earlier sync kept, then a checkpoint with the new tips whose
-    finishing step removes deleted refs and marks commits no ref reaches any more (a force-push,
-    a deleted branch) unreachable, as `sync git` does."""
-    path = gitrepo.mirror(clone_url, config.cache_dir, authorization)
+    """Refs of the mirror at `path`, then the commits no earlier sync kept, then a checkpoint
+    with the new tips whose finishing step removes deleted refs and marks commits no ref
+    reaches any more (a force-push, a deleted branch) unreachable, as `sync git` does."""
     refs = gitrepo.list_refs(path)
     tips = sorted({ref.commit_sha for ref in refs})
     state = cursor.get("commits", {})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -123,8 +123,9 @@ class GitHubConfig(BaseModel):
     bot_pattern: str = BOT_PATTERN
     # An organisation's teams, their members and repositories (with `org` only).
     teams: bool = True
-    # Commits and ancestry from a clone (what deployed-commit linking needs).
-    clone: bool = True
+    # Commits and ancestry (what deployed-commit linking needs): from a clone (falling back
+    # to the API for a repository that cannot be cloned), from the API only, or not at all.
+    commits: Literal["clone", "api", "none"] = "clone"
     cache_dir: Path = Path(".diogen-cache")
     git_jobs: int = Field(default=2, ge=1)
     workflow_jobs: bool = True
@@ -137,6 +138,16 @@ class GitHubConfig(BaseModel):
     # Deployments still open this long after creation are read again on each sync.
     deployment_lookback_days: int = Field(default=7, ge=0)
     timeout: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_clone(cls, data: Any) -> Any:
+        """`clone: false`, as configs stored before `commits` say it: no commits at all."""
+        if isinstance(data, dict) and "clone" in data:
+            data = dict(data)
+            clone = data.pop("clone")
+            data.setdefault("commits", "clone" if clone else "none")
+        return data
 
     @field_validator("repos")
     @classmethod

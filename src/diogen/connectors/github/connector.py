@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -9,8 +10,9 @@ from typing import Any
 import httpx
 
 from diogen.connectors.base import Checkpoint, FetchStats, RawItem, SilverRow, StoredKeys
+from diogen.connectors.git import repo as gitrepo
 from diogen.connectors.git.normalize import CommitNormalizer, normalize_ref
-from diogen.connectors.github import delivery, pulls, teams
+from diogen.connectors.github import api_commits, delivery, pulls, teams
 from diogen.connectors.github.checks import commit_checks
 from diogen.connectors.github.client import GitHubApi
 from diogen.connectors.github.clone import clone_items
@@ -19,7 +21,9 @@ from diogen.connectors.github.context import RepoContext
 from diogen.connectors.github.fetch import RepoFetch
 from diogen.connectors.github.issues import normalize_issue
 from diogen.connectors.http import Clock, HttpError, RetryPolicy, Sleep
-from diogen.errors import NotFoundError
+from diogen.errors import NotFoundError, SourceError
+
+log = logging.getLogger(__name__)
 
 
 class GitHubConnector:
@@ -74,16 +78,7 @@ class GitHubConnector:
                 cursor = dict(cursors.get(full_name) or {})
                 repo = RepoFetch(self.api, self.config, full_name, cursor, stored, self.stats)
                 yield from repo.run()
-                if self.config.clone and (url := repo.repo.get("clone_url")):
-                    yield from clone_items(
-                        self.config,
-                        self.context(full_name),
-                        url,
-                        cursor,
-                        stored,
-                        self.stats,
-                        self.api.git_authorization(url),
-                    )
+                yield from self.commits(full_name, repo.repo, cursor, stored)
             if self.config.org and self.config.teams:
                 org_teams = teams.TeamsFetch(
                     self.api, self.config.org, cursors, self.stats, self.clock
@@ -91,6 +86,26 @@ class GitHubConnector:
                 yield from org_teams.run()
         finally:
             self.api.close()
+
+    def commits(
+        self, full_name: str, repo: dict[str, Any], cursor: dict[str, Any], stored: StoredKeys
+    ) -> Iterator[RawItem | Checkpoint]:
+        """From the clone; from the API with `commits = "api"` or when the clone fails."""
+        mode, url = self.config.commits, repo.get("clone_url")
+        if mode == "clone" and url:
+            try:
+                path = gitrepo.mirror(url, self.config.cache_dir, self.api.git_authorization(url))
+            except SourceError as exc:
+                log.warning("cannot clone %s, reading its commits through the API: %s", url, exc)
+                self.stats.add("clones_failed")
+            else:
+                ctx = self.context(full_name)
+                yield from clone_items(self.config, ctx, path, cursor, stored, self.stats)
+                return
+        if mode != "none" and repo.get("default_branch"):
+            branch = repo["default_branch"]
+            reader = api_commits.ApiCommits(self.api, full_name, branch, cursor, stored, self.stats)
+            yield from reader.run()
 
     def normalize(self, item: RawItem) -> Iterable[SilverRow]:
         full_name = item.natural_key.split("#", 1)[0]
@@ -125,6 +140,8 @@ class GitHubConnector:
                 return ()  # the owning teams are set when the checkpoint is stored
             case "commits":
                 return self._commit_rows(ctx)(payload)
+            case api_commits.STREAM:
+                return api_commits.commit_rows(self._commit_rows(ctx), payload)
         raise ValueError(f"unknown GitHub stream {item.stream!r}")
 
     def _commit_rows(self, ctx: RepoContext) -> CommitNormalizer:

@@ -7,7 +7,8 @@ review times recomputed from the stored reviews), in the caller's transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -15,12 +16,17 @@ from sqlalchemy.orm import Session
 
 from diogen.config import BOT_PATTERN
 from diogen.connectors.base import SilverRow
-from diogen.connectors.github import delivery, pulls
-from diogen.connectors.github.config import DeploymentRules
+from diogen.connectors.github import delivery, pulls, team_events
+from diogen.connectors.github.config import DeploymentRules, IssueRules
 from diogen.connectors.github.context import RepoContext, parse_time, source_of
+from diogen.connectors.github.issues import (
+    decidable,
+    issue_rows,
+    normalize_issue,
+    remove_incidents,
+)
 from diogen.connectors.github.timeline import webhook_timeline
-from diogen.silver import GitRef, Identity, Issue, PullRequest, Review, ReviewComment
-from diogen.silver.base import table_of
+from diogen.silver import GitRef, Identity, PullRequest, Review, ReviewComment
 from diogen.silver.keys import ref_id
 
 # Events whose records become silver rows; any other event is kept in bronze only.
@@ -40,9 +46,9 @@ HANDLED = frozenset(
         "release",
         "issues",
         "issue_comment",
+        *team_events.EVENTS,
     }
 )
-ISSUE = table_of(Issue)
 Rules = Callable[[str], DeploymentRules]
 
 
@@ -52,6 +58,8 @@ class Event:
     payload: dict[str, Any]
     rules: Rules
     bot_pattern: str = BOT_PATTERN
+    # Which issues are incidents: the `[github]` section's rules, as the sync applies them.
+    incidents: IssueRules = field(default_factory=IssueRules)
 
     @property
     def context(self) -> RepoContext | None:
@@ -64,21 +72,21 @@ class Event:
 
 def event_rows(event: Event, tag_sha: Callable[[RepoContext, str], str | None]) -> list[SilverRow]:
     """The silver rows an event's payload holds (`tag_sha` finds a tag's commit)."""
+    if event.name in team_events.EVENTS:
+        return list(team_events.rows(event.payload, event.context, event.bot_pattern))
     ctx = event.context
     if ctx is None or event.name not in HANDLED or event.name == "ping":
         return []
     payload = event.payload
     rows = list(delivery.repository(ctx, payload["repository"]))
-    rows.extend(_rows(event.name, ctx, payload, tag_sha))
+    rows.extend(_rows(event, ctx, tag_sha))
     return rows
 
 
 def _rows(
-    name: str,
-    ctx: RepoContext,
-    payload: dict[str, Any],
-    tag_sha: Callable[[RepoContext, str], str | None],
+    event: Event, ctx: RepoContext, tag_sha: Callable[[RepoContext, str], str | None]
 ) -> Iterator[SilverRow]:
+    name, payload = event.name, event.payload
     if name == "push" and payload["ref"].startswith("refs/tags/") and not payload["deleted"]:
         yield from delivery.tag(ctx, payload["ref"].removeprefix("refs/tags/"), payload["after"])
     elif name in ("pull_request", "pull_request_review", "pull_request_review_comment"):
@@ -105,47 +113,19 @@ def _rows(
     elif name in ("issues", "issue_comment") and not (
         name == "issues" and payload["action"] == "deleted"
     ):
-        yield from issue(ctx, payload["issue"])
+        issue = payload["issue"]
+        if decidable(event.incidents, issue):
+            # The sync's own function: the issue, and its incident when a rule names it.
+            yield from normalize_issue(ctx, event.incidents, issue)
+        else:
+            yield from issue_rows(ctx, issue)
 
 
-def issue(ctx: RepoContext, issue: dict[str, Any]) -> Iterator[SilverRow]:
-    """An issue (under issue_comment it may be a pull request: not an issue here). Some
-    deliveries (pinned, unpinned) leave out state and labels: those columns stay as stored."""
-    if issue.get("pull_request"):
-        return
-    rows, assignee = ctx.account(issue.get("assignee"))
-    yield from rows
-    closed = (issue.get("state") or ("closed" if issue.get("closed_at") else "open")) == "closed"
-    labels = {label["name"].lower() for label in issue.get("labels") or []}
-    key = f"{ctx.full_name}#{issue['number']}"
-    values = {
-        "id": ctx.entity_id("issue", key.lower()),
-        "source": ctx.source,
-        "external_id": str(issue["id"]),
-        "url": issue["html_url"],
-        "key": key,
-        "project": ctx.full_name,
-        "title": issue["title"],
-        "type": "bug" if "bug" in labels else "issue",
-        "status": "closed" if closed else "open",
-        "status_category": "done" if closed else "todo",
-        "story_points": None,
-        "assignee_identity_id": assignee,
-        "parent_id": None,
-        "epic_key": None,
-        "sprint_id": None,
-        "created_at": parse_time(issue["created_at"]),
-        "resolved_at": parse_time(issue.get("closed_at")) if closed else None,
-    }
-    absent = {"type"} if "labels" not in issue else set()
-    absent |= {"status", "status_category", "resolved_at"} if "state" not in issue else set()
-    absent |= {"assignee_identity_id"} if "assignee" not in issue else set()
-    update = tuple(k for k in values if k != "id" and k not in absent)
-    yield SilverRow(ISSUE, values, update)
-
-
-def apply_event(session: Session, event: Event) -> dict[str, int]:
-    """What an event changes beyond its rows' upserts; counts of what changed."""
+def apply_event(session: Session, event: Event, now: datetime) -> dict[str, int]:
+    """What an event changes beyond its rows' upserts (`now`: when it was delivered); counts
+    of what changed."""
+    if event.name in team_events.EVENTS:
+        return team_events.apply(session, event.name, event.payload, now)
     ctx, payload, action = event.context, event.payload, event.payload.get("action")
     if ctx is None:
         return {}
@@ -154,6 +134,9 @@ def apply_event(session: Session, event: Event) -> dict[str, int]:
         ref = ref_id(ctx.repository_id, *deleted)
         gone = session.execute(delete(GitRef).where(GitRef.id == ref))
         return {"refs_removed": gone.rowcount}  # type: ignore[attr-defined]
+    if event.name in ("issues", "issue_comment") and _unnamed(event):
+        # A rule no longer names it (a label removed): not a failure, as a sync decides.
+        return remove_incidents(ctx.source, [str(payload["issue"]["id"])], session)
     if event.name == "pull_request_review_comment" and action == "deleted":
         comment_id = ctx.entity_id("review_comment", payload["comment"]["id"])
         session.execute(delete(ReviewComment).where(ReviewComment.id == comment_id))
@@ -168,6 +151,13 @@ def apply_event(session: Session, event: Event) -> dict[str, int]:
             .values(ready_for_review_at=when)
         )
     return {}
+
+
+def _unnamed(event: Event) -> bool:
+    issue = event.payload["issue"]
+    if event.payload.get("action") == "deleted" or not decidable(event.incidents, issue):
+        return False
+    return event.incidents.match(issue) is None
 
 
 def _deleted_ref(event: Event) -> tuple[str, str] | None:

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from diogen.connectors.base import SilverRow
 from diogen.connectors.github.config import IssueRules
 from diogen.connectors.github.context import RepoContext, parse_time
-from diogen.connectors.github.events import issue as issue_rows
-from diogen.silver import Incident
+from diogen.silver import Incident, Issue
 from diogen.silver.base import table_of
 
 INCIDENT = table_of(Incident)
+ISSUE = table_of(Issue)
 INCIDENT_UPDATE = (
     "title",
     "severity",
@@ -82,6 +82,42 @@ def incident(ctx: RepoContext, issue: dict[str, Any], rule: str) -> SilverRow:
     return SilverRow(INCIDENT, values, INCIDENT_UPDATE)
 
 
+def issue_rows(ctx: RepoContext, issue: dict[str, Any]) -> Iterator[SilverRow]:
+    """An issue (under issue_comment it may be a pull request: not an issue here). Some
+    deliveries (pinned, unpinned) leave out state and labels: those columns stay as stored."""
+    if issue.get("pull_request"):
+        return
+    rows, assignee = ctx.account(issue.get("assignee"))
+    yield from rows
+    closed = (issue.get("state") or ("closed" if issue.get("closed_at") else "open")) == "closed"
+    labels = {label["name"].lower() for label in issue.get("labels") or []}
+    key = f"{ctx.full_name}#{issue['number']}"
+    values = {
+        "id": ctx.entity_id("issue", key.lower()),
+        "source": ctx.source,
+        "external_id": str(issue["id"]),
+        "url": issue["html_url"],
+        "key": key,
+        "project": ctx.full_name,
+        "title": issue["title"],
+        "type": "bug" if "bug" in labels else "issue",
+        "status": "closed" if closed else "open",
+        "status_category": "done" if closed else "todo",
+        "story_points": None,
+        "assignee_identity_id": assignee,
+        "parent_id": None,
+        "epic_key": None,
+        "sprint_id": None,
+        "created_at": parse_time(issue["created_at"]),
+        "resolved_at": parse_time(issue.get("closed_at")) if closed else None,
+    }
+    absent = {"type"} if "labels" not in issue else set()
+    absent |= {"status", "status_category", "resolved_at"} if "state" not in issue else set()
+    absent |= {"assignee_identity_id"} if "assignee" not in issue else set()
+    update = tuple(k for k in values if k != "id" and k not in absent)
+    yield SilverRow(ISSUE, values, update)
+
+
 def _severity(issue: dict[str, Any]) -> str | None:
     for label in issue.get("labels") or []:
         match = SEVERITY.match(label.get("name", ""))
@@ -98,6 +134,14 @@ def normalize_issue(
     rule = rules.match(issue)
     if rule is not None and not issue.get("pull_request"):
         yield incident(ctx, issue, rule)
+
+
+def decidable(rules: IssueRules, issue: dict[str, Any]) -> bool:
+    """Whether a delivered issue says enough to apply the rules: some deliveries (pinned,
+    unpinned) leave out its labels and state, and then what is stored stays as it is."""
+    if not rules.active or issue.get("pull_request"):
+        return False
+    return "labels" in issue and "state" in issue and (not rules.types or "type" in issue)
 
 
 def remove_incidents(source: str, issue_ids: list[str], session: Session) -> dict[str, Any]:

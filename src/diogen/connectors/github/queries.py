@@ -93,3 +93,27 @@ query PullRequestPage($id: ID!, $first: Int!, $after: String) {
 ALL = {"PullRequests": PULL_REQUESTS} | {
     f"PullRequestPage:{name}": nested_page_query(name) for name in CONNECTIONS
 }
+
+# The history of a commit (by oid, so pages never shift while the branch moves), 100 a page.
+COMMIT_HISTORY = """
+query CommitHistory($owner: String!, $name: String!, $oid: GitObjectID!, $first: Int!,
+                    $after: String) {
+  repository(owner: $owner, name: $name) {
+    object(oid: $oid) {
+      ... on Commit {
+        history(first: $first, after: $after) {
+          pageInfo { hasNextPage endCursor }
+          nodes {
+            oid message additions deletions changedFilesIfAvailable authoredDate committedDate
+            author { name email date }
+            committer { name email date }
+            parents(first: 100) { nodes { oid } }
+          }
+        }
+      }
+    }
+  }
+  rateLimit { cost remaining resetAt }
+}
+"""
+ALL["CommitHistory"] = COMMIT_HISTORY

@@ -210,3 +210,100 @@ def _owning_teams(session: Session, snapshot: Snapshot, org_id: str, ids: dict[i
         repo.owning_team_id = ids[min(claims[repo.name])[3]] if repo.name in claims else None
         owned += repo.owning_team_id is not None
     return owned
+
+
+# -- one change at a time, as team, membership and organization webhooks deliver them ---------
+
+
+def organization_id(session: Session, source: str, org: str) -> str:
+    """The organisation of that name, taken over or made as a sync does."""
+    return _organization(session, Snapshot(source, org, [], {}, {}, []))
+
+
+def write_team(
+    session: Session, source: str, org_id: str, team: dict[str, Any], *, full: bool = True
+) -> str:
+    """Store one team (a webhook's record, nested through `parent`) and return its id: the
+    team a sync or webhook stored before, or one of its name in the organisation. A team
+    named only as a parent (`full=False`) keeps what is stored of it."""
+    parent = team.get("parent")
+    parent_id = write_team(session, source, org_id, parent, full=False) if parent else None
+    record = _team(team)
+    team_id = _stored_team(session, source, org_id, record)
+    row = {
+        "id": team_id,
+        "organization_id": org_id,
+        "parent_id": parent_id,
+        "name": record["name"],
+        "source": source,
+        "external_id": str(record["id"]),
+        "url": record["url"],
+    }
+    upsert(session, table_of(Team), [row], update=TEAM_UPDATE if full else ())
+    return team_id
+
+
+def _team(record: dict[str, Any]) -> dict[str, Any]:
+    return {"id": record["id"], "name": record["name"], "url": record.get("html_url")}
+
+
+def _stored_team(session: Session, source: str, org_id: str, team: dict[str, Any]) -> str:
+    found = session.scalar(
+        select(Team.id).where(Team.source == source, Team.external_id == str(team["id"]))
+    )
+    found = found or session.scalar(
+        select(Team.id).where(Team.organization_id == org_id, Team.name == team["name"])
+    )
+    return found or stable_id(source, "team", team["id"])
+
+
+def stored_team(session: Session, source: str, github_id: int) -> str | None:
+    query = select(Team.id).where(Team.source == source, Team.external_id == str(github_id))
+    return session.scalar(query)
+
+
+def join(session: Session, source: str, team_id: str, login: str, now: datetime) -> int:
+    """Open a membership of the login's person, unless one is open (its role kept)."""
+    people = _people(session, source, {login: "member"})
+    open_ = _open(session, [team_id], list(people))
+    rows = [
+        {
+            "id": stable_id(source, "team_membership", team_id, person, now.isoformat()),
+            "team_id": team_id,
+            "person_id": person,
+            "role": role,
+            "valid_from": now,
+            "valid_to": None,
+        }
+        for person, role in people.items()
+        if person not in open_
+    ]
+    upsert(session, table_of(TeamMembership), rows, update=())
+    return len(rows)
+
+
+def leave(
+    session: Session, source: str, team_ids: list[str], login: str | None, now: datetime
+) -> int:
+    """Close the open memberships of these teams: the login's person's, or everyone's."""
+    query = update(TeamMembership).where(
+        TeamMembership.team_id.in_(team_ids), TeamMembership.valid_to.is_(None)
+    )
+    if login is not None:
+        people = list(_people(session, source, {login: "member"}))
+        query = query.where(TeamMembership.person_id.in_(people))
+    result = session.execute(query.values(valid_to=now))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _open(session: Session, team_ids: list[str], people: list[str]) -> set[str]:
+    query = select(TeamMembership.person_id).where(
+        TeamMembership.team_id.in_(team_ids),
+        TeamMembership.person_id.in_(people),
+        TeamMembership.valid_to.is_(None),
+    )
+    return set(session.scalars(query))
+
+
+def organization_teams(session: Session, org_id: str) -> list[str]:
+    return list(session.scalars(select(Team.id).where(Team.organization_id == org_id)))
