@@ -50,7 +50,7 @@ def _github(fake: FakeGitHub, **extra: Any) -> dict[str, Any]:
     return {
         "kind": "github",
         "name": "octo",
-        "options": {"repos": ["octo/app"], "api_url": fake.url, "clone": False},
+        "options": {"repos": ["octo/app"], "api_url": fake.url, "commits": "none"},
         **extra,
     }
 
