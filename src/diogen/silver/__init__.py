@@ -16,6 +16,7 @@ from diogen.silver.code import (
     ServiceRepository,
 )
 from diogen.silver.delivery import Deployment, DeploymentCommit, Incident, PipelineJob, PipelineRun
+from diogen.silver.gold import GoldPullRequestCommit, GoldVersion, SilverVersion
 from diogen.silver.people import Identity, Organization, Person, Team, TeamMembership
 from diogen.silver.work import (
     Issue,
@@ -32,6 +33,8 @@ __all__ = [
     "Deployment",
     "DeploymentCommit",
     "GitRef",
+    "GoldPullRequestCommit",
+    "GoldVersion",
     "Identity",
     "Incident",
     "Issue",
@@ -49,6 +52,7 @@ __all__ = [
     "ReviewComment",
     "Service",
     "ServiceRepository",
+    "SilverVersion",
     "Sprint",
     "SprintScopeChange",
     "Team",

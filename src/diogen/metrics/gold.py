@@ -1,0 +1,154 @@
+"""Gold: the commit ↔ pull request matching materialised per repository, and its refresh.
+
+The matching (`matching.pull_request_commits`) is the report's most expensive read: every
+call matched the window's deployed commits to pull requests through listed commits, merge
+commits and rebased copies. `refresh_gold` stores its answer per repository in
+`gold_pull_request_commit`, and reports read those rows by index instead.
+
+Freshness does not depend on writers remembering anything: database triggers bump a
+repository's `silver_version` on every write of a row the matching reads (silver.gold), and
+`gold_version` records the version each repository's rows were computed from. `matching`
+takes gold rows only for repositories whose versions are equal and computes the others'
+from silver in the same statement, so a report is never older than silver, whether or not
+anyone refreshed; refreshing only makes it fast again. Writers call `refresh_gold` at their
+edge, before they commit (the sync runner, the processors, webhooks, the events API).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, delete, func, insert, literal, select, text, union_all
+from sqlalchemy.orm import Session
+
+from diogen.metrics.matching import pull_request_commits
+from diogen.metrics.queries import id_list
+from diogen.silver import Commit, GoldPullRequestCommit, GoldVersion, PullRequest, Repository
+from diogen.silver.gold import SilverVersion
+
+# Repositories refreshed per statement batch is one: each is a delete and an insert of its
+# rows under a lock, so a refresh never holds more than one repository's rows at once.
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """Which repositories' gold rows equal what silver would compute now."""
+
+    fresh: frozenset[str]
+    stale: frozenset[str]
+
+
+def freshness(session: Session, repository_ids: Collection[str] | None = None) -> Freshness:
+    """Fresh: gold computed from the repository's current silver version (no version row
+    means never written since the triggers exist: version 0)."""
+    current = func.coalesce(SilverVersion.version, 0)
+    query = (
+        select(Repository.id, GoldVersion.version == current)
+        .outerjoin(GoldVersion, GoldVersion.repository_id == Repository.id)
+        .outerjoin(SilverVersion, SilverVersion.repository_id == Repository.id)
+    )
+    if repository_ids is not None:
+        query = query.where(Repository.id.in_(sorted(repository_ids)))
+    fresh: set[str] = set()
+    stale: set[str] = set()
+    for repository_id, is_fresh in session.execute(query):
+        (fresh if is_fresh else stale).add(repository_id)
+    return Freshness(frozenset(fresh), frozenset(stale))
+
+
+def matching(
+    session: Session,
+    *,
+    commits: Select[Any] | None = None,
+    pull_requests: Collection[str] | None = None,
+) -> Select[Any]:
+    """(pull request id, commit id) of the commits `commits` or the pull requests
+    `pull_requests`: gold rows of fresh repositories, silver's matching for the others."""
+    known = freshness(session)
+    branches: list[Select[Any, Any]] = []
+    if known.fresh:
+        gold: Select[str, str] = select(
+            GoldPullRequestCommit.pull_request_id, GoldPullRequestCommit.commit_id
+        )
+        if commits is not None:
+            gold = gold.where(GoldPullRequestCommit.commit_id.in_(commits))
+        if pull_requests is not None:
+            gold = gold.where(GoldPullRequestCommit.pull_request_id.in_(pull_requests))
+        if known.stale:
+            gold = gold.where(
+                GoldPullRequestCommit.repository_id.in_(id_list(session, known.fresh))
+            )
+        branches.append(gold)
+    if known.stale:
+        # As a subquery: SQLite cannot nest the silver union in another compound select.
+        silver = _from_silver(session, known, commits, pull_requests).subquery()
+        branches.append(select(silver.c.pull_request_id, silver.c.commit_id))
+    if len(branches) == 1:
+        return branches[0]
+    # Disjoint by repository (a commit matches pull requests of its own repository only).
+    return union_all(*branches)  # type: ignore[return-value]
+
+
+def _from_silver(
+    session: Session,
+    known: Freshness,
+    commits: Select[Any] | None,
+    pull_requests: Collection[str] | None,
+) -> Select[Any]:
+    stale = id_list(session, known.stale) if known.fresh else None
+    if commits is not None:
+        if stale is not None:
+            commits = select(Commit.id).where(
+                Commit.id.in_(commits), Commit.repository_id.in_(stale)
+            )
+        return pull_request_commits(commits=commits)
+    ids = select(PullRequest.id)
+    if pull_requests is not None:
+        ids = ids.where(PullRequest.id.in_(pull_requests))
+    if stale is not None:
+        ids = ids.where(PullRequest.repository_id.in_(stale))
+    return pull_request_commits(pull_requests=ids)
+
+
+def refresh_gold(session: Session, repository_ids: Collection[str] | None = None) -> dict[str, int]:
+    """Recompute the gold rows of the stale repositories (of `repository_ids`, or all).
+
+    Never commits: the caller's transaction makes it visible with the silver writes it
+    follows (pending ORM rows are flushed by the first query, as any query does). The silver
+    version is read before silver, so a write committed in between leaves the repository
+    stale rather than fresh with rows that miss it.
+    """
+    stale = sorted(freshness(session, repository_ids).stale)
+    rows = 0
+    for repository_id in stale:
+        rows += _refresh_one(session, repository_id)
+    return {"gold_repositories_refreshed": len(stale), "gold_rows": rows}
+
+
+def _refresh_one(session: Session, repository_id: str) -> int:
+    if session.get_bind().dialect.name == "postgresql":
+        # Two refreshes of one repository take turns: each deletes, then inserts its rows.
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext('diogen gold'), hashtext(:id))"),
+            {"id": repository_id},
+        )
+    version = session.scalar(
+        select(SilverVersion.version).where(SilverVersion.repository_id == repository_id)
+    )
+    session.execute(
+        delete(GoldPullRequestCommit).where(GoldPullRequestCommit.repository_id == repository_id)
+    )
+    ids = select(PullRequest.id).where(PullRequest.repository_id == repository_id)
+    pairs = pull_request_commits(pull_requests=ids).subquery()
+    session.execute(
+        insert(GoldPullRequestCommit).from_select(
+            ["pull_request_id", "commit_id", "repository_id"],
+            select(pairs.c.pull_request_id, pairs.c.commit_id, literal(repository_id)),
+        )
+    )
+    session.execute(delete(GoldVersion).where(GoldVersion.repository_id == repository_id))
+    session.execute(insert(GoldVersion).values(repository_id=repository_id, version=version or 0))
+    counted = select(func.count()).where(GoldPullRequestCommit.repository_id == repository_id)
+    return session.scalar(counted) or 0
