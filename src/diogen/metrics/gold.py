@@ -20,7 +20,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, literal, select, text, union_all
+from sqlalchemy import ColumnElement, Select, delete, func, insert, literal, select, text, union_all
 from sqlalchemy.orm import Session
 
 from diogen.metrics.matching import pull_request_commits
@@ -69,40 +69,45 @@ def matching(
     known = freshness(session)
     branches: list[Select[Any, Any]] = []
     if known.fresh:
-        gold: Select[str, str] = select(
-            GoldPullRequestCommit.pull_request_id, GoldPullRequestCommit.commit_id
-        )
+        gold = select(GoldPullRequestCommit.pull_request_id, GoldPullRequestCommit.commit_id)
         if commits is not None:
             gold = gold.where(GoldPullRequestCommit.commit_id.in_(commits))
         if pull_requests is not None:
             gold = gold.where(GoldPullRequestCommit.pull_request_id.in_(pull_requests))
-        if known.stale:
-            gold = gold.where(
-                GoldPullRequestCommit.repository_id.in_(id_list(session, known.fresh))
-            )
-        branches.append(gold)
-    if known.stale:
+        branches.append(gold.where(*only_fresh(session, known)))
+    silver = stale_matching(session, known, commits=commits, pull_requests=pull_requests)
+    if silver is not None:
         # As a subquery: SQLite cannot nest the silver union in another compound select.
-        silver = _from_silver(session, known, commits, pull_requests).subquery()
-        branches.append(select(silver.c.pull_request_id, silver.c.commit_id))
+        subquery = silver.subquery()
+        branches.append(select(subquery.c.pull_request_id, subquery.c.commit_id))
     if len(branches) == 1:
         return branches[0]
     # Disjoint by repository (a commit matches pull requests of its own repository only).
     return union_all(*branches)  # type: ignore[return-value]
 
 
-def _from_silver(
+def only_fresh(session: Session, known: Freshness) -> list[ColumnElement[bool]]:
+    """The condition keeping gold rows of fresh repositories (none when all are fresh)."""
+    if not known.stale:
+        return []
+    return [GoldPullRequestCommit.repository_id.in_(id_list(session, known.fresh))]
+
+
+def stale_matching(
     session: Session,
     known: Freshness,
-    commits: Select[Any] | None,
-    pull_requests: Collection[str] | None,
-) -> Select[Any]:
+    *,
+    commits: Select[Any] | None = None,
+    pull_requests: Collection[str] | None = None,
+) -> Select[Any] | None:
+    """Silver's matching for the stale repositories only; None when none is stale."""
+    if not known.stale:
+        return None
     stale = id_list(session, known.stale) if known.fresh else None
     if commits is not None:
         if stale is not None:
-            commits = select(Commit.id).where(
-                Commit.id.in_(commits), Commit.repository_id.in_(stale)
-            )
+            in_stale = Commit.repository_id.in_(stale)
+            commits = select(Commit.id).where(Commit.id.in_(commits), in_stale)
         return pull_request_commits(commits=commits)
     ids = select(PullRequest.id)
     if pull_requests is not None:

@@ -17,13 +17,14 @@ from typing import Any
 from sqlalchemy import Select, and_, false, func, select
 from sqlalchemy.orm import Session, aliased
 
-from diogen.metrics.gold import matching
-from diogen.metrics.queries import SUCCESS, as_flag, id_list, in_scope_among
+from diogen.metrics.gold import Freshness, freshness, matching, only_fresh, stale_matching
+from diogen.metrics.queries import SUCCESS, as_flag, id_list, in_scope_among, not_an_index
 from diogen.metrics.scope import ResolvedScope
 from diogen.silver import (
     Commit,
     Deployment,
     DeploymentCommit,
+    GoldPullRequestCommit,
     Identity,
     Person,
     PullRequest,
@@ -76,21 +77,53 @@ def shipped(session: Session, scope: ResolvedScope, deployments: Select[Any]) ->
     """The commit ↔ pull request matching over the commits of `deployments`, run once per
     report: its links (the counted deployments) and its hotfixes (every deployment since the
     window's start) are both read from the answer."""
-    pr_commits = matching(session, commits=_deployed_by(deployments)).subquery()
-    query = (
+    known = freshness(session)
+    queries: list[Select[Any, Any, Any, Any, Any]] = []
+    if known.fresh:
+        queries.append(_shipped_from_gold(session, scope, deployments, known))
+    silver = stale_matching(session, known, commits=_deployed_by(deployments))
+    if silver is not None:
+        pr_commits = silver.subquery()
+        queries.append(
+            select(
+                DeploymentCommit.deployment_id,
+                pr_commits.c.commit_id,
+                Commit.sha,
+                pr_commits.c.pull_request_id,
+                as_flag(scope.change_filter()),
+            )
+            .select_from(DeploymentCommit)
+            .join(pr_commits, pr_commits.c.commit_id == DeploymentCommit.commit_id)
+            .join(Commit, Commit.id == DeploymentCommit.commit_id)
+            .where(DeploymentCommit.deployment_id.in_(deployments))
+        )
+    return [
+        Shipped(dep_id, Link(*link))
+        for query in queries
+        for dep_id, *link in session.execute(query)
+    ]
+
+
+def _shipped_from_gold(
+    session: Session, scope: ResolvedScope, deployments: Select[Any], known: Freshness
+) -> Select[str, str, str, str, bool]:
+    """Index joins from the deployments' commits: deployment_commit entered by deployment
+    (SQLite is kept off its commit index, which would have it walk every gold row and probe
+    each), then the gold rows of each commit, then the commit."""
+    gold = GoldPullRequestCommit
+    return (
         select(
             DeploymentCommit.deployment_id,
-            pr_commits.c.commit_id,
+            gold.commit_id,
             Commit.sha,
-            pr_commits.c.pull_request_id,
+            gold.pull_request_id,
             as_flag(scope.change_filter()),
         )
         .select_from(DeploymentCommit)
-        .join(pr_commits, pr_commits.c.commit_id == DeploymentCommit.commit_id)
+        .join(gold, gold.commit_id == not_an_index(DeploymentCommit.commit_id))
         .join(Commit, Commit.id == DeploymentCommit.commit_id)
-        .where(DeploymentCommit.deployment_id.in_(deployments))
+        .where(DeploymentCommit.deployment_id.in_(deployments), *only_fresh(session, known))
     )
-    return [Shipped(dep_id, Link(*link)) for dep_id, *link in session.execute(query)]
 
 
 def links_of(rows: Iterable[Shipped], counted: Collection[str]) -> list[Link]:
