@@ -84,8 +84,9 @@ def test_interrupted_first_sync_resumes_and_reconciles_reachability(
 def test_whatever_stops_a_sync_the_batches_read_before_are_kept(
     tmp_path: Path, engine: Engine, stop: type[BaseException]
 ) -> None:
-    # Two full batches (20 records) were handed to the writer before the stop; both are written, however
-    # far behind the writer thread was (what a failed run keeps must not depend on timing).
+    # Two full batches (20 records) were handed to the writer before the stop; both are
+    # written, however far behind the writer thread was (what a failed run keeps must not
+    # depend on timing).
     history = [
         FastCommit(f"c{i}", 1_700_000_000 + i * 60, {"f": f"{i}\n".encode()}) for i in range(30)
     ]
