@@ -127,8 +127,9 @@ def test_gold_rows_are_silvers_matching_and_reports_agree(org: Engine) -> None:
         assert done["gold_repositories_refreshed"] == len(repositories) and done["gold_rows"]
         assert freshness(session).fresh == repositories
         pairs = select(GoldPullRequestCommit.pull_request_id, GoldPullRequestCommit.commit_id)
-        stored = {tuple(row) for row in session.execute(pairs)}
-        assert stored == {tuple(row) for row in session.execute(pull_request_commits())}
+        stored = {(pr, commit) for pr, commit in session.execute(pairs)}
+        computed = session.execute(pull_request_commits())
+        assert stored == {(pr, commit) for pr, commit in computed}
         assert reports(session) == expected
         # Nothing stale, nothing to do.
         assert refresh_gold(session)["gold_repositories_refreshed"] == 0
