@@ -11,7 +11,7 @@ repository's `silver_version` on every write of a row the matching reads (silver
 takes gold rows only for repositories whose versions are equal and computes the others'
 from silver in the same statement, so a report is never older than silver, whether or not
 anyone refreshed; refreshing only makes it fast again. Writers call `refresh_gold` at their
-edge, before they commit (the sync runner, the processors, webhooks, the events API).
+edge, before they commit (the sync runner, the bus processors, the GitHub webhook).
 """
 
 from __future__ import annotations
@@ -46,9 +46,6 @@ from diogen.silver import (
     Repository,
 )
 from diogen.silver.gold import SilverVersion
-
-# Repositories refreshed per statement batch is one: each is a delete and an insert of its
-# rows under a lock, so a refresh never holds more than one repository's rows at once.
 
 
 @dataclass(frozen=True)
