@@ -61,7 +61,8 @@ from diogen.db import make_engine, normalize_url
 from diogen.errors import DiogenError
 from diogen.metrics import Scope, Window, dora_report
 from diogen.metrics.gold import refresh_gold
-from diogen.silver import GoldVersion, Organization
+from diogen.silver import Organization
+from diogen.silver.gold import GoldVersion
 from diogen.testing.synthetic_org import (
     END,
     LEAVES,

@@ -21,13 +21,11 @@ from diogen.metrics.matching import pull_request_commits
 from diogen.pgupsert import COPY_MIN_ROWS
 from diogen.silver import (
     Commit,
-    GoldPullRequestCommit,
-    GoldVersion,
     PullRequestCommit,
     Repository,
-    SilverVersion,
 )
 from diogen.silver.base import table_of
+from diogen.silver.gold import GoldPullRequestCommit, GoldVersion, SilverVersion
 from diogen.testing.synthetic_org import END, append_events, generate_organization
 
 LAST_90_DAYS = Window(END + timedelta(days=1) - timedelta(days=90), END + timedelta(days=1))

@@ -39,13 +39,11 @@ from diogen.metrics.matching import pull_request_commits
 from diogen.metrics.queries import id_list
 from diogen.silver import (
     Commit,
-    GoldPullRequestCommit,
-    GoldVersion,
     PullRequest,
     PullRequestCommit,
     Repository,
 )
-from diogen.silver.gold import SilverVersion
+from diogen.silver.gold import GoldPullRequestCommit, GoldVersion, SilverVersion
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,12 @@ from diogen.silver import (
     Commit,
     Deployment,
     DeploymentCommit,
-    GoldPullRequestCommit,
     Identity,
     Person,
     PullRequest,
     Review,
 )
+from diogen.silver.gold import GoldPullRequestCommit
 
 # Pull requests per query in `facts`: well under SQLite's 32,766 bound parameters.
 CHUNK = 2000

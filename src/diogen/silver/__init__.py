@@ -1,5 +1,7 @@
 """The platform-independent domain model (DESIGN.md §4)."""
 
+# Gold tables (derived, not silver: not in __all__, not exported) register with the metadata.
+import diogen.silver.gold  # noqa: F401
 from diogen.silver.base import Base
 from diogen.silver.code import (
     Commit,
@@ -16,7 +18,6 @@ from diogen.silver.code import (
     ServiceRepository,
 )
 from diogen.silver.delivery import Deployment, DeploymentCommit, Incident, PipelineJob, PipelineRun
-from diogen.silver.gold import GoldPullRequestCommit, GoldVersion, SilverVersion
 from diogen.silver.people import Identity, Organization, Person, Team, TeamMembership
 from diogen.silver.work import (
     Issue,
@@ -33,8 +34,6 @@ __all__ = [
     "Deployment",
     "DeploymentCommit",
     "GitRef",
-    "GoldPullRequestCommit",
-    "GoldVersion",
     "Identity",
     "Incident",
     "Issue",
@@ -52,7 +51,6 @@ __all__ = [
     "ReviewComment",
     "Service",
     "ServiceRepository",
-    "SilverVersion",
     "Sprint",
     "SprintScopeChange",
     "Team",

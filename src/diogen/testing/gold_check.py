@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from diogen.metrics import Scope, Window, dora_report
 from diogen.metrics.gold import Freshness, freshness
-from diogen.silver import GoldVersion
+from diogen.silver.gold import GoldVersion
 
 # Wide enough for any test's data.
 EVERYTHING = Window(datetime(1990, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
