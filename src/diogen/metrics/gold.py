@@ -203,21 +203,28 @@ def repository_matching(repository_id: str) -> Select[Any]:
     return union(listed, merged, rebased)  # type: ignore[return-value]
 
 
+# Every join of the refresh has an index to look rows up by; these leave the planner nothing
+# else (nested loops over index lookups), whatever it believes of the tables.
+_LOOKUPS_ONLY = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin", "enable_material")
+
+
 @contextmanager
 def _index_lookups(session: Session) -> Iterator[None]:
-    """Sequential scans off for one statement, in this transaction only, restored after.
+    """Plans of index lookups for one statement, in this transaction only, restored after.
 
     Writers refresh in the transaction that just loaded the rows, before autovacuum has
-    analysed them: PostgreSQL then believes the tables empty and joins them by nested
-    sequential scans (over eight minutes for 5,000 commits in the pipeline tests). Every
-    join of the refresh has an index; this makes the planner take it whatever it believes.
+    analysed them: PostgreSQL then believes the tables nearly empty and matched every commit
+    of a repository against every other (minutes for 5,000 commits in the tests).
     """
-    before = session.scalar(text("SELECT current_setting('enable_seqscan')"))
-    session.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))
+    names = ", ".join(f"current_setting('{name}')" for name in _LOOKUPS_ONLY)
+    before = session.execute(text(f"SELECT {names}")).one()
+    for name in _LOOKUPS_ONLY:
+        session.execute(text(f"SELECT set_config('{name}', 'off', true)"))
     try:
         yield
     finally:
-        session.execute(text("SELECT set_config('enable_seqscan', :v, true)"), {"v": before})
+        for name, value in zip(_LOOKUPS_ONLY, before, strict=True):
+            session.execute(text(f"SELECT set_config('{name}', :v, true)"), {"v": value})
 
 
 def _refresh_one(session: Session, repository_id: str) -> int:
