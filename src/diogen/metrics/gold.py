@@ -231,8 +231,12 @@ def _refresh_one(session: Session, repository_id: str) -> int:
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
         # Two refreshes of one repository take turns: each deletes, then inserts its rows.
+        # Advisory locks are the whole database's: the schema keeps Diogens apart.
         session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext('diogen gold'), hashtext(:id))"),
+            text(
+                "SELECT pg_advisory_xact_lock("
+                "hashtext('diogen gold ' || current_schema()), hashtext(:id))"
+            ),
             {"id": repository_id},
         )
     version = session.scalar(
