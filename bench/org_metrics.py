@@ -16,8 +16,13 @@ warm-up call), it times:
   * one team's weekly DORA series over a year,
   * the same two flow reports, when `diogen.metrics.flow` exists,
   * the organisation's DORA report after 1,000 new events (commits and the deployments
-    shipping them, inserted in the same transaction and rolled back afterwards). No rollup
-    exists yet, so this is the from-scratch recomputation that a rollup refresh would replace.
+    shipping them, inserted in the same transaction and rolled back afterwards): the
+    incremental gold refresh (`metrics.gold.refresh_gold`, only the repositories the events
+    made stale) and the report, timed together; the refresh alone is printed beside it.
+
+Before measuring, gold is built for every stale repository (timed and printed). With
+--no-gold it is marked stale instead, so the reports read silver's matching everywhere: the
+figures of the code before gold, on the same data and at the same load.
 
 It prints each figure against the issue's target, the peak memory, and for each report where
 the time goes: every SQL statement timed with engine events (execute time, time until the
@@ -47,14 +52,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, func, inspect, select, text
+from sqlalchemy import Engine, delete, event, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from diogen import migrations
 from diogen.db import make_engine, normalize_url
 from diogen.errors import DiogenError
 from diogen.metrics import Scope, Window, dora_report
+from diogen.metrics.gold import refresh_gold
 from diogen.silver import Organization
+from diogen.silver.gold import GoldVersion
 from diogen.testing.synthetic_org import (
     END,
     LEAVES,
@@ -100,6 +108,7 @@ class Timing:
     seconds: float
     statements: list[Statement] = field(default_factory=list)
     insert_seconds: float = 0.0
+    refresh_seconds: float = 0.0
     stopped: bool = False  # interrupted at --limit
 
 
@@ -163,6 +172,7 @@ def run(args: argparse.Namespace) -> None:
     try:
         describe(url)
         print_generation(generate(url, args))
+        print(f"gold: {prepare_gold(url, gold=not args.no_gold)}")
         print(f"statistics: {analyze(url, args.analyze)}")
         cases = make_cases(url, args)
         results = [measure(url, case, args) for case in cases]
@@ -194,6 +204,11 @@ def parse_args() -> argparse.Namespace:
         "--plans", action="store_true", help="print the query plan of the slowest statements"
     )
     parser.add_argument("--insert", action="store_true", help="PostgreSQL: INSERT, not COPY")
+    parser.add_argument(
+        "--no-gold",
+        action="store_true",
+        help="mark gold stale: reports read silver's matching (the figures before gold)",
+    )
     parser.add_argument(
         "--analyze",
         choices=("auto", "yes", "no"),
@@ -309,6 +324,29 @@ def generate(url: str, args: argparse.Namespace) -> Generated:
     return Generated(seconds, peak, rows)
 
 
+def prepare_gold(url: str, *, gold: bool) -> str:
+    """Bring the schema up to date, then build gold for every stale repository (or mark
+    every repository stale with `gold=False`); say what it took."""
+    engine = make_engine(url)
+    try:
+        migrations.upgrade(engine)
+        with Session(engine) as session:
+            if not gold:
+                session.execute(delete(GoldVersion))
+                session.commit()
+                return "marked stale: the reports read silver's matching (--no-gold)"
+            started = time.perf_counter()
+            done = refresh_gold(session)
+            session.commit()
+            seconds = time.perf_counter() - started
+    finally:
+        engine.dispose()
+    return (
+        f"built for {done['gold_repositories_refreshed']} stale repositories"
+        f" ({done['gold_rows']:,} rows) in {seconds:.1f} s"
+    )
+
+
 def _has_organization(engine: Engine) -> bool:
     try:
         with Session(engine) as session:
@@ -401,7 +439,7 @@ def make_cases(url: str, args: argparse.Namespace) -> list[Case]:
         ]
     cases.append(
         Case(
-            f"org DORA after {EVENTS:,} new events (recomputed)",
+            f"org DORA after {EVENTS:,} new events (refresh + report)",
             lambda s: dora_report(s, Scope(), last_90_days),
             2.0,
             refresh=True,
@@ -467,9 +505,16 @@ def timed(engine: Engine, case: Case, limit: float) -> Timing:
             started = time.perf_counter()
             append_events(session, END + timedelta(hours=1), EVENTS)
             inserted = time.perf_counter() - started
+        refreshed = 0.0
         with clock.record() as statements, interrupted_after(session, limit):
             started = time.perf_counter()
             try:
+                if case.refresh:
+                    # Only the repositories the events made stale (none when --no-gold
+                    # marked every one stale: nothing is fresh to keep fresh).
+                    if session.scalar(select(func.count()).select_from(GoldVersion)):
+                        refresh_gold(session)
+                    refreshed = time.perf_counter() - started
                 case.run(session)
             except DBAPIError:
                 if time.perf_counter() - started < limit:
@@ -478,7 +523,7 @@ def timed(engine: Engine, case: Case, limit: float) -> Timing:
             seconds = time.perf_counter() - started
         session.rollback()
     clock.detach()
-    return Timing(seconds, statements, inserted, stopped)
+    return Timing(seconds, statements, inserted, refreshed, stopped)
 
 
 @contextmanager
@@ -507,6 +552,8 @@ def replay(url: str, statements: list[Statement]) -> None:
     try:
         cursor = raw.cursor()
         for statement in statements:
+            if not statement.text.lstrip().upper().startswith(("SELECT", "WITH")):
+                continue  # the gold refresh's writes: timed in the report, not replayed
             started = time.perf_counter()
             cursor.execute(statement.text, statement.parameters)
             statement.rows = len(cursor.fetchall())
@@ -526,6 +573,11 @@ def breakdown(url: str, case: Case, result: Result, args: argparse.Namespace) ->
         print(
             f"  inserting the {EVENTS:,} events themselves: cold {result.cold.insert_seconds:.2f}"
             f" s, warm median {statistics.median(inserts):.2f} s"
+        )
+        refreshes = [t.refresh_seconds for t in result.warm] or [result.cold.refresh_seconds]
+        print(
+            f"  of which the gold refresh: cold {result.cold.refresh_seconds:.2f} s,"
+            f" warm median {statistics.median(refreshes):.2f} s"
         )
     print_statements("cold", result.cold)
     if result.warm:

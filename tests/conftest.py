@@ -70,3 +70,26 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"third-party payloads not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(params=["silver", "gold"])
+def matching_source(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run a metrics test twice: with gold stale (reports compute the commit ↔ pull request
+    matching from silver) and with gold refreshed after every flush (reports read it from
+    gold rows), so every scenario proves both give the same numbers."""
+    if request.param == "silver":
+        yield "silver"
+        return
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from diogen.metrics.gold import refresh_gold
+
+    def refresh(session: Session, _context: object) -> None:
+        refresh_gold(session)
+
+    event.listen(Session, "after_flush_postexec", refresh)
+    try:
+        yield "gold"
+    finally:
+        event.remove(Session, "after_flush_postexec", refresh)

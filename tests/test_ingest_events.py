@@ -19,7 +19,9 @@ from diogen.ingest.event_schema import MAX_EVENTS
 from diogen.ingest.events import ingest_events
 from diogen.ingest.models import QuarantinedRecord, RawRecord
 from diogen.metrics import Scope, Window, dora_report
+from diogen.metrics.gold import refresh_gold
 from diogen.silver import Deployment, DeploymentCommit, Incident, Service
+from diogen.testing.gold_check import gold_agrees_in
 
 NOW = utc("2024-02-01")
 JANUARY = Window(utc("2024-01-01"), utc("2024-01-29"))
@@ -85,6 +87,15 @@ def test_events_become_deployments_and_incidents(session: Session) -> None:
     assert report["lead_time_for_changes"]["median_hours"] == 23.0
     assert report["change_failure_rate"]["rate"] == 0.5
     assert report["failed_deployment_recovery_time"]["median_hours"] == 6.0
+
+
+def test_reports_after_events_serve_silvers_numbers(session: Session) -> None:
+    """Events write deployments and incidents, which gold does not store: gold refreshed
+    before them stays fresh and the reports still equal silver's."""
+    refresh_gold(session)
+    ingest_events(session, "ci", EVENTS, NOW)
+    agrees, known = gold_agrees_in(session)
+    assert agrees and known.fresh and not known.stale
 
 
 def test_sending_the_same_events_twice_changes_nothing(session: Session) -> None:

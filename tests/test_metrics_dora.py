@@ -20,6 +20,9 @@ from diogen.metrics.dora import NO_FAILURE_DATA
 from diogen.metrics.window import LATEST
 from diogen.silver import Deployment
 
+# Every scenario twice: matching from silver, and from refreshed gold rows.
+pytestmark = pytest.mark.usefixtures("matching_source")
+
 NO_SAMPLES = {"median_hours": None, "p75_hours": None, "p90_hours": None}
 NO_STAGES = {
     "pull_requests": 0,

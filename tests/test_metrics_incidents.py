@@ -17,6 +17,9 @@ from diogen.ids import stable_id
 from diogen.metrics import Scope, Window, dora_report
 from diogen.silver import PullRequest
 
+# Every scenario twice: matching from silver, and from refreshed gold rows.
+pytestmark = pytest.mark.usefixtures("matching_source")
+
 JANUARY = Window(utc("2024-01-01"), utc("2024-01-29"))
 
 

@@ -31,6 +31,9 @@ from diogen.silver import (
 )
 from diogen.silver.base import Base
 
+# Every scenario twice: matching from silver, and from refreshed gold rows.
+pytestmark = pytest.mark.usefixtures("matching_source")
+
 START = datetime(2024, 1, 1, tzinfo=UTC)
 WINDOW = Window(START + timedelta(days=3), START + timedelta(days=25))
 REPO = stable_id("prop", "repository", "r")

@@ -15,6 +15,9 @@ from test_metrics_support import Silver, engine_for, utc
 
 from diogen.metrics import Scope, Window, dora_report
 
+# Every scenario twice: matching from silver, and from refreshed gold rows.
+pytestmark = pytest.mark.usefixtures("matching_source")
+
 JANUARY = Window(utc("2024-01-01"), utc("2024-01-29"))
 
 

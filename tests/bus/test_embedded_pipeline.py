@@ -19,6 +19,7 @@ from diogen.ingest.replay import replay
 from diogen.processing import deadletters
 from diogen.processing.locks import make_locks
 from diogen.processing.processor import Processor
+from diogen.testing.gold_check import gold_agrees_with_silver
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -50,6 +51,12 @@ def test_processors_build_what_the_inline_sync_built(
     assert count(target, BusEvent) == records + 1  # and the checkpoint
     assert count(target, DeadLetter) == 0
     assert count(target, StaleWindow) > 0
+    # The processors refreshed gold with their batches, and it serves silver's numbers.
+    agrees, known = gold_agrees_with_silver(target)
+    assert agrees and known.fresh and not known.stale
+    # So did the inline sync (the runner) of the reference.
+    agrees, known = gold_agrees_with_silver(reference[0])
+    assert agrees and known.fresh and not known.stale
 
 
 def test_replay_rebuilds_silver_from_bronze_alone(
@@ -65,6 +72,8 @@ def test_replay_rebuilds_silver_from_bronze_alone(
 
     assert rebuilt == expected
     assert snapshot(target) == expected
+    agrees, known = gold_agrees_with_silver(target)
+    assert agrees and known.fresh
     assert snapshot(engine) == expected
     assert first.records == count(engine, RawRecord)
     assert first.sources == ["git:repo"]

@@ -31,6 +31,7 @@ from diogen.silver import (
     Review,
     ReviewComment,
 )
+from diogen.testing.gold_check import gold_agrees_with_silver
 
 SECRET = "It's a Secret to Everybody"
 EXAMPLES = "octokit-webhooks/payload-examples/api.github.com"
@@ -81,6 +82,9 @@ def test_every_example_delivery_is_stored_and_normalised(engine: Engine, shared_
     assert statuses == {"processed": total}
     assert count(engine, RawRecord) == total
     assert count(engine, QuarantinedRecord) == 0
+    # Each delivery refreshed gold for the repositories it wrote; it serves silver's numbers.
+    agrees, known = gold_agrees_with_silver(engine)
+    assert agrees and known.fresh
     with session_scope(engine) as session:
         assert set(session.scalars(select(Repository.name))) == {
             "Codertocat/Hello-World",

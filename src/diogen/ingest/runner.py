@@ -26,6 +26,7 @@ from diogen.ids import stable_id
 from diogen.ingest import bronze, outbox
 from diogen.ingest.models import SyncRun
 from diogen.ingest.writer import BatchWriter
+from diogen.metrics.gold import refresh_gold
 from diogen.silver.base import Base
 from diogen.silver.deployments import link_deployed_commits
 from diogen.silver.work_links import link_work
@@ -184,6 +185,8 @@ class _Sync:
         with session_scope(self.engine) as session:
             scope = None if self.wrote_issues else self.work_repositories
             self.result.summary.update(link_work(session, repositories=scope))
+            # The gold matching of the repositories whose commits or pull requests changed.
+            refresh_gold(session, self.work_repositories)
 
     def _note_work(self, batch: _Batch) -> None:
         repositories, issues = batch.work()

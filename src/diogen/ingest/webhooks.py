@@ -29,6 +29,7 @@ from diogen.db import session_scope, upsert
 from diogen.errors import ConfigError, InputError, validation_problems
 from diogen.ingest import bronze
 from diogen.ingest.runner import REJECTIONS, TABLE_ORDER, utcnow
+from diogen.metrics.gold import refresh_gold
 from diogen.silver import GitRef, Review
 from diogen.silver.base import Base
 from diogen.silver.deployments import link_deployed_commits
@@ -155,6 +156,9 @@ class Delivery:
         apply_event(session, event, received)
         for repository in sorted({r.values["repository_id"] for r in rows if _linked(r)}):
             link_deployed_commits(session, repository)
+        refresh_gold(
+            session, {r.values["repository_id"] for r in rows if r.values.get("repository_id")}
+        )
         return WebhookResult("processed", self.event, self.id, len(rows))
 
     def parse(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
-from diogen.metrics.pull_queries import pull_request_commits
+from diogen.metrics.gold import matching
 from diogen.metrics.queries import SUCCESS
 from diogen.silver import Commit, Deployment, DeploymentCommit, Incident
 
@@ -127,7 +127,7 @@ def _by_sha(
 def _by_pull_request(session: Session, ids: set[str], pattern: re.Pattern[str]) -> dict[str, str]:
     if not ids:
         return {}
-    pr_commits = pull_request_commits(pull_requests=ids).subquery()
+    pr_commits = matching(session, pull_requests=ids).subquery()
     query = (
         select(pr_commits.c.pull_request_id)
         .join(DeploymentCommit, DeploymentCommit.commit_id == pr_commits.c.commit_id)

@@ -1,9 +1,10 @@
-"""The silver reads that turn deployed commits into pull-request changes (DESIGN.md §5).
+"""The reads that turn deployed commits into pull-request changes (DESIGN.md §5).
 
 A pull request is deployed by the first production deployment containing its merge commit or
-any of its commits, which covers merge, squash and rebase merges alike. Commits are matched to
-pull requests by sha within the same repository. Every query here is one statement whatever
-the number of pull requests; the set of pull requests is passed along as a subquery.
+any of its commits, which covers merge, squash and rebase merges alike. The commit ↔ pull
+request matching comes from gold (`metrics.gold.matching`: gold rows of fresh repositories,
+silver's matching for the others). Every query here is one statement whatever the number of
+pull requests; the set of pull requests is passed along as a subquery.
 """
 
 from __future__ import annotations
@@ -13,16 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Select,
-    and_,
-    false,
-    func,
-    select,
-    union,
-)
+from sqlalchemy import Select, and_, false, func, select
 from sqlalchemy.orm import Session, aliased
 
+from diogen.metrics.gold import Freshness, freshness, matching, only_fresh, stale_matching
 from diogen.metrics.queries import SUCCESS, as_flag, id_list, in_scope_among, not_an_index
 from diogen.metrics.scope import ResolvedScope
 from diogen.silver import (
@@ -32,9 +27,9 @@ from diogen.silver import (
     Identity,
     Person,
     PullRequest,
-    PullRequestCommit,
     Review,
 )
+from diogen.silver.gold import GoldPullRequestCommit
 
 # Pull requests per query in `facts`: well under SQLite's 32,766 bound parameters.
 CHUNK = 2000
@@ -66,136 +61,6 @@ class PullRequestFacts:
     deployed_at: datetime | None = None
 
 
-def pull_request_commits(
-    *,
-    commits: Select[Any] | None = None,
-    pull_requests: Select[Any] | Collection[str] | None = None,
-) -> Select[tuple[str, str]]:
-    """(pull request id, commit id) for the commits of pull requests.
-
-    A pull request's commits are those it lists, its merge commit (a merge or a squash), and
-    their rebased copies: a rebase merge writes new commits that keep each original's author,
-    author date and subject, and only the last of them is the merge commit. `commits` and
-    `pull_requests` restrict the answer (ids, or a query of ids) inside every branch, where
-    the database can use its indexes, rather than around the union.
-    """
-    # Off the pull-request (repository, number) index, which would walk every pull request of
-    # the repository for each commit: the commits' sha indexes are the way in.
-    pr_repository = not_an_index(PullRequest.repository_id)
-    same_repository = Commit.repository_id == pr_repository
-    listed = (
-        select(PullRequestCommit.pull_request_id, Commit.id.label("commit_id"))
-        .join(PullRequest, PullRequest.id == PullRequestCommit.pull_request_id)
-        .join(Commit, and_(Commit.sha == PullRequestCommit.sha, same_repository))
-    )
-    merged = select(PullRequest.id.label("pull_request_id"), Commit.id.label("commit_id")).join(
-        Commit, and_(Commit.sha == PullRequest.merge_commit_sha, same_repository)
-    )
-    original = aliased(Commit)
-    rebased = (
-        select(PullRequestCommit.pull_request_id, Commit.id.label("commit_id"))
-        .join(PullRequest, PullRequest.id == PullRequestCommit.pull_request_id)
-        .join(
-            original,
-            and_(
-                original.sha == PullRequestCommit.sha,
-                original.repository_id == pr_repository,
-            ),
-        )
-        .join(
-            Commit,
-            and_(
-                same_repository,
-                Commit.repository_id == original.repository_id,
-                Commit.authored_at == original.authored_at,
-                Commit.author_email == original.author_email,
-                Commit.subject == original.subject,
-                Commit.sha != original.sha,
-            ),
-        )
-    )
-    branches = [listed, merged, rebased] if commits is None else _of_commits(commits)
-    if pull_requests is not None:
-        branches = [branch.where(PullRequest.id.in_(pull_requests)) for branch in branches]
-    return union(*branches)  # type: ignore[return-value]
-
-
-def _of_commits(commits: Select[Any]) -> list[Select[Any]]:
-    """The same three branches, driven by the commits `commits`.
-
-    The commits' rows (sha, repository, author, date, subject) are read once into a
-    materialised CTE the branches join: with ids alone each branch fetched every commit again
-    by primary key (three random reads per commit of the window). Materialised also because
-    PostgreSQL otherwise estimates the window's commits (a semi-join through
-    deployment_commit and deployment) at one row and hashes every commit, pull request and
-    listed commit of the history for each branch.
-    """
-    wanted = (
-        select(
-            Commit.id,
-            Commit.sha,
-            Commit.repository_id,
-            Commit.authored_at,
-            Commit.author_email,
-            Commit.subject,
-        )
-        .where(Commit.id.in_(commits))
-        .cte()
-        .prefix_with("MATERIALIZED")
-    )
-    commit_id = wanted.c.id.label("commit_id")
-    pr_repository = not_an_index(PullRequest.repository_id)
-    listed = (
-        select(PullRequestCommit.pull_request_id, commit_id)
-        .select_from(wanted)
-        .join(PullRequestCommit, PullRequestCommit.sha == wanted.c.sha)
-        .join(
-            PullRequest,
-            and_(
-                PullRequest.id == PullRequestCommit.pull_request_id,
-                pr_repository == wanted.c.repository_id,
-            ),
-        )
-    )
-    merged = (
-        select(PullRequest.id.label("pull_request_id"), commit_id)
-        .select_from(wanted)
-        .join(
-            PullRequest,
-            and_(
-                PullRequest.merge_commit_sha == wanted.c.sha,
-                pr_repository == wanted.c.repository_id,
-            ),
-        )
-    )
-    original = aliased(Commit)
-    rebased = (
-        select(PullRequestCommit.pull_request_id, commit_id)
-        .select_from(wanted)
-        .join(
-            original,
-            # The CTE's side hidden from SQLite's automatic indexes, which would have it scan
-            # every listed commit of the history and probe the window's commits.
-            and_(
-                original.repository_id == not_an_index(wanted.c.repository_id),
-                original.authored_at == not_an_index(wanted.c.authored_at),
-                original.author_email == not_an_index(wanted.c.author_email),
-                original.subject == not_an_index(wanted.c.subject),
-                original.sha != wanted.c.sha,
-            ),
-        )
-        .join(PullRequestCommit, PullRequestCommit.sha == original.sha)
-        .join(
-            PullRequest,
-            and_(
-                PullRequest.id == PullRequestCommit.pull_request_id,
-                pr_repository == wanted.c.repository_id,
-            ),
-        )
-    )
-    return [listed, merged, rebased]
-
-
 def _deployed_by(counted: Select[Any]) -> Select[str]:
     return select(DeploymentCommit.commit_id).where(DeploymentCommit.deployment_id.in_(counted))
 
@@ -212,21 +77,53 @@ def shipped(session: Session, scope: ResolvedScope, deployments: Select[Any]) ->
     """The commit ↔ pull request matching over the commits of `deployments`, run once per
     report: its links (the counted deployments) and its hotfixes (every deployment since the
     window's start) are both read from the answer."""
-    pr_commits = pull_request_commits(commits=_deployed_by(deployments)).subquery()
-    query = (
+    known = freshness(session)
+    queries: list[Select[Any, Any, Any, Any, Any]] = []
+    if known.fresh:
+        queries.append(_shipped_from_gold(session, scope, deployments, known))
+    silver = stale_matching(session, known, commits=_deployed_by(deployments))
+    if silver is not None:
+        pr_commits = silver.subquery()
+        queries.append(
+            select(
+                DeploymentCommit.deployment_id,
+                pr_commits.c.commit_id,
+                Commit.sha,
+                pr_commits.c.pull_request_id,
+                as_flag(scope.change_filter()),
+            )
+            .select_from(DeploymentCommit)
+            .join(pr_commits, pr_commits.c.commit_id == DeploymentCommit.commit_id)
+            .join(Commit, Commit.id == DeploymentCommit.commit_id)
+            .where(DeploymentCommit.deployment_id.in_(deployments))
+        )
+    return [
+        Shipped(dep_id, Link(*link))
+        for query in queries
+        for dep_id, *link in session.execute(query)
+    ]
+
+
+def _shipped_from_gold(
+    session: Session, scope: ResolvedScope, deployments: Select[Any], known: Freshness
+) -> Select[str, str, str, str, bool]:
+    """Index joins from the deployments' commits: deployment_commit entered by deployment
+    (SQLite is kept off its commit index, which would have it walk every gold row and probe
+    each), then the gold rows of each commit, then the commit."""
+    gold = GoldPullRequestCommit
+    return (
         select(
             DeploymentCommit.deployment_id,
-            pr_commits.c.commit_id,
+            gold.commit_id,
             Commit.sha,
-            pr_commits.c.pull_request_id,
+            gold.pull_request_id,
             as_flag(scope.change_filter()),
         )
         .select_from(DeploymentCommit)
-        .join(pr_commits, pr_commits.c.commit_id == DeploymentCommit.commit_id)
+        .join(gold, gold.commit_id == not_an_index(DeploymentCommit.commit_id))
         .join(Commit, Commit.id == DeploymentCommit.commit_id)
-        .where(DeploymentCommit.deployment_id.in_(deployments))
+        .where(DeploymentCommit.deployment_id.in_(deployments), *only_fresh(session, known))
     )
-    return [Shipped(dep_id, Link(*link)) for dep_id, *link in session.execute(query)]
 
 
 def links_of(rows: Iterable[Shipped], counted: Collection[str]) -> list[Link]:
@@ -306,7 +203,7 @@ def _with(
 
 def _first_commits(session: Session, ids: list[str]) -> dict[str, datetime]:
     """Earliest authored time over a pull request's known commits; a merge commit only joins."""
-    pr_commits = pull_request_commits(pull_requests=ids).subquery()
+    pr_commits = matching(session, pull_requests=ids).subquery()
     query = (
         select(pr_commits.c.pull_request_id, func.min(Commit.authored_at))
         .join(Commit, Commit.id == pr_commits.c.commit_id)
@@ -367,7 +264,7 @@ def _first_deployments(
     the join a team's filter (a correlated EXISTS) ran once per pull request, commit and
     deployment.
     """
-    pr_commits = pull_request_commits(pull_requests=ids).subquery()
+    pr_commits = matching(session, pull_requests=ids).subquery()
     query = (
         select(pr_commits.c.pull_request_id, Deployment.id, Deployment.finished_at)
         .join(DeploymentCommit, DeploymentCommit.commit_id == pr_commits.c.commit_id)

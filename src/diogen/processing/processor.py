@@ -28,6 +28,7 @@ from diogen.ingest import bronze
 from diogen.ingest.models import RawRecord
 from diogen.ingest.outbox import CHECKPOINT
 from diogen.ingest.runner import LINKED_TABLES, REJECTIONS, utcnow
+from diogen.metrics.gold import refresh_gold
 from diogen.processing import deadletters, upserts, windows
 from diogen.processing.registry import Normalisers
 from diogen.silver import Deployment
@@ -187,6 +188,8 @@ class Processor:
         bronze.write_quarantine(session, [p.quarantine for p in good if p.quarantine])
         for repository in sorted(_with_deployments(session, _linked_repositories(good))):
             outcome.summary.update(link_deployed_commits(session, repository))
+        # In the batch's transaction, so gold is fresh when its silver rows become visible.
+        refresh_gold(session, _named_repositories(good))
         for source in dict.fromkeys(p.finish for p in good if p.finish):
             outcome.summary.update(self.normalisers.finish(session, source))
         now = self.clock()
@@ -251,6 +254,17 @@ def _linked_repositories(plans: list[Planned]) -> set[str]:
         for p in plans
         for row in p.rows
         if row.table.name in LINKED_TABLES and row.values.get("repository_id")
+    }
+
+
+def _named_repositories(plans: list[Planned]) -> set[str]:
+    """Repositories a batch's rows name (a listed commit names none: its repository stays on
+    silver's matching until a batch naming it refreshes it)."""
+    return {
+        row.values["repository_id"]
+        for p in plans
+        for row in p.rows
+        if row.values.get("repository_id")
     }
 
 

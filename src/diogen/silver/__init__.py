@@ -1,5 +1,7 @@
 """The platform-independent domain model (DESIGN.md §4)."""
 
+# Gold tables (derived, not silver: not in __all__, not exported) register with the metadata.
+import diogen.silver.gold  # noqa: F401
 from diogen.silver.base import Base
 from diogen.silver.code import (
     Commit,

@@ -22,6 +22,10 @@ NOT_SILVER = frozenset(
         "dead_letter",
         "outbox_event",
         "stale_window",
+        # Gold: derived from silver, with the versions that say how fresh it is.
+        "gold_pull_request_commit",
+        "gold_version",
+        "silver_version",
         "raw_record",
         "quarantined_record",
         "sync_cursor",
