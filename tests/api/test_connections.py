@@ -83,7 +83,10 @@ def test_secrets_are_write_only_encrypted_and_never_said(
         listed = keyed.get("root", V)
         tested = keyed.client.post(f"{V}/octo/test", headers=keyed.headers("root"))
 
-    assert body["secrets"] == {"token": {"set": True, "updated_at": "2024-03-01T12:00:00Z"}}
+    assert body["secrets"] == {
+        "token": {"set": True, "updated_at": "2024-03-01T12:00:00Z"},
+        "webhook_secret": {"set": False, "updated_at": None},
+    }
     assert (body["source"], body["schedule"], body["interval_minutes"]) == (
         _source(fake),
         "every 45 min",

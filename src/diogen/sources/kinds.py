@@ -97,7 +97,7 @@ KINDS: dict[str, Kind] = {
         Kind(
             "github",
             GitHubConfig,
-            ("token",),
+            ("token", "webhook_secret"),
             frozenset({"tokens", "app", "cache_dir", "git_jobs"}),
             GitHubConnector,
         ),

@@ -7,6 +7,7 @@ in an error message a secret's value.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Mapping
@@ -23,10 +24,12 @@ from diogen.errors import ConfigError, InputError, NotFoundError
 from diogen.sources.kinds import Build, Kind, check_options, check_secrets, kind_named
 from diogen.sources.models import SourceConnection
 from diogen.sources.probe import ProbeResult, probe
-from diogen.sources.secrets import SecretBox
+from diogen.sources.secrets import SecretBox, SecretKeyError
 
 # What the API's paths can address: no slash, no leading blank.
 NAME = re.compile(r"^[^\s/][^/]{0,254}$")
+
+log = logging.getLogger("diogen.sources")
 
 
 class CannotBuild(InputError):
@@ -246,3 +249,20 @@ def rotate_key(session: Session, settings: Settings) -> int:
             count += 1
     session.flush()
     return count
+
+
+def webhook_secrets(session: Session, settings: Settings, kind: str) -> list[str]:
+    """The `webhook_secret` of every enabled connection of `kind`: a delivery signed with any
+    of them is one of theirs. A connection whose secrets the key cannot open is skipped."""
+    box, found = SecretBox(settings.secret_key), []
+    for row in all_connections(session):
+        if row.kind != kind or not row.enabled or "webhook_secret" not in row.secret_meta:
+            continue
+        try:
+            secret = box.open(row.secret_box).get("webhook_secret")
+        except SecretKeyError as exc:
+            log.warning("webhook secret of connection %s skipped: %s", row.name, exc)
+            continue
+        if secret:
+            found.append(secret)
+    return found

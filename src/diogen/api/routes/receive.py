@@ -19,6 +19,7 @@ from diogen.accounts.roles import at_least
 from diogen.api.access import Principal
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
 from diogen.api.routes.common import api_router
+from diogen.api.state import ApiState
 from diogen.db import session_scope
 from diogen.ingest.event_schema import MAX_EVENTS
 from diogen.ingest.events import ingest_events
@@ -28,7 +29,9 @@ from diogen.ingest.webhooks import (
     WebhookRules,
     WebhookSignatureError,
     receive_github,
+    signature_matches,
 )
+from diogen.sources.service import webhook_secrets
 
 router = api_router("receive")
 
@@ -72,18 +75,22 @@ async def github_webhook(request: Request, state: StateDep) -> JSONResponse:
     `X-GitHub-Delivery`, stored in bronze and normalised into silver by the `[github]`
     section's deployment and incident rules, as `sync github` applies them."""
     body = await request.body()
-    secret = state.settings.github_webhook_secret
-    if secret is None:
+    secrets = await run_in_threadpool(_github_secrets, state)
+    if not secrets:
         raise WebhookSignatureError(
-            "GitHub webhooks are off: set DIOGEN_GITHUB_WEBHOOK_SECRET to the webhook's secret"
+            "GitHub webhooks are off: set DIOGEN_GITHUB_WEBHOOK_SECRET to the webhook's secret, "
+            "or give a GitHub connection a webhook_secret"
         )
+    signature = request.headers.get("x-hub-signature-256")
+    # The source whose secret signed it; none did: the check below answers 401.
+    secret = next((s for s in secrets if signature_matches(signature, body, s)), secrets[0])
     rules = WebhookRules.from_settings(state.settings)
     result = await run_in_threadpool(
         _receive_github,
         state.engine,
         dict(request.headers),
         body,
-        secret.get_secret_value(),
+        secret,
         rules,
         state.settings.bot_pattern,
     )
@@ -169,3 +176,11 @@ def _ingest_organizations(principal: Principal) -> set[str] | None:
     if not allowed:
         raise PermissionDenied("pushing events takes the maintainer role in an organisation")
     return allowed
+
+
+def _github_secrets(state: ApiState) -> list[str]:
+    """The instance's GitHub webhook secret, then each GitHub connection's."""
+    given = state.settings.github_webhook_secret
+    with session_scope(state.engine) as session:
+        stored = webhook_secrets(session, state.settings, "github")
+    return ([given.get_secret_value()] if given else []) + stored
