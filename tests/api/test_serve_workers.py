@@ -33,28 +33,35 @@ def _health_count(base: str) -> float:
     return float(found.group(1))
 
 
-@pytest.mark.slow
-def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
-    directory = tmp_path / "metrics"
-    directory.mkdir()
-    env = {
-        "HOME": str(Path.home()),
-        "PATH": os.environ["PATH"],
-        "PROMETHEUS_MULTIPROC_DIR": str(directory),
-    }
+def _serve_two_workers(tmp_path: Path, **env: str) -> tuple[subprocess.Popen[str], str]:
+    """`diogen serve --workers 2` on a fresh SQLite file, and its base URL once it is up."""
     port = free_port()
     database = f"sqlite:///{tmp_path / 'diogen.db'}"
     server = subprocess.Popen(
         [*DIOGEN, "serve", "--workers", "2", "--port", str(port), "--database", database],
         cwd=tmp_path,
-        env=env,
+        env={"HOME": str(Path.home()), "PATH": os.environ["PATH"], **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    base = f"http://127.0.0.1:{port}"
     try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_until_up(base, server)  # its /health requests count too: start from /metrics
+        _wait_until_up(base, server)
+    except BaseException:
+        server.kill()
+        server.communicate(timeout=30)
+        raise
+    return server, base
+
+
+@pytest.mark.slow
+def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    # Its /health requests while starting count too: start from /metrics.
+    server, base = _serve_two_workers(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(directory))
+    try:
         sent = int(_health_count(base))
         # A new connection per request: the kernel hands each to either worker.
         while len(_pids(directory)) < 2 and sent < MAX_REQUESTS:
@@ -79,19 +86,8 @@ def _workers(pid: int) -> set[int]:
 def test_a_worker_slow_to_answer_its_health_ping_is_not_killed(tmp_path: Path) -> None:
     # A worker busy for longer than uvicorn's default 5 s (frozen here with SIGSTOP) used to be
     # killed and replaced by the supervisor, dropping every request it was serving.
-    port = free_port()
-    database = f"sqlite:///{tmp_path / 'diogen.db'}"
-    env = {"HOME": str(Path.home()), "PATH": os.environ["PATH"]}
-    server = subprocess.Popen(
-        [*DIOGEN, "serve", "--workers", "2", "--port", str(port), "--database", database],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server, base = _serve_two_workers(tmp_path)
     try:
-        _wait_until_up(f"http://127.0.0.1:{port}", server)
         deadline = time.monotonic() + 30
         while len(workers := _workers(server.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -100,7 +96,7 @@ def test_a_worker_slow_to_answer_its_health_ping_is_not_killed(tmp_path: Path) -
         time.sleep(8)
         assert frozen in _workers(server.pid), "the frozen worker was killed and replaced"
         os.kill(frozen, signal.SIGCONT)
-        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
+        assert httpx.get(f"{base}/health", timeout=10).status_code == 200
     finally:
         server.terminate()
         server.communicate(timeout=30)

@@ -58,7 +58,7 @@ SecretEnvOption = Annotated[
     typer.Option(
         "--secret-env",
         metavar="NAME=VAR",
-        help="Read secret NAME (token, api_key) from environment variable VAR.",
+        help="Read secret NAME (token, api_key, webhook_secret) from environment variable VAR.",
         show_default=False,
     ),
 ]
