@@ -155,8 +155,9 @@ def repository_matching(repository_id: str) -> Select[Any]:
     whole tables for each repository (3.8 s a repository at scale 0.1)."""
     listed_commit, copy = aliased(Commit), aliased(Commit)
     own = PullRequest.repository_id == repository_id
-    listed = (
-        select(PullRequestCommit.pull_request_id, listed_commit.id.label("commit_id"))
+    # A listed commit of one of the repository's pull requests, found in the repository.
+    listed_join = (
+        select(PullRequestCommit.pull_request_id)
         .join(PullRequest, PullRequest.id == PullRequestCommit.pull_request_id)
         .join(
             listed_commit,
@@ -167,6 +168,7 @@ def repository_matching(repository_id: str) -> Select[Any]:
         )
         .where(own)
     )
+    listed = listed_join.add_columns(listed_commit.id.label("commit_id"))
     merged = (
         select(PullRequest.id.label("pull_request_id"), listed_commit.id.label("commit_id"))
         .join(
@@ -178,27 +180,15 @@ def repository_matching(repository_id: str) -> Select[Any]:
         )
         .where(own)
     )
-    rebased = (
-        select(PullRequestCommit.pull_request_id, copy.id.label("commit_id"))
-        .join(PullRequest, PullRequest.id == PullRequestCommit.pull_request_id)
-        .join(
-            listed_commit,
-            and_(
-                listed_commit.repository_id == repository_id,
-                listed_commit.sha == PullRequestCommit.sha,
-            ),
-        )
-        .join(
-            copy,
-            and_(
-                copy.repository_id == repository_id,
-                copy.authored_at == listed_commit.authored_at,
-                copy.author_email == listed_commit.author_email,
-                copy.subject == listed_commit.subject,
-                copy.sha != listed_commit.sha,
-            ),
-        )
-        .where(own)
+    rebased = listed_join.add_columns(copy.id.label("commit_id")).join(
+        copy,
+        and_(
+            copy.repository_id == repository_id,
+            copy.authored_at == listed_commit.authored_at,
+            copy.author_email == listed_commit.author_email,
+            copy.subject == listed_commit.subject,
+            copy.sha != listed_commit.sha,
+        ),
     )
     return union(listed, merged, rebased)  # type: ignore[return-value]
 
