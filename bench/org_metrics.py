@@ -52,7 +52,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, event, func, inspect, select, text
+from sqlalchemy import Engine, event, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -60,9 +60,8 @@ from diogen import migrations
 from diogen.db import make_engine, normalize_url
 from diogen.errors import DiogenError
 from diogen.metrics import Scope, Window, dora_report
-from diogen.metrics.gold import refresh_gold
+from diogen.metrics.gold import freshness, mark_stale, refresh_gold
 from diogen.silver import Organization
-from diogen.silver.gold import GoldVersion
 from diogen.testing.synthetic_org import (
     END,
     LEAVES,
@@ -332,9 +331,9 @@ def prepare_gold(url: str, *, gold: bool) -> str:
         migrations.upgrade(engine)
         with Session(engine) as session:
             if not gold:
-                session.execute(delete(GoldVersion))
+                mark_stale(session)
                 session.commit()
-                return "marked stale: the reports read silver's matching (--no-gold)"
+                return "marked stale: the reports read silver (--no-gold)"
             started = time.perf_counter()
             done = refresh_gold(session)
             session.commit()
@@ -342,8 +341,8 @@ def prepare_gold(url: str, *, gold: bool) -> str:
     finally:
         engine.dispose()
     return (
-        f"built for {done['gold_repositories_refreshed']} stale repositories"
-        f" ({done['gold_rows']:,} rows) in {seconds:.1f} s"
+        f"refreshed {done['gold_repositories_refreshed']} stale repositories"
+        f" ({done['gold_rebuilt_whole']} rebuilt whole) in {seconds:.1f} s"
     )
 
 
@@ -512,7 +511,7 @@ def timed(engine: Engine, case: Case, limit: float) -> Timing:
                 if case.refresh:
                     # Only the repositories the events made stale (none when --no-gold
                     # marked every one stale: nothing is fresh to keep fresh).
-                    if session.scalar(select(func.count()).select_from(GoldVersion)):
+                    if freshness(session).fresh:
                         refresh_gold(session)
                     refreshed = time.perf_counter() - started
                 case.run(session)

@@ -10,11 +10,14 @@ from sqlalchemy.orm import Session
 
 from diogen.config import PRODUCTION_ENVIRONMENT_PATTERN
 from diogen.errors import InputError
-from diogen.metrics import fixes, pull_queries, queries
+from diogen.metrics import fixes, queries
+from diogen.metrics.change_inputs import ChangeInputs, ReportDeployments, silver_inputs
 from diogen.metrics.changes import Change, ExcludedChange, classify_changes
 from diogen.metrics.deployments import ExcludedDeployment, classify_deployments
 from diogen.metrics.failures import UnlinkedFixes, Verdict, assess
 from diogen.metrics.fixes import DEFAULT_HOTFIX_PATTERN
+from diogen.metrics.gold import freshness
+from diogen.metrics.gold_changes import gold_inputs
 from diogen.metrics.incidents import (
     DEFAULT_ATTRIBUTION_HOURS,
     Attribution,
@@ -84,8 +87,12 @@ class Rules:
             ) from exc
 
 
-def load(session: Session, scope: Scope, window: Window, rules: Rules) -> DoraData:
-    """Run the report's queries (a fixed handful, whatever the data size) and classify rows."""
+def load(
+    session: Session, scope: Scope, window: Window, rules: Rules, *, explain: bool = False
+) -> DoraData:
+    """Run the report's queries (a fixed handful, whatever the data size) and classify rows.
+
+    `explain` reads what only the evidence shows (merge commits, each pull request's shas)."""
     resolved = resolve_scope(session, scope)
     pattern = rules.production_environment
     regex = environment_pattern(pattern)
@@ -98,20 +105,14 @@ def load(session: Session, scope: Scope, window: Window, rules: Rules) -> DoraDa
     in_window = {d.id for d in later if d.finished_at is not None and d.finished_at < window.end}
     counted_ids = queries.id_list(session, in_window)
     deployed_at = {d.id: d.finished_at for d in counted if d.finished_at is not None}
-    commits, excluded_commits = classify_changes(
-        queries.deployed_changes(session, resolved, counted_ids),
-        deployed_at,
-        queries.first_production_deploy(session, resolved, environments, window.end, counted_ids),
+    inputs = _change_inputs(
+        session, resolved, environments, window, rules, in_window, later, explain=explain
     )
-    # The commit <-> pull request matching runs once, for links and hotfixes alike.
-    shipped = pull_queries.shipped(session, resolved, recent_ids)
-    links = pull_queries.links_of(shipped, in_window)
-    pull_request_ids = {link.pull_request_id for link in links}
+    commits, excluded_commits = classify_changes(inputs.records, deployed_at, inputs.first_deploy)
     folded = fold_pull_requests(
         commits,
         excluded_commits,
-        links,
-        pull_queries.facts(session, resolved, pull_request_ids, environments, window.end),
+        inputs,
         deployed_at,
         team_scope=resolved.team_ids is not None,
     )
@@ -131,11 +132,7 @@ def load(session: Session, scope: Scope, window: Window, rules: Rules) -> DoraDa
         UnlinkedFixes(
             redeploys=queries.redeploys(session, recent_ids),
             reverts=fixes.reverts(session, recent_ids),
-            hotfixes=fixes.hotfixes(
-                session,
-                ((row.deployment_id, row.link.pull_request_id) for row in shipped),
-                rules.hotfix_regex(),
-            ),
+            hotfixes=inputs.hotfixes,
         ),
     )
     # A fixer outside the scope can still link to a deployment in it: its signal is data too.
@@ -156,6 +153,39 @@ def load(session: Session, scope: Scope, window: Window, rules: Rules) -> DoraDa
         repositories=queries.repository_names(session),
         incidents=_incidents_in_scope(session, resolved, window, attributions),
     )
+
+
+def _change_inputs(
+    session: Session,
+    resolved: ResolvedScope,
+    environments: tuple[str, ...],
+    window: Window,
+    rules: Rules,
+    counted: set[str],
+    later: list[DeploymentRecord],
+    *,
+    explain: bool,
+) -> ChangeInputs:
+    """Gold for the deployments of fresh repositories, silver for the rest. Gold rows carry
+    no file paths, so a monorepo service's scope (changes under a path) reads silver."""
+    deployments = ReportDeployments(
+        counted,
+        [d.id for d in later],
+        {d.id: d.repository_id for d in later},
+        {d.id: d.finished_at for d in later},
+    )
+    repositories = {repo for repo in deployments.repository_of.values() if repo is not None}
+    fresh = frozenset() if resolved.service_paths else freshness(session, repositories).fresh
+    from_gold, from_silver = deployments.split(fresh)
+    hotfix = rules.hotfix_regex()
+    inputs = ChangeInputs()
+    if from_gold.recent:
+        inputs.extend(
+            gold_inputs(session, resolved, environments, window, from_gold, hotfix, explain=explain)
+        )
+    if from_silver.recent:
+        inputs.extend(silver_inputs(session, resolved, environments, window, from_silver, hotfix))
+    return inputs
 
 
 def _incidents_in_scope(

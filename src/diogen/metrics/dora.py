@@ -152,5 +152,5 @@ def dora_report(
     table = benchmark_table(benchmarks)
     check_bucket(bucket)
     rules = Rules(production_environment, incident_attribution_hours, hotfix_pattern)
-    data = load(session, scope or Scope(), window or default_window(), rules)
+    data = load(session, scope or Scope(), window or default_window(), rules, explain=explain)
     return build_report(data, table, bucket=bucket, explain=explain)

@@ -16,13 +16,14 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session, aliased
 
 from diogen.config import HOTFIX_PATTERN
 from diogen.metrics.pull_queries import CHUNK
-from diogen.metrics.queries import SUCCESS
+from diogen.metrics.queries import SUCCESS, not_an_index
 from diogen.silver import Commit, Deployment, DeploymentCommit, PullRequest
+from diogen.silver.code import REVERT_CONDITION
 
 DEFAULT_HOTFIX_PATTERN = HOTFIX_PATTERN
 REVERT_MESSAGE = re.compile(r"This reverts commit ([0-9a-f]{7,64})")
@@ -34,15 +35,16 @@ def reverts(session: Session, recent: Select[Any]) -> dict[str, str]:
     `recent` is the scope's successful production deployments since the window's start, as an
     IN list: the planners then start from them, not from every deployed-commit link.
     """
+    # From the history's few reverts (a partial index holds them) to their deployments, not
+    # from every commit the recent deployments shipped.
+    reverting = aliased(Commit)
+    reverts = select(reverting.id).where(text(REVERT_CONDITION))
     query = (
         select(Deployment.id, Deployment.repository_id, Deployment.environment, Commit.message)
-        .select_from(DeploymentCommit)
+        .select_from(Commit)
+        .join(DeploymentCommit, DeploymentCommit.commit_id == Commit.id)
         .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
-        .join(Commit, Commit.id == DeploymentCommit.commit_id)
-        .where(
-            DeploymentCommit.deployment_id.in_(recent),
-            Commit.message.contains("This reverts commit "),
-        )
+        .where(Commit.id.in_(reverts), not_an_index(DeploymentCommit.deployment_id).in_(recent))
     )
     wanted: list[tuple[str, str | None, str, str]] = []
     for dep_id, repo_id, environment, message in session.execute(query):
@@ -104,11 +106,14 @@ def hotfixes(
             PullRequest.id.in_(ordered[start : start + CHUNK])
         )
         for pr_id, head_ref, labels in session.execute(query):
-            if _marked(pattern, head_ref, labels or []):
+            if marked_hotfix(pattern, head_ref, labels):
                 found |= by_pull_request[pr_id]
     return found
 
 
-def _marked(pattern: re.Pattern[str], head_ref: str | None, labels: Iterable[object]) -> bool:
-    names = [head_ref or "", *(str(label) for label in labels)]
+def marked_hotfix(
+    pattern: re.Pattern[str], head_ref: str | None, labels: Iterable[object] | None
+) -> bool:
+    """Whether a pull request's head branch or one of its labels matches the hotfix rule."""
+    names = [head_ref or "", *(str(label) for label in labels or ())]
     return any(pattern.search(name) for name in names)

@@ -1,50 +1,40 @@
-"""Gold: the commit ↔ pull request matching materialised per repository, and its refresh.
+"""Gold as reports read it: which repositories are fresh, and the commit ↔ pull request matching.
 
-The matching (`matching.pull_request_commits`) is the report's most expensive read: every
-call matched the window's deployed commits to pull requests through listed commits, merge
-commits and rebased copies. `refresh_gold` stores its answer per repository in
-`gold_pull_request_commit`, and reports read those rows by index instead.
-
-Freshness does not depend on writers remembering anything: database triggers bump a
-repository's `silver_version` on every write of a row the matching reads (silver.gold), and
-`gold_version` records the version each repository's rows were computed from. `matching`
-takes gold rows only for repositories whose versions are equal and computes the others'
-from silver in the same statement, so a report is never older than silver, whether or not
-anyone refreshed; refreshing only makes it fast again. Writers call `refresh_gold` at their
-edge, before they commit (the sync runner, the bus processors, the GitHub webhook).
+Gold tables (`silver.gold`) hold what reports would otherwise compute from silver on every
+call: the commit ↔ pull request matching and the changes of each deployment. A repository is
+fresh when the change log holds nothing of it: every silver write gold reads is logged by
+database triggers, whoever the writer, and `refresh_gold` (`metrics.gold_refresh`) recomputes
+what the logged keys can change and deletes their log rows, in the writer's transaction.
+Reports take gold rows only for fresh repositories and compute the others' part from silver
+in the same report, so a report is never older than silver, whether or not anyone refreshed;
+refreshing only makes it fast again. Writers call `refresh_gold` at their edge, before they
+commit (the sync runner, the bus processors, the webhooks, the events API).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    and_,
-    delete,
-    func,
-    insert,
-    literal,
-    select,
-    text,
-    union,
-    union_all,
-)
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Select, insert, literal, select, union_all
+from sqlalchemy.orm import Session
 
+from diogen.metrics.gold_refresh import refresh_gold
 from diogen.metrics.matching import pull_request_commits
 from diogen.metrics.queries import id_list
-from diogen.silver import (
-    Commit,
-    PullRequest,
-    PullRequestCommit,
-    Repository,
-)
-from diogen.silver.gold import GoldPullRequestCommit, GoldVersion, SilverVersion
+from diogen.silver import Commit, PullRequest, Repository
+from diogen.silver.gold import REPOSITORY, GoldChangeLog, GoldPullRequestCommit
+
+__all__ = [
+    "Freshness",
+    "freshness",
+    "mark_stale",
+    "matching",
+    "only_fresh",
+    "refresh_gold",
+    "stale_matching",
+]
 
 
 @dataclass(frozen=True)
@@ -56,21 +46,26 @@ class Freshness:
 
 
 def freshness(session: Session, repository_ids: Collection[str] | None = None) -> Freshness:
-    """Fresh: gold computed from the repository's current silver version (no version row
-    means never written since the triggers exist: version 0)."""
-    current = func.coalesce(SilverVersion.version, 0)
-    query = (
-        select(Repository.id, GoldVersion.version == current)
-        .outerjoin(GoldVersion, GoldVersion.repository_id == Repository.id)
-        .outerjoin(SilverVersion, SilverVersion.repository_id == Repository.id)
-    )
+    """Fresh: nothing of the repository waits in the change log."""
+    repositories = select(Repository.id)
+    logged = select(GoldChangeLog.repository_id).distinct()
     if repository_ids is not None:
-        query = query.where(Repository.id.in_(sorted(repository_ids)))
-    fresh: set[str] = set()
-    stale: set[str] = set()
-    for repository_id, is_fresh in session.execute(query):
-        (fresh if is_fresh else stale).add(repository_id)
-    return Freshness(frozenset(fresh), frozenset(stale))
+        wanted = sorted(repository_ids)
+        repositories = repositories.where(Repository.id.in_(wanted))
+        logged = logged.where(GoldChangeLog.repository_id.in_(wanted))
+    stale = set(session.scalars(logged))
+    known = set(session.scalars(repositories))
+    return Freshness(frozenset(known - stale), frozenset(known & stale))
+
+
+def mark_stale(session: Session, repository_ids: Collection[str] | None = None) -> None:
+    """Log every repository (of `repository_ids`) for a whole rebuild: reports then compute it
+    from silver until the next refresh."""
+    ids = select(Repository.id, literal(REPOSITORY), Repository.id.label("key"))
+    if repository_ids is not None:
+        ids = ids.where(Repository.id.in_(sorted(repository_ids)))
+    columns = ["repository_id", "kind", "key"]
+    session.execute(insert(GoldChangeLog).from_select(columns, ids))
 
 
 def matching(
@@ -130,122 +125,3 @@ def stale_matching(
     if stale is not None:
         ids = ids.where(PullRequest.repository_id.in_(stale))
     return pull_request_commits(pull_requests=ids)
-
-
-def refresh_gold(session: Session, repository_ids: Collection[str] | None = None) -> dict[str, int]:
-    """Recompute the gold rows of the stale repositories (of `repository_ids`, or all).
-
-    Never commits: the caller's transaction makes it visible with the silver writes it
-    follows (pending ORM rows are flushed by the first query, as any query does). The silver
-    version is read before silver, so a write committed in between leaves the repository
-    stale rather than fresh with rows that miss it.
-    """
-    stale = sorted(freshness(session, repository_ids).stale)
-    rows = 0
-    for repository_id in stale:
-        rows += _refresh_one(session, repository_id)
-    return {"gold_repositories_refreshed": len(stale), "gold_rows": rows}
-
-
-def repository_matching(repository_id: str) -> Select[Any]:
-    """Silver's matching (`matching.pull_request_commits`) for the pull requests of one
-    repository, its three branches written with the repository as a constant: every join is
-    then a lookup in a (repository, sha) or (repository, authored_at) index, where the
-    general form, which must follow each pull request to its repository, had PostgreSQL hash
-    whole tables for each repository (3.8 s a repository at scale 0.1)."""
-    listed_commit, copy = aliased(Commit), aliased(Commit)
-    own = PullRequest.repository_id == repository_id
-    # A listed commit of one of the repository's pull requests, found in the repository.
-    listed_join = (
-        select(PullRequestCommit.pull_request_id)
-        .join(PullRequest, PullRequest.id == PullRequestCommit.pull_request_id)
-        .join(
-            listed_commit,
-            and_(
-                listed_commit.repository_id == repository_id,
-                listed_commit.sha == PullRequestCommit.sha,
-            ),
-        )
-        .where(own)
-    )
-    listed = listed_join.add_columns(listed_commit.id.label("commit_id"))
-    merged = (
-        select(PullRequest.id.label("pull_request_id"), listed_commit.id.label("commit_id"))
-        .join(
-            listed_commit,
-            and_(
-                listed_commit.repository_id == repository_id,
-                listed_commit.sha == PullRequest.merge_commit_sha,
-            ),
-        )
-        .where(own)
-    )
-    rebased = listed_join.add_columns(copy.id.label("commit_id")).join(
-        copy,
-        and_(
-            copy.repository_id == repository_id,
-            copy.authored_at == listed_commit.authored_at,
-            copy.author_email == listed_commit.author_email,
-            copy.subject == listed_commit.subject,
-            copy.sha != listed_commit.sha,
-        ),
-    )
-    return union(listed, merged, rebased)  # type: ignore[return-value]
-
-
-# Every join of the refresh has an index to look rows up by; these leave the planner nothing
-# else (nested loops over index lookups), whatever it believes of the tables.
-_LOOKUPS_ONLY = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin", "enable_material")
-
-
-@contextmanager
-def _index_lookups(session: Session) -> Iterator[None]:
-    """Plans of index lookups for one statement, in this transaction only, restored after.
-
-    Writers refresh in the transaction that just loaded the rows, before autovacuum has
-    analysed them: PostgreSQL then believes the tables nearly empty and matched every commit
-    of a repository against every other (minutes for 5,000 commits in the tests).
-    """
-    names = ", ".join(f"current_setting('{name}')" for name in _LOOKUPS_ONLY)
-    before = session.execute(text(f"SELECT {names}")).one()
-    for name in _LOOKUPS_ONLY:
-        session.execute(text(f"SELECT set_config('{name}', 'off', true)"))
-    try:
-        yield
-    finally:
-        for name, value in zip(_LOOKUPS_ONLY, before, strict=True):
-            session.execute(text(f"SELECT set_config('{name}', :v, true)"), {"v": value})
-
-
-def _refresh_one(session: Session, repository_id: str) -> int:
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        # Two refreshes of one repository take turns: each deletes, then inserts its rows.
-        # Advisory locks are the whole database's: the schema keeps Diogens apart.
-        session.execute(
-            text(
-                "SELECT pg_advisory_xact_lock("
-                "hashtext('diogen gold ' || current_schema()), hashtext(:id))"
-            ),
-            {"id": repository_id},
-        )
-    version = session.scalar(
-        select(SilverVersion.version).where(SilverVersion.repository_id == repository_id)
-    )
-    session.execute(
-        delete(GoldPullRequestCommit).where(GoldPullRequestCommit.repository_id == repository_id)
-    )
-    pairs = repository_matching(repository_id).subquery()
-    build = insert(GoldPullRequestCommit).from_select(
-        ["pull_request_id", "commit_id", "repository_id"],
-        select(pairs.c.pull_request_id, pairs.c.commit_id, literal(repository_id)),
-    )
-    if postgres:
-        with _index_lookups(session):
-            session.execute(build)
-    else:
-        session.execute(build)
-    session.execute(delete(GoldVersion).where(GoldVersion.repository_id == repository_id))
-    session.execute(insert(GoldVersion).values(repository_id=repository_id, version=version or 0))
-    counted = select(func.count()).where(GoldPullRequestCommit.repository_id == repository_id)
-    return session.scalar(counted) or 0

@@ -14,20 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 from diogen.metrics.gold import Freshness, freshness, matching, only_fresh, stale_matching
 from diogen.metrics.queries import SUCCESS, as_flag, id_list, in_scope_among, not_an_index
+from diogen.metrics.reviews import first_review_at
 from diogen.metrics.scope import ResolvedScope
 from diogen.silver import (
     Commit,
     Deployment,
     DeploymentCommit,
-    Identity,
-    Person,
     PullRequest,
-    Review,
 )
 from diogen.silver.gold import GoldPullRequestCommit
 
@@ -176,7 +174,7 @@ def _facts_of(
     ).where(PullRequest.id.in_(ids))
     found = {row[0]: PullRequestFacts(*row) for row in session.execute(query)}
     first_commits = _first_commits(session, ids)
-    reviews = _first_reviews(session, ids)
+    reviews = first_reviews(session, ids)
     deployments = _first_deployments(session, scope, ids, environments, before)
     return {
         pr_id: _with(pr, first_commits.get(pr_id), reviews.get(pr_id), deployments.get(pr_id))
@@ -213,40 +211,17 @@ def _first_commits(session: Session, ids: list[str]) -> dict[str, datetime]:
     return {pr_id: first for pr_id, first in session.execute(query) if first is not None}
 
 
-def _first_reviews(session: Session, ids: list[str]) -> dict[str, datetime]:
-    """First review by someone other than the author, bots excluded.
-
-    A pull request with no review rows at all falls back to the connector's `first_review_at`.
-    """
-    author, reviewer, person = aliased(Identity), aliased(Identity), aliased(Person)
-    # NULL-safe: an unknown reviewer or author is not "the same" as anybody.
-    same_identity = Review.reviewer_identity_id == PullRequest.author_identity_id
-    same_person = reviewer.person_id == author.person_id
-    not_author = and_(
-        func.coalesce(same_identity, false()).is_(False),
-        func.coalesce(same_person, false()).is_(False),
-    )
-    not_bot = and_(
-        func.coalesce(reviewer.is_bot, false()).is_(False),
-        func.coalesce(person.is_bot, false()).is_(False),
-    )
-    query = (
-        select(Review.pull_request_id, func.min(Review.submitted_at))
-        .join(PullRequest, PullRequest.id == Review.pull_request_id)
-        .outerjoin(reviewer, reviewer.id == Review.reviewer_identity_id)
-        .outerjoin(person, person.id == reviewer.person_id)
-        .outerjoin(author, author.id == PullRequest.author_identity_id)
-        .where(Review.pull_request_id.in_(ids), Review.submitted_at.is_not(None))
-        .where(not_author, not_bot)
-        .group_by(Review.pull_request_id)
-    )
-    found = {pr_id: first for pr_id, first in session.execute(query) if first is not None}
-    without_reviews = select(PullRequest.id, PullRequest.first_review_at).where(
-        PullRequest.id.in_(ids),
-        PullRequest.first_review_at.is_not(None),
-        ~select(Review.id).where(Review.pull_request_id == PullRequest.id).exists(),
-    )
-    found.update({pr_id: at for pr_id, at in session.execute(without_reviews) if at is not None})
+def first_reviews(
+    session: Session, ids: Collection[str], *, chunk: int = CHUNK
+) -> dict[str, datetime]:
+    """First review of each pull request of `ids` (`first_review_at`), where it has one."""
+    found: dict[str, datetime] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), chunk):
+        query = select(PullRequest.id, first_review_at()).where(
+            PullRequest.id.in_(ordered[start : start + chunk])
+        )
+        found.update({pr_id: at for pr_id, at in session.execute(query) if at is not None})
     return found
 
 

@@ -10,11 +10,11 @@ instead of making one negative, and the stages always add up to the lead time.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from diogen.metrics.change_inputs import ChangeInputs
 from diogen.metrics.changes import (
     DEPLOYED_EARLIER,
     PULL_REQUEST,
@@ -23,7 +23,7 @@ from diogen.metrics.changes import (
     Stages,
     lead_time_exclusion,
 )
-from diogen.metrics.pull_queries import Link, PullRequestFacts
+from diogen.metrics.pull_queries import PullRequestFacts
 
 
 def _hours(start: datetime, end: datetime) -> float:
@@ -79,8 +79,7 @@ def _classify(change: Change, counted_deployments: Mapping[str, datetime]) -> Ex
 def fold_pull_requests(
     commits: list[Change],
     excluded_commits: list[ExcludedChange],
-    links: Iterable[Link],
-    pull_requests: Mapping[str, PullRequestFacts],
+    inputs: ChangeInputs,
     counted_deployments: Mapping[str, datetime],
     *,
     team_scope: bool,
@@ -90,20 +89,14 @@ def fold_pull_requests(
     In a team scope a pull request belongs to the team when its author was a member when it
     was opened; otherwise when one of its deployed commits is a change of the scope.
     """
-    shas: dict[str, set[str]] = defaultdict(set)
-    in_scope: dict[str, bool] = defaultdict(bool)
-    folded: set[str] = set()
-    for link in links:
-        folded.add(link.commit_id)
-        shas[link.pull_request_id].add(link.sha)
-        in_scope[link.pull_request_id] |= link.commit_in_scope
-    counted = [c for c in commits if c.key not in folded]
-    excluded = [e for e in excluded_commits if e.change.key not in folded]
-    for pr_id in sorted(shas, key=lambda pr_id: pull_requests[pr_id].number):
+    counted = [c for c in commits if c.key not in inputs.folded]
+    excluded = [e for e in excluded_commits if e.change.key not in inputs.folded]
+    pull_requests = inputs.pull_requests
+    for pr_id in sorted(pull_requests, key=lambda pr_id: (pull_requests[pr_id].number, pr_id)):
         pr = pull_requests[pr_id]
-        if not pr.author_in_scope or not (team_scope or in_scope[pr_id]):
+        if not pr.author_in_scope or not (team_scope or inputs.in_scope.get(pr_id, False)):
             continue
-        change = _pull_request_change(pr, shas[pr_id])
+        change = _pull_request_change(pr, inputs.shas.get(pr_id, ()))
         verdict = _classify(change, counted_deployments)
         if verdict is None:
             counted.append(change)

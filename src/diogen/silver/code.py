@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from diogen.silver.base import Base, Origin, id_column, ref
@@ -60,6 +60,10 @@ class GitRef(Base):
     tagged_at: Mapped[datetime | None]
 
 
+# What `git revert` and GitHub's revert button write; reports look for it among deployed commits.
+REVERT_CONDITION = "message LIKE '%This reverts commit %'"
+
+
 class Commit(Base):
     """A commit; stats are `git log --numstat` against the first parent, None for merges."""
 
@@ -69,6 +73,13 @@ class Commit(Base):
         Index("ix_git_commit_repository_id_authored_at", "repository_id", "authored_at"),
         # Incidents and reverts name a commit by sha alone.
         Index("ix_git_commit_sha", "sha"),
+        # The few reverts, out of a whole history's messages.
+        Index(
+            "ix_git_commit_reverts",
+            "id",
+            sqlite_where=text(REVERT_CONDITION),
+            postgresql_where=text(REVERT_CONDITION),
+        ),
     )
     id: Mapped[str] = id_column()
     repository_id: Mapped[str] = ref("repository.id", nullable=False, index=False)

@@ -1,25 +1,34 @@
-"""Gold tables derived from silver per repository, and the versions that say whether they are fresh.
+"""Gold tables derived from silver per repository, and the change log that says what is stale.
 
-`gold_pull_request_commit` holds the commit ↔ pull request matching of each repository (the
-rows `metrics.matching.pull_request_commits` computes from silver). Every write of a silver
-row the matching reads (a commit, a pull request, a listed commit) bumps its repository's
-`silver_version`, through database triggers: whichever writer it is (a sync, a webhook, the
-events API, a bus processor, a replay, a test's session, PostgreSQL's COPY), none can forget
-it. `gold_version` is the silver version a repository's gold rows were computed from; a report
-trusts a repository's gold rows only when both are equal, and reads silver for the others.
+- `gold_pull_request_commit`: the commit ↔ pull request matching of each repository (the rows
+  `metrics.matching.pull_request_commits` computes from silver).
+- `gold_change`: every change (a pull request, or a commit no pull request claims) with each
+  successful deployment that shipped it, and the facts lead time needs. A report reads the
+  changes of its deployments here by index instead of matching and aggregating silver.
 
-The triggers are created by migration 0010 and, for `create_all`, by `install_triggers` after
-the tables (the same statements). SQLite runs a row trigger per written row; PostgreSQL runs
+Every write of a silver row these read (a commit, a pull request, a listed commit, a
+deployment, a deployed-commit link) appends the written key to `gold_change_log`, through
+database triggers: whichever writer it is (a sync, a webhook, the events API, a bus processor,
+a replay, a test's session, PostgreSQL's COPY), none can forget it. A repository with log rows
+is stale: reports compute its part from silver until `metrics.gold.refresh_gold` has
+recomputed the logged keys and deleted their rows. Updates of columns gold does not read (a
+pull request's state, a deployment's verdict) log nothing.
+
+The triggers are created by migration 0011 and, for `create_all`, by `install_triggers` after
+the tables (the same statements; a change to them is a new migration, and 0011 then keeps a
+copy of today's, as 0010 keeps its own). SQLite runs a row trigger per written row; PostgreSQL runs
 a statement trigger over the statement's transition table, so a COPY of a million commits
-bumps each repository once.
+logs them in one statement.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Connection,
     ForeignKey,
     Index,
@@ -34,6 +43,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from diogen.ids import ID_LENGTH
 from diogen.silver.base import Base, ref
+
+COMMIT = "commit"
+PULL_REQUEST = "pull_request"
+DEPLOYMENT = "deployment"
+# Logged by hand (`metrics.gold.mark_stale`), never by a trigger: rebuild the whole repository.
+REPOSITORY = "repository"
 
 
 class GoldPullRequestCommit(Base):
@@ -50,79 +65,179 @@ class GoldPullRequestCommit(Base):
     repository_id: Mapped[str] = ref("repository.id", nullable=False)
 
 
-class SilverVersion(Base):
-    """Bumped by the triggers on every write of a repository's matching inputs."""
+class GoldChange(Base):
+    """A change and a successful deployment that shipped it (for a pull request: shipped one of
+    its commits), with what lead time needs of both.
 
-    __tablename__ = "silver_version"
-    repository_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer)
+    `change_id` is a pull request id or a commit id (`kind`); commits that belong to a pull
+    request have no rows of their own. `author_at` is when membership is judged in a team
+    scope: a commit's authored time, a pull request's creation. On SQLite the table is
+    clustered by deployment, so a report reads each deployment's changes in one range.
+    """
+
+    __tablename__ = "gold_change"
+    __table_args__ = (
+        Index("ix_gold_change_change_id", "change_id"),
+        Index("ix_gold_change_repository_id", "repository_id"),
+        {"sqlite_with_rowid": False},
+    )
+    deployment_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("deployment.id", ondelete="CASCADE"), primary_key=True
+    )
+    change_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    repository_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("repository.id", ondelete="CASCADE")
+    )
+    environment: Mapped[str] = mapped_column(String(255))
+    deployed_at: Mapped[datetime]
+    sha: Mapped[str | None] = mapped_column(String(64))
+    number: Mapped[int | None] = mapped_column(Integer)
+    author_identity_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    author_at: Mapped[datetime]
+    # A pull request with no known commit but merges has none.
+    first_commit_at: Mapped[datetime | None]
+    is_merge: Mapped[bool] = mapped_column(Boolean)
+    ready_for_review_at: Mapped[datetime | None]
+    first_review_at: Mapped[datetime | None]
+    merged_at: Mapped[datetime | None]
+    # What the hotfix rule reads of a pull request.
+    head_ref: Mapped[str | None] = mapped_column(String(1000))
+    labels: Mapped[list[str] | None]
+    # The environments in which the change shipped before this deployment finished (none:
+    # NULL). A report looks for an earlier production deployment only where one can be.
+    earlier_environments: Mapped[list[str] | None]
 
 
-class GoldVersion(Base):
-    """The silver version a repository's gold rows were computed from."""
+class GoldChangeLog(Base):
+    """A key written since gold was last refreshed: (repository, kind, id of the row)."""
 
-    __tablename__ = "gold_version"
-    repository_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer)
+    __tablename__ = "gold_change_log"
+    __table_args__ = (Index("ix_gold_change_log_repository_id", "repository_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    repository_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    kind: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(ID_LENGTH))
 
 
 @dataclass(frozen=True)
 class _Watched:
-    """A silver table the matching reads: how a row names its repository, and the columns
-    whose change can change the matching (other updates, a pull request's state say, do not
-    make gold stale)."""
+    """A silver table gold reads: the columns whose change can change gold (other updates do
+    not make gold stale), and the keys a written row makes stale, as SQL selects of
+    (repository id, key) over the row `{row}`."""
 
     table: str
-    repository: str  # an SQL expression over the row `{row}`
+    kind: str
     columns: tuple[str, ...]
+    sources: tuple[str, ...]
 
+
+_ITSELF = ("SELECT {row}.repository_id, {row}.id",)
+_ITS_PULL_REQUEST = (
+    "SELECT pull_request.repository_id, pull_request.id FROM pull_request"
+    " WHERE pull_request.id = {row}.pull_request_id",
+)
+# Whether a review counts as the first (`pull_queries.first_review_at`) depends on who
+# wrote it and who opened the pull request: their bot flags and whether they are one person.
+_PULL_REQUESTS_OF_IDENTITY = (
+    "SELECT pull_request.repository_id, pull_request.id FROM pull_request"
+    " WHERE pull_request.author_identity_id = {row}.id",
+    "SELECT pull_request.repository_id, pull_request.id FROM review"
+    " JOIN pull_request ON pull_request.id = review.pull_request_id"
+    " WHERE review.reviewer_identity_id = {row}.id",
+)
+_PULL_REQUESTS_OF_PERSON = (
+    "SELECT pull_request.repository_id, pull_request.id FROM identity"
+    " JOIN pull_request ON pull_request.author_identity_id = identity.id"
+    " WHERE identity.person_id = {row}.id",
+    "SELECT pull_request.repository_id, pull_request.id FROM identity"
+    " JOIN review ON review.reviewer_identity_id = identity.id"
+    " JOIN pull_request ON pull_request.id = review.pull_request_id"
+    " WHERE identity.person_id = {row}.id",
+)
 
 _WATCHED = (
     _Watched(
         "git_commit",
-        "{row}.repository_id",
-        ("repository_id", "sha", "authored_at", "author_email", "subject"),
+        COMMIT,
+        (
+            "repository_id",
+            "sha",
+            "authored_at",
+            "author_email",
+            "subject",
+            "is_merge",
+            "author_identity_id",
+        ),
+        _ITSELF,
     ),
-    _Watched("pull_request", "{row}.repository_id", ("repository_id", "merge_commit_sha")),
     _Watched(
-        "pull_request_commit",
-        "(SELECT pull_request.repository_id FROM pull_request"
-        " WHERE pull_request.id = {row}.pull_request_id)",
-        ("pull_request_id", "sha"),
+        "pull_request",
+        PULL_REQUEST,
+        (
+            "repository_id",
+            "number",
+            "merge_commit_sha",
+            "author_identity_id",
+            "created_at",
+            "ready_for_review_at",
+            "first_review_at",
+            "merged_at",
+            "head_ref",
+            "labels",
+        ),
+        _ITSELF,
+    ),
+    _Watched("pull_request_commit", PULL_REQUEST, ("pull_request_id", "sha"), _ITS_PULL_REQUEST),
+    _Watched(
+        "review",
+        PULL_REQUEST,
+        ("pull_request_id", "reviewer_identity_id", "submitted_at"),
+        _ITS_PULL_REQUEST,
+    ),
+    _Watched("identity", PULL_REQUEST, ("person_id", "is_bot"), _PULL_REQUESTS_OF_IDENTITY),
+    _Watched("person", PULL_REQUEST, ("is_bot",), _PULL_REQUESTS_OF_PERSON),
+    _Watched(
+        "deployment",
+        DEPLOYMENT,
+        ("repository_id", "environment", "status", "finished_at"),
+        _ITSELF,
+    ),
+    _Watched(
+        "deployment_commit",
+        DEPLOYMENT,
+        ("deployment_id", "commit_id"),
+        (
+            "SELECT deployment.repository_id, deployment.id FROM deployment"
+            " WHERE deployment.id = {row}.deployment_id",
+        ),
     ),
 )
-# The WHERE also keeps SQLite from reading ON CONFLICT as a join's ON (its UPSERT docs).
-_BUMP_SQLITE = (
-    "INSERT INTO silver_version (repository_id, version) SELECT {repository}, 1"
-    " WHERE {repository} IS NOT NULL"
-    " ON CONFLICT (repository_id) DO UPDATE SET version = silver_version.version + 1;"
-)
-# The repositories in sorted order, so concurrent writers lock their version rows alike.
-_BUMP_POSTGRES = (
-    "INSERT INTO silver_version (repository_id, version)"
-    " SELECT DISTINCT {repository}, 1 FROM {rows} WHERE {repository} IS NOT NULL{changed}"
-    " ORDER BY 1"
-    " ON CONFLICT (repository_id) DO UPDATE SET version = silver_version.version + 1;"
-)
+_LOG = "INSERT INTO gold_change_log (repository_id, kind, key)"
 
 
 def _sqlite_triggers(watched: _Watched) -> list[str]:
-    def bump(row: str) -> str:
-        return _BUMP_SQLITE.format(repository=watched.repository.format(row=row))
+    def log(row: str) -> str:
+        return " ".join(
+            f"{_LOG} SELECT stale.repository_id, '{watched.kind}', stale.id"
+            f" FROM ({source.format(row=row)}) AS stale"
+            " WHERE stale.repository_id IS NOT NULL;"
+            for source in watched.sources
+        )
 
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in watched.columns)
     name = f"gold_{watched.table}"
     return [
         f"CREATE TRIGGER IF NOT EXISTS {name}_insert AFTER INSERT ON {watched.table}"
-        f" FOR EACH ROW BEGIN {bump('NEW')} END",
+        f" FOR EACH ROW BEGIN {log('NEW')} END",
         f"CREATE TRIGGER IF NOT EXISTS {name}_delete AFTER DELETE ON {watched.table}"
-        f" FOR EACH ROW BEGIN {bump('OLD')} END",
+        f" FOR EACH ROW BEGIN {log('OLD')} END",
         f"CREATE TRIGGER IF NOT EXISTS {name}_update AFTER UPDATE ON {watched.table}"
-        f" FOR EACH ROW WHEN {changed} BEGIN {bump('OLD')} {bump('NEW')} END",
+        f" FOR EACH ROW WHEN {changed} BEGIN {log('OLD')} {log('NEW')} END",
     ]
 
 
-def _postgres_bump(watched: _Watched, rows: str, *, update: bool) -> str:
+def _postgres_log(watched: _Watched, rows: str, *, update: bool) -> str:
     # An UPDATE's transition tables are not paired: join them by primary key to keep the rows
     # whose watched columns changed (transition tables allow no UPDATE OF column list).
     changed = ""
@@ -134,8 +249,11 @@ def _postgres_bump(watched: _Watched, rows: str, *, update: bool) -> str:
             f" AND ({', '.join(f'changed.{c}' for c in watched.columns)})"
             f" IS DISTINCT FROM ({', '.join(f'other.{c}' for c in watched.columns)})"
         )
-    return _BUMP_POSTGRES.format(
-        repository=watched.repository.format(row="changed"), rows=source, changed=changed
+    return " ".join(
+        f"{_LOG} SELECT DISTINCT stale.repository_id, '{watched.kind}', stale.id FROM {source}"
+        f" CROSS JOIN LATERAL ({select.format(row='changed')}) AS stale"
+        f" WHERE stale.repository_id IS NOT NULL{changed};"
+        for select in watched.sources
     )
 
 
@@ -148,13 +266,13 @@ def _postgres_triggers(watched: _Watched) -> list[str]:
     ):
         name = f"gold_{watched.table}_{operation.lower()}"
         update = operation == "UPDATE"
-        bumps = " ".join(_postgres_bump(watched, rows, update=update) for rows in tables)
+        logs = " ".join(_postgres_log(watched, rows, update=update) for rows in tables)
         referencing = " ".join(
             f"{'NEW' if rows == 'new_rows' else 'OLD'} TABLE AS {rows}" for rows in tables
         )
         statements += [
             f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS"
-            f" $$ BEGIN {bumps} RETURN NULL; END $$",
+            f" $$ BEGIN {logs} RETURN NULL; END $$",
             f"DROP TRIGGER IF EXISTS {name} ON {watched.table}",
             f"CREATE TRIGGER {name} AFTER {operation} ON {watched.table}"
             f" REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
@@ -163,13 +281,18 @@ def _postgres_triggers(watched: _Watched) -> list[str]:
 
 
 def trigger_statements(dialect: str) -> list[str]:
-    """The statements creating the version triggers on `dialect` (idempotent)."""
+    """The statements creating the change-log triggers on `dialect` (idempotent)."""
     build = _postgres_triggers if dialect == "postgresql" else _sqlite_triggers
     return [sql for watched in _WATCHED for sql in build(watched)]
 
 
-def drop_statements(dialect: str) -> list[str]:
-    names = [f"gold_{w.table}_{op}" for w in _WATCHED for op in ("insert", "delete", "update")]
+def drop_statements(dialect: str, tables: tuple[str, ...] | None = None) -> list[str]:
+    """The statements dropping the triggers of `tables` (default: every watched table)."""
+    names = [
+        f"gold_{table}_{op}"
+        for table in tables or tuple(w.table for w in _WATCHED)
+        for op in ("insert", "delete", "update")
+    ]
     if dialect == "postgresql":
         return [f"DROP FUNCTION IF EXISTS {name}() CASCADE" for name in names]
     return [f"DROP TRIGGER IF EXISTS {name}" for name in names]
@@ -177,9 +300,9 @@ def drop_statements(dialect: str) -> list[str]:
 
 @event.listens_for(Base.metadata, "after_create")
 def install_triggers(target: MetaData, connection: Connection, **_: Any) -> None:
-    """After `create_all`, when the watched tables and the version table are there."""
+    """After `create_all`, when the watched tables and the log are there."""
     existing = set(inspect(connection).get_table_names())
-    if not {"silver_version", *(watched.table for watched in _WATCHED)} <= existing:
+    if not {"gold_change_log", *(watched.table for watched in _WATCHED)} <= existing:
         return
     for statement in trigger_statements(connection.dialect.name):
         connection.execute(text(statement))

@@ -2,7 +2,7 @@
 
 Used by the tests of every writer path (sync runner, processors, replay, webhooks, events):
 after writing through the path, the reports as they stand (gold rows for fresh repositories)
-must equal the reports with every repository marked stale (silver's matching everywhere).
+must equal the reports with every repository marked stale (silver everywhere).
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from diogen.metrics import Scope, Window, dora_report
-from diogen.metrics.gold import Freshness, freshness
-from diogen.silver.gold import GoldVersion
+from diogen.metrics.gold import Freshness, freshness, mark_stale
 
 # Wide enough for any test's data.
 EVERYTHING = Window(datetime(1990, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
@@ -41,7 +40,7 @@ def gold_agrees_in(session: Session) -> tuple[bool, Freshness]:
     known = freshness(session)
     served = reports(session)
     savepoint = session.begin_nested()
-    session.execute(delete(GoldVersion))
+    mark_stale(session)
     computed = reports(session)
     savepoint.rollback()
     return served == computed, known

@@ -22,10 +22,10 @@ NOT_SILVER = frozenset(
         "dead_letter",
         "outbox_event",
         "stale_window",
-        # Gold: derived from silver, with the versions that say how fresh it is.
+        # Gold: derived from silver, with the log that says what is stale.
         "gold_pull_request_commit",
-        "gold_version",
-        "silver_version",
+        "gold_change",
+        "gold_change_log",
         "raw_record",
         "quarantined_record",
         "sync_cursor",

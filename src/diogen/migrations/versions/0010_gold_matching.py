@@ -4,9 +4,10 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-04 18:40:00.000000
 
-The version triggers come from `diogen.silver.gold.trigger_statements`, the statements
-`create_all` runs too, so a migrated database and a created one bump versions alike. Existing
-repositories start stale (no gold version): reports read silver for them until a refresh.
+The version triggers are this revision's own copy of the statements `create_all` ran at the
+time (0011 replaced them with a change log), so a migrated database and a created one bumped
+versions alike. Existing repositories start stale (no gold version): reports read silver for
+them until a refresh.
 """
 
 from collections.abc import Sequence
@@ -14,12 +15,108 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from diogen.silver.gold import drop_statements, trigger_statements
 
 revision: str = "0010"
 down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+# The repositories whose matching a written row can change, and the columns it reads.
+_WATCHED = (
+    (
+        "git_commit",
+        "{row}.repository_id",
+        ("repository_id", "sha", "authored_at", "author_email", "subject"),
+    ),
+    ("pull_request", "{row}.repository_id", ("repository_id", "merge_commit_sha")),
+    (
+        "pull_request_commit",
+        "(SELECT pull_request.repository_id FROM pull_request"
+        " WHERE pull_request.id = {row}.pull_request_id)",
+        ("pull_request_id", "sha"),
+    ),
+)
+_BUMP_SQLITE = (
+    "INSERT INTO silver_version (repository_id, version) SELECT {repository}, 1"
+    " WHERE {repository} IS NOT NULL"
+    " ON CONFLICT (repository_id) DO UPDATE SET version = silver_version.version + 1;"
+)
+_BUMP_POSTGRES = (
+    "INSERT INTO silver_version (repository_id, version)"
+    " SELECT DISTINCT {repository}, 1 FROM {rows} WHERE {repository} IS NOT NULL{changed}"
+    " ORDER BY 1"
+    " ON CONFLICT (repository_id) DO UPDATE SET version = silver_version.version + 1;"
+)
+
+
+def _sqlite_triggers(table: str, repository: str, columns: tuple[str, ...]) -> list[str]:
+    def bump(row: str) -> str:
+        return _BUMP_SQLITE.format(repository=repository.format(row=row))
+
+    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS gold_{table}_insert AFTER INSERT ON {table}"
+        f" FOR EACH ROW BEGIN {bump('NEW')} END",
+        f"CREATE TRIGGER IF NOT EXISTS gold_{table}_delete AFTER DELETE ON {table}"
+        f" FOR EACH ROW BEGIN {bump('OLD')} END",
+        f"CREATE TRIGGER IF NOT EXISTS gold_{table}_update AFTER UPDATE ON {table}"
+        f" FOR EACH ROW WHEN {changed} BEGIN {bump('OLD')} {bump('NEW')} END",
+    ]
+
+
+def _postgres_bump(repository: str, columns: tuple[str, ...], rows: str, update: bool) -> str:
+    changed = ""
+    source = f"{rows} AS changed"
+    if update:
+        other = "old_rows" if rows == "new_rows" else "new_rows"
+        source += f" JOIN {other} AS other ON other.id = changed.id"
+        changed = (
+            f" AND ({', '.join(f'changed.{c}' for c in columns)})"
+            f" IS DISTINCT FROM ({', '.join(f'other.{c}' for c in columns)})"
+        )
+    return _BUMP_POSTGRES.format(
+        repository=repository.format(row="changed"), rows=source, changed=changed
+    )
+
+
+def _postgres_triggers(table: str, repository: str, columns: tuple[str, ...]) -> list[str]:
+    statements = []
+    for operation, tables in (
+        ("INSERT", ("new_rows",)),
+        ("DELETE", ("old_rows",)),
+        ("UPDATE", ("old_rows", "new_rows")),
+    ):
+        name = f"gold_{table}_{operation.lower()}"
+        bumps = " ".join(
+            _postgres_bump(repository, columns, rows, operation == "UPDATE") for rows in tables
+        )
+        referencing = " ".join(
+            f"{'NEW' if rows == 'new_rows' else 'OLD'} TABLE AS {rows}" for rows in tables
+        )
+        statements += [
+            f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS"
+            f" $$ BEGIN {bumps} RETURN NULL; END $$",
+            f"DROP TRIGGER IF EXISTS {name} ON {table}",
+            f"CREATE TRIGGER {name} AFTER {operation} ON {table}"
+            f" REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
+        ]
+    return statements
+
+
+def trigger_statements(dialect: str) -> list[str]:
+    """The version triggers as 0010 created them (0011's downgrade creates them again)."""
+    build = _postgres_triggers if dialect == "postgresql" else _sqlite_triggers
+    return [sql for watched in _WATCHED for sql in build(*watched)]
+
+
+def drop_statements(dialect: str) -> list[str]:
+    names = [
+        f"gold_{table}_{op}" for table, *_ in _WATCHED for op in ("insert", "delete", "update")
+    ]
+    if dialect == "postgresql":
+        return [f"DROP FUNCTION IF EXISTS {name}() CASCADE" for name in names]
+    return [f"DROP TRIGGER IF EXISTS {name}" for name in names]
 
 
 def upgrade() -> None:

@@ -1,0 +1,171 @@
+"""The inputs of lead time read from `gold_change`, for deployments of fresh repositories.
+
+Silver's way (`change_inputs.silver_inputs`) walks every deployed commit of the counted
+deployments, matches each to pull requests and aggregates the pull requests' commits, reviews
+and deployments; gold holds the answer per change and deployment. Here a report reads the
+rows of its deployments by index in one statement, then the few other production
+deployments of the same changes, and nothing per commit of a pull request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from diogen.metrics.change_inputs import ChangeInputs, ReportDeployments
+from diogen.metrics.fixes import marked_hotfix
+from diogen.metrics.pull_queries import PullRequestFacts
+from diogen.metrics.queries import ChangeRecord, as_flag, id_list, in_scope_among
+from diogen.metrics.scope import ResolvedScope
+from diogen.metrics.window import Window
+from diogen.silver import Commit, DeploymentCommit
+from diogen.silver.gold import PULL_REQUEST, GoldChange, GoldPullRequestCommit
+
+# A change reaching production: (finished at, deployment id), ordered as silver's queries
+# break ties.
+Shipment = tuple[datetime, str]
+
+
+def gold_inputs(
+    session: Session,
+    scope: ResolvedScope,
+    environments: tuple[str, ...],
+    window: Window,
+    deployments: ReportDeployments,
+    hotfix: re.Pattern[str],
+    *,
+    explain: bool,
+) -> ChangeInputs:
+    counted = set(deployments.counted)
+    inputs = ChangeInputs()
+    first: dict[str, Shipment] = {}
+    shipped: Counter[str] = Counter()
+    pull_requests: dict[str, Any] = {}
+    recent = id_list(session, deployments.recent)
+    production = set(environments)
+    elsewhere: set[str] = set()
+    for row in session.execute(_recent_rows(scope, recent, explain=explain)):
+        dep, change, kind, repo, sha, first_commit, is_merge, in_scope, earlier = row[:9]
+        if kind == PULL_REQUEST and marked_hotfix(hotfix, row.head_ref, row.labels):
+            inputs.hotfixes.add(dep)
+        if dep not in counted:
+            continue
+        at = deployments.finished_at[dep]
+        assert at is not None  # counted deployments are finished
+        shipped[change] += 1
+        if change not in first or (at, dep) < first[change]:
+            first[change] = (at, dep)
+        if earlier and not production.isdisjoint(earlier):
+            elsewhere.add(change)
+        if kind == PULL_REQUEST:
+            pull_requests[change] = row
+        elif in_scope:
+            inputs.records.append(ChangeRecord(dep, change, sha, repo, first_commit, is_merge))
+    for change, shipment in _earlier_elsewhere(
+        session, scope, environments, window, elsewhere, counted
+    ):
+        shipped[change] += 1
+        first[change] = min(first[change], shipment)
+    inputs.first_deploy = {
+        record.commit_id: first[record.commit_id][0]
+        for record in inputs.records
+        if shipped[record.commit_id] > 1
+    }
+    inputs.pull_requests = {
+        pr_id: _facts(row, first[pr_id]) for pr_id, row in pull_requests.items()
+    }
+    inputs.in_scope = dict.fromkeys(inputs.pull_requests, True)
+    if explain:
+        inputs.shas = _shipped_shas(session, id_list(session, counted))
+    return inputs
+
+
+def _recent_rows(
+    scope: ResolvedScope, recent: Select[Any], *, explain: bool
+) -> Select[*tuple[Any, ...]]:
+    """The rows of the deployments since the window's start; merge commits only for the
+    evidence (they never count). `in_scope`: a commit is a change of the scope, a pull
+    request's author belongs to it."""
+    gold = GoldChange
+    query: Select[*tuple[Any, ...]] = select(
+        gold.deployment_id,
+        gold.change_id,
+        gold.kind,
+        gold.repository_id,
+        gold.sha,
+        gold.first_commit_at,
+        gold.is_merge,
+        as_flag(scope.member_at(gold.author_identity_id, gold.author_at)).label("in_scope"),
+        gold.earlier_environments,
+        gold.number,
+        gold.author_at,
+        gold.ready_for_review_at,
+        gold.first_review_at,
+        gold.merged_at,
+        gold.head_ref,
+        gold.labels,
+    ).where(gold.deployment_id.in_(recent))
+    if not explain:
+        query = query.where(or_(gold.kind == PULL_REQUEST, gold.is_merge.is_(False)))
+    return query
+
+
+def _earlier_elsewhere(
+    session: Session,
+    scope: ResolvedScope,
+    environments: tuple[str, ...],
+    window: Window,
+    changes: set[str],
+    counted: set[str],
+) -> list[tuple[str, Shipment]]:
+    """The production deployments in scope, before the window's end, of `changes` (those that
+    shipped to a production environment before a counted deployment of theirs) other than the
+    counted ones: where such a change first reached production."""
+    if not changes:
+        return []
+    query = select(GoldChange.change_id, GoldChange.deployment_id, GoldChange.deployed_at).where(
+        GoldChange.change_id.in_(id_list(session, changes)),
+        GoldChange.environment.in_(environments),
+        GoldChange.deployed_at < window.end,
+    )
+    # The counted deployments' own rows were read with their changes.
+    rows = [row for row in session.execute(query) if row.deployment_id not in counted]
+    candidates = id_list(session, {row.deployment_id for row in rows})
+    in_scope = set(session.scalars(in_scope_among(scope, candidates)))
+    return [(change, (at, dep)) for change, dep, at in rows if dep in in_scope]
+
+
+def _facts(row: Any, first: Shipment) -> PullRequestFacts:
+    return PullRequestFacts(
+        id=row.change_id,
+        repository_id=row.repository_id,
+        number=row.number,
+        created_at=row.author_at,
+        ready_for_review_at=row.ready_for_review_at,
+        merged_at=row.merged_at,
+        author_in_scope=bool(row.in_scope),
+        first_commit_at=row.first_commit_at,
+        first_review_at=row.first_review_at,
+        deployment_id=first[1],
+        deployed_at=first[0],
+    )
+
+
+def _shipped_shas(session: Session, counted: Select[Any]) -> defaultdict[str, set[str]]:
+    """Per pull request, the shas of its commits the counted deployments shipped."""
+    query = (
+        select(GoldPullRequestCommit.pull_request_id, Commit.sha)
+        .select_from(DeploymentCommit)
+        .join(GoldPullRequestCommit, GoldPullRequestCommit.commit_id == DeploymentCommit.commit_id)
+        .join(Commit, Commit.id == DeploymentCommit.commit_id)
+        .where(DeploymentCommit.deployment_id.in_(counted))
+    )
+    shas: defaultdict[str, set[str]] = defaultdict(set)
+    for pull_request_id, sha in session.execute(query):
+        shas[pull_request_id].add(sha)
+    return shas
