@@ -83,6 +83,7 @@ def test_a_pool_that_stays_busy_answers_503_with_retry_after(world: World) -> No
     # One connection, held by the test: the request cannot get one within the pool timeout.
     engine = create_engine(world.engine.url, pool_size=1, max_overflow=0, pool_timeout=0.2)
     world.state.engine = engine
+    world.state.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
     try:
         with engine.connect():
             answer = world.get("alpha:viewer", f"{V}/analytics/dora?from=2024-02-01")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -13,8 +15,23 @@ from diogen.accounts.passwords import dummy_hash, hash_password, verify_password
 from diogen.accounts.roles import ROLES, Role
 from diogen.errors import InputError, NotFoundError
 from diogen.ids import stable_id
+from diogen.silver.base import table_of
 
 MAX_EMAIL = 320
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who a credential acts for: the user and their roles per organisation, and for an API
+    key, the organisation (None: every one) and the role the key is limited to."""
+
+    user_id: str
+    email: str
+    is_superuser: bool
+    roles: Mapping[str, Role]
+    key_id: str | None = None
+    key_organization_id: str | None = None
+    key_role: Role | None = None
 
 
 def normalize_email(email: str) -> str:
@@ -107,9 +124,20 @@ def revoke_role(session: Session, user_id: str, organization_id: str) -> None:
         )
 
 
-def roles_of(session: Session, user_id: str) -> dict[str, Role]:
-    """Organisation id → role, for every organisation the user holds a role in."""
+def active_user(session: Session, user_id: str) -> Holder:
+    """The active user `user_id` and their roles, in one query."""
+    grants = table_of(RoleGrant)
+    user, grant = table_of(User).c, grants.c
     rows = session.execute(
-        select(RoleGrant.organization_id, RoleGrant.role).where(RoleGrant.user_id == user_id)
+        select(user.email, user.is_active, user.is_superuser, grant.organization_id, grant.role)
+        .outerjoin(grants, grant.user_id == user.id)
+        .where(user.id == user_id)
     ).all()
-    return {org: check_role(role) for org, role in rows}
+    if not rows or not rows[0][1]:
+        raise AuthenticationError("the user of this token is gone or disabled")
+    return Holder(
+        user_id=user_id,
+        email=rows[0][0],
+        is_superuser=rows[0][2],
+        roles={org: check_role(role) for *_, org, role in rows if org is not None},
+    )

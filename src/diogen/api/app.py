@@ -111,13 +111,14 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
 
 
 def _state(settings: Settings, clock: Clock) -> ApiState:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pre_ping=False)
     client = Redis.from_url(settings.redis_url) if settings.redis_url else None
     limiter: Limiter = RedisLimiter(client) if client else MemoryLimiter()
     cache: Cache = RedisCache(client) if client else MemoryCache()
     return ApiState(
         settings=settings,
         engine=engine,
+        reader=engine.execution_options(isolation_level="AUTOCOMMIT"),
         limiter=limiter,
         cache=cache,
         clock=clock,
