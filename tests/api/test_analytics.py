@@ -7,6 +7,7 @@ from typing import Any
 from api_support import World, seed
 from sqlalchemy.orm import Session
 
+from diogen.api.middleware import etag_of
 from diogen.ids import stable_id
 from diogen.metrics import Scope, data_quality, dora_report, make_window
 from diogen.silver import DeploymentCommit
@@ -85,6 +86,23 @@ def test_a_write_invalidates_the_cached_report(world: World) -> None:
     assert before["change_failure_rate"]["failed"] == 0
     assert after["change_failure_rate"]["failed"] == 1
     assert after == _report(world, rows.repo_name)
+
+
+def test_a_cached_report_is_sent_as_stored_with_the_etag_of_its_bytes(world: World) -> None:
+    rows = _shipped(world)
+    url = f"{V}/analytics/dora?repo={rows.repo_name}&{WINDOW}"
+    computed = world.get("alpha:viewer", url)
+    from_cache = world.get("alpha:viewer", url)
+    etag = computed.headers["etag"]
+    unchanged = world.get("alpha:viewer", url, headers={"If-None-Match": f'W/"x", {etag}'})
+    other = world.get("alpha:viewer", url, headers={"If-None-Match": '"another"'})
+
+    assert from_cache.content == computed.content and from_cache.headers["etag"] == etag
+    assert etag == etag_of(computed.content)
+    assert computed.headers["content-length"] == str(len(computed.content))
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert unchanged.headers["etag"] == etag and "content-type" not in unchanged.headers
+    assert other.status_code == 200 and other.content == computed.content
 
 
 def test_data_quality_is_the_metrics_document(world: World) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy import Row, Select, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from diogen.accounts.errors import AuthenticationError
@@ -98,10 +98,16 @@ def authenticate_api_key(session: Session, text: str, *, now: datetime) -> Holde
 def _key_rows(session: Session, prefix: str) -> Sequence[Row[*tuple[Any, ...]]]:
     """The key of `prefix` with its user, one row per role of the user the key may use (all of
     them for a key of every organisation): one query where a request used to make three."""
+    return session.execute(_KEY_QUERY, {"prefix": prefix}).all()
+
+
+def _key_query() -> Select[*tuple[Any, ...]]:
+    # Built once: building it and its cache key again on every request costs more than the
+    # query itself takes in the database.
     users, grants = table_of(User), table_of(RoleGrant)
     key, user, grant = table_of(ApiKey).c, users.c, grants.c
     usable = or_(key.organization_id.is_(None), grant.organization_id == key.organization_id)
-    return session.execute(
+    return (
         select(
             key.id,
             key.secret_hash,
@@ -119,8 +125,11 @@ def _key_rows(session: Session, prefix: str) -> Sequence[Row[*tuple[Any, ...]]]:
         )
         .join(users, user.id == key.user_id)
         .outerjoin(grants, and_(grant.user_id == user.id, usable))
-        .where(key.prefix == prefix)
-    ).all()
+        .where(key.prefix == bindparam("prefix"))
+    )
+
+
+_KEY_QUERY = _key_query()
 
 
 def revoke_api_key(key: ApiKey, *, now: datetime) -> None:
