@@ -220,6 +220,9 @@ def _named(database: str) -> str:
 
 def report(name: str, outcome: Outcome, server_cpu: float, database_cpu: float) -> None:
     n = outcome.requests
+    if n == 0:
+        print(f"{name:<34} no answer within the run (load {os.getloadavg()[0]:.1f})", flush=True)
+        return
     print(
         f"{name:<34} p50 {outcome.p50 * 1000:7.1f} ms  p99 {outcome.p99 * 1000:7.1f} ms  "
         f"{n / outcome.wall:7.1f} req/s  CPU/request: server {server_cpu / n * 1000:5.2f} ms, "

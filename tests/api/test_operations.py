@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import text
 
 from diogen.api import create_app
 from diogen.api.logs import JsonFormatter
+from diogen.api.ratelimit import Limit, RedisLimiter
 
 V = "/api/v1"
 
@@ -232,3 +234,26 @@ def test_a_dropped_database_connection_fails_one_request_then_recovers(postgres_
     assert dropped.status_code == 503
     assert dropped.json()["type"] == "urn:diogen:problem:storage-unavailable"
     assert after == [200, 200, 200]
+
+
+def test_a_failing_redis_lets_requests_through() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    limiter = RedisLimiter(Redis(host="127.0.0.1", port=port, socket_connect_timeout=1))
+
+    # A limit of 0 refuses every request counted: none is.
+    assert limiter.hit([Limit("ip:test", 0, "address"), Limit("key:k", 0, "key")]) is None
+
+
+def test_reports_are_cached_in_redis_as_sent(redis_world: World) -> None:
+    url = f"{V}/analytics/dora?org=alpha&from=2024-02-01&to=2024-03-01"
+    computed = redis_world.get("alpha:viewer", url)
+    from_redis = redis_world.get("alpha:viewer", url)
+    client = Redis.from_url(redis_url())
+    (key,) = client.keys("diogen:cache:*")
+    stored = client.get(key)
+    client.close()
+
+    assert computed.status_code == 200 and from_redis.content == computed.content
+    assert stored == computed.headers["etag"].encode() + b"\n" + computed.content
