@@ -22,12 +22,10 @@ from diogen.accounts.models import AppState
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
 from diogen.api.middleware import etag_of
 from diogen.api.routes.common import api_router
-from diogen.api.routes.scopes import analytics_scope
-from diogen.api.routes.teams import team_for
+from diogen.api.routes.scopes import analytics_scope, team_scope
 from diogen.api.state import ApiState
 from diogen.ingest.models import SyncRun
 from diogen.metrics import Scope, data_quality, dora_report, make_window
-from diogen.silver import Organization
 
 router = api_router("analytics")
 DORA_EXAMPLE = {
@@ -127,14 +125,16 @@ ENTRY_FORMAT = "etag+json"
 
 def _version(session: Session) -> str:
     """The data version and the count and latest end of sync runs, in one round trip."""
-    version, runs, finished = session.execute(
-        select(
-            select(AppState.int_value).where(AppState.name == DATA_VERSION).scalar_subquery(),
-            select(func.count(SyncRun.id)).scalar_subquery(),
-            select(func.max(SyncRun.finished_at)).scalar_subquery(),
-        )
-    ).one()
+    version, runs, finished = session.execute(_VERSIONS).one()
     return f"{version or 0}:{runs}:{finished}"
+
+
+# Built once: every analytics request reads it.
+_VERSIONS = select(
+    select(AppState.int_value).where(AppState.name == DATA_VERSION).scalar_subquery(),
+    select(func.count(SyncRun.id)).scalar_subquery(),
+    select(func.max(SyncRun.finished_at)).scalar_subquery(),
+)
 
 
 def cached(
@@ -243,9 +243,7 @@ def team_dora(
     explain: Explain = False,
 ) -> Response:
     """The DORA report of one team, counting events by team membership at their time."""
-    found = team_for(session, principal, team_id, "viewer")
-    org = session.get(Organization, found.organization_id) if found.organization_id else None
-    scope = Scope(org=org.name if org else None, team=found.name)
+    scope = team_scope(session, principal, team_id)
     return _dora(state, session, scope, start, end, bucket, benchmarks, explain)
 
 
