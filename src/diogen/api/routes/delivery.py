@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from diogen.accounts.roles import Role
@@ -150,16 +150,20 @@ def _deployments() -> Select[Any]:
     )
 
 
+# Built once: building a statement and its cache key costs more than running it.
+_ONE_DEPLOYMENT = (
+    select(Deployment, _deployment_org())
+    .outerjoin(Repository, Repository.id == Deployment.repository_id)
+    .outerjoin(Service, Service.id == Deployment.service_id)
+    .where(Deployment.id == bindparam("id"))
+)
+
+
 def deployment_for(
     session: Session, principal: Principal, deployment_id: str, role: Role
 ) -> tuple[Deployment, str | None]:
     """The deployment and its organisation, once the principal may act on it as `role`."""
-    row = session.execute(
-        select(Deployment, _deployment_org())
-        .outerjoin(Repository, Repository.id == Deployment.repository_id)
-        .outerjoin(Service, Service.id == Deployment.service_id)
-        .where(Deployment.id == deployment_id)
-    ).first()
+    row = session.execute(_ONE_DEPLOYMENT, {"id": deployment_id}).first()
     not_found = missing("deployment", deployment_id)
     if row is None:
         raise not_found
