@@ -48,16 +48,18 @@ from diogen.db import make_engine
 from diogen.web import mount_dashboard
 
 API_ROUTERS: tuple[APIRouter, ...] = (
+    # Most asked first: a request's route is found by trying every route in order (no two
+    # routes of these routers match the same path, so the order decides nothing else).
+    analytics.router,
+    flow.router,
+    delivery.router,
+    repositories.router,
+    teams.router,
     auth.router,
     users.router,
     organizations.router,
-    teams.router,
-    repositories.router,
     services.router,
     developers.router,
-    delivery.router,
-    analytics.router,
-    flow.router,
     sources.router,
     connections.router,
     service_links.router,
