@@ -197,7 +197,11 @@ def measure(database: str, key: str, args: argparse.Namespace, plan: dict[str, S
             report(name, outcome, server_cpu, database_cpu)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
         if admin is not None:
             admin.dispose()
 
