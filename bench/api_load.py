@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -200,7 +201,8 @@ def measure(database: str, key: str, args: argparse.Namespace, plan: dict[str, S
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            server.kill()
+            for pid in process_tree(server.pid):  # its workers too
+                os.kill(pid, signal.SIGKILL)
             server.wait()
         if admin is not None:
             admin.dispose()
