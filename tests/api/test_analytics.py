@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from api_support import World, seed
 from sqlalchemy.orm import Session
 
+from diogen.api.access import Principal
 from diogen.api.middleware import etag_of
+from diogen.api.routes.scopes import analytics_scope
+from diogen.errors import NotFoundError
 from diogen.ids import stable_id
 from diogen.metrics import Scope, data_quality, dora_report, make_window
 from diogen.silver import DeploymentCommit
@@ -131,3 +135,11 @@ def test_members_see_only_their_organisation(world: World) -> None:
     assert other.status_code == 404
     assert unknown_org.status_code == 404
     assert own.status_code == 200
+
+
+def test_a_members_organisation_gone_is_a_404_never_every_organisation(world: World) -> None:
+    # The principal was read with a role in an organisation deleted since (a concurrent
+    # delete): its reports must not widen to every organisation.
+    principal = Principal(user_id="u", email="u@example.com", roles={"gone": "viewer"})
+    with world.session() as session, pytest.raises(NotFoundError):
+        analytics_scope(session, principal)
