@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/api_load.py [--commits 5000] [--clients 50] [--requests 20]
                                        [--workers 1] [--database URL]
-    .venv/bin/python bench/api_load.py --org URL [--clients 50] [--requests 20] [--workers 2]
+    .venv/bin/python bench/api_load.py --org URL [--clients 50] [--seconds 10] [--workers 2]
+                                       [--client wrk|python] [--redis URL]
 
 With --org URL, the database is one holding the synthetic organisation of
 bench/org_metrics.py (`bench/org_metrics.py --postgres --keep --only 0` makes one), and the
@@ -22,27 +23,43 @@ send --requests requests at once, and the p50 / p99 latencies and the throughput
   * repositories list and one repository (CRUD reads, ETag computed on each);
   * team creation (a write: audit entry and data version bump included).
 
+A scenario that asks one URL again and again is sent by `wrk` for --seconds when wrk is
+installed (`apt-get install wrk`), else (or with --client python) by --clients asyncio
+clients of --requests requests each; see bench/api_load_clients.py. Each line prints the p50
+and p99 latency, the throughput, and the CPU time per request of the server (its process
+tree), of its PostgreSQL backends and of the client, with the load average.
+
 Nothing here asserts: it measures and prints.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
+import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from api_load_clients import (
+    Outcome,
+    Request,
+    backends,
+    cpu_seconds,
+    have_wrk,
+    process_tree,
+    python_load,
+    spent,
+    wrk_load,
+)
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from diogen.accounts.api_keys import create_api_key
 from diogen.accounts.models import User
@@ -55,7 +72,8 @@ from diogen.testing.synthetic import generate_repository
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
 SERVE = "import diogen.cli.accounts, diogen.cli.serve\nfrom diogen.cli import main\nmain()"
-Request = Callable[[int, int], tuple[str, str, dict[str, object] | None]]
+# The server's PostgreSQL connections carry this name, to find their backends' CPU time.
+APPLICATION_NAME = "diogen-api-load"
 VIEWER = "api-load-viewer@example.com"
 SERVER_LOG = WORK / "api-load-server.log"
 
@@ -127,106 +145,97 @@ def start_server(
     raise SystemExit("the server did not start within 60 s")
 
 
-async def load(base: str, key: str, clients: int, requests: int, make: Request) -> list[float]:
-    headers = {"Authorization": f"Bearer {key}"}
-    latencies: list[float] = []
-    # Below the server's 5 s keep-alive: a connection the server is closing is never reused.
-    limits = httpx.Limits(max_connections=clients, keepalive_expiry=2)
-    async with httpx.AsyncClient(
-        base_url=base, headers=headers, limits=limits, timeout=900
-    ) as client:
+@dataclass(frozen=True)
+class Scenario:
+    """Requests made by `make`, `requests` per client; `path`: the one URL it always asks."""
 
-        async def one_client(c: int) -> None:
-            for r in range(requests):
-                method, url, body = make(c, r)
-                started = time.perf_counter()
-                try:
-                    response = await client.request(method, url, json=body)
-                except httpx.TransportError as exc:
-                    raise SystemExit(f"{method} {url}: {exc!r} (server log: {SERVER_LOG})") from exc
-                latencies.append(time.perf_counter() - started)
-                if response.status_code >= 400:
-                    raise SystemExit(f"{method} {url}: {response.status_code} {response.text}")
-
-        await asyncio.gather(*(one_client(c) for c in range(clients)))
-    return latencies
+    make: Request
+    requests: int
+    path: str | None = None
 
 
-def report(name: str, latencies: list[float], wall: float, cpu: float) -> None:
-    ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    print(
-        f"{name:<34} p50 {statistics.median(ordered) * 1000:8.1f} ms   "
-        f"p99 {p99 * 1000:8.1f} ms   {len(ordered) / wall:7.1f} req/s   "
-        f"server CPU {cpu / len(ordered) * 1000:6.1f} ms/req"
-    )
+def fixed(path: str, requests: int) -> Scenario:
+    return Scenario(lambda c, r: ("GET", path, None), requests, path)
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of `pid` and its descendants still running (Linux /proc): what
-    the server spent, whatever else the machine was doing meanwhile."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total, pending = 0.0, [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except FileNotFoundError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-        pending.extend(int(child) for child in children)
-    return total
-
-
-def scenarios(repo: str, clients: int) -> dict[str, Request]:
+def scenarios(repo: str, requests: int) -> dict[str, Scenario]:
     def cold(c: int, r: int) -> tuple[str, str, None]:
         # A distinct `from` per request: nothing is in the cache for it.
         day = 1 + (c * 1000 + r) % 3000
         start = (date(2015, 1, 1) + timedelta(days=day)).isoformat()
         return "GET", f"/api/v1/analytics/dora?repo={repo}&from={start}&to=2021-01-01", None
 
+    def create(c: int, r: int) -> tuple[str, str, dict[str, object]]:
+        return "POST", "/api/v1/teams", {"organization_id": "bench-org", "name": f"t-{c}-{r}"}
+
+    dora = f"/api/v1/analytics/dora?repo={repo}&from=2015-01-01&to=2021-01-01"
     return {
-        "dora report, cold cache": cold,
-        "dora report, warm cache": lambda c, r: (
-            "GET",
-            f"/api/v1/analytics/dora?repo={repo}&from=2015-01-01&to=2021-01-01",
-            None,
-        ),
-        "data quality, warm cache": lambda c, r: (
-            "GET",
-            f"/api/v1/analytics/data-quality?repo={repo}",
-            None,
-        ),
-        "list repositories": lambda c, r: ("GET", "/api/v1/repositories?limit=50", None),
-        "create team (write)": lambda c, r: (
-            "POST",
-            "/api/v1/teams",
-            {"organization_id": "bench-org", "name": f"t-{c}-{r}"},
-        ),
+        "dora report, cold cache": Scenario(cold, requests),
+        "dora report, warm cache": fixed(dora, requests),
+        "data quality, warm cache": fixed(f"/api/v1/analytics/data-quality?repo={repo}", requests),
+        "list repositories": fixed("/api/v1/repositories?limit=50", requests),
+        "create team (write)": Scenario(create, requests),
     }
 
 
-def measure(
-    database: str, key: str, args: argparse.Namespace, plan: dict[str, tuple[Request, int]]
-) -> None:
-    """Serve `database`, warm every warm scenario once, then run each: (make, requests)."""
+def measure(database: str, key: str, args: argparse.Namespace, plan: dict[str, Scenario]) -> None:
+    """Serve `database`, warm every warm scenario once, then run each."""
     port = free_port()
-    server = start_server(database, port, args.workers, args.redis)
+    server = start_server(_named(database), port, args.workers, args.redis)
+    admin = make_engine(database) if database.startswith("postgresql") else None
     try:
         base = f"http://127.0.0.1:{port}"
         # Warm the caches the warm scenarios rely on, outside the measurement.
-        for name, (make, _) in plan.items():
+        for name, scenario in plan.items():
             if "warm" in name:
-                asyncio.run(load(base, key, 1, 1, make))
-        for name, (make, requests) in plan.items():
-            started, cpu = time.perf_counter(), tree_cpu_seconds(server.pid)
-            latencies = asyncio.run(load(base, key, args.clients, requests, make))
-            wall = time.perf_counter() - started
-            report(name, latencies, wall, tree_cpu_seconds(server.pid) - cpu)
+                python_load(base, key, 1, 1, scenario.make)
+        for name, scenario in plan.items():
+            server_before = cpu_seconds(process_tree(server.pid))
+            database_before = cpu_seconds(backends(admin, APPLICATION_NAME))
+            outcome = _run(base, key, args, scenario)
+            server_cpu = spent(server_before, cpu_seconds(process_tree(server.pid)))
+            database_cpu = spent(database_before, cpu_seconds(backends(admin, APPLICATION_NAME)))
+            report(name, outcome, server_cpu, database_cpu)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            for pid in process_tree(server.pid):  # its workers too
+                os.kill(pid, signal.SIGKILL)
+            server.wait()
+        if admin is not None:
+            admin.dispose()
+
+
+def _run(base: str, key: str, args: argparse.Namespace, scenario: Scenario) -> Outcome:
+    if scenario.path is not None and args.client == "wrk":
+        return wrk_load(base, key, args.clients, args.seconds, scenario.path)
+    return python_load(base, key, args.clients, scenario.requests, scenario.make)
+
+
+def _named(database: str) -> str:
+    """`database` with the application name the server's PostgreSQL connections report."""
+    url = make_url(database)
+    if url.get_backend_name() != "postgresql":
+        return database
+    return url.update_query_dict({"application_name": APPLICATION_NAME}).render_as_string(
+        hide_password=False
+    )
+
+
+def report(name: str, outcome: Outcome, server_cpu: float, database_cpu: float) -> None:
+    n = outcome.requests
+    if n == 0:
+        print(f"{name:<34} no answer within the run (load {os.getloadavg()[0]:.1f})", flush=True)
+        return
+    print(
+        f"{name:<34} p50 {outcome.p50 * 1000:7.1f} ms  p99 {outcome.p99 * 1000:7.1f} ms  "
+        f"{n / outcome.wall:7.1f} req/s  CPU/request: server {server_cpu / n * 1000:5.2f} ms, "
+        f"database {database_cpu / n * 1000:5.2f} ms, client {outcome.client_cpu / n * 1000:5.2f}"
+        f" ms  (load {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -284,7 +293,7 @@ def prepare_org(url: str) -> Org:
     return found
 
 
-def org_scenarios(org: Org) -> dict[str, Request]:
+def org_scenarios(org: Org, requests: int) -> dict[str, Scenario]:
     """What the dashboard's pages ask, each the same every time: served from the cache."""
     window = f"from={org.end - timedelta(days=90)}&to={org.end}"
     year = f"from={org.end - timedelta(days=365)}&to={org.end}&bucket=week"
@@ -299,27 +308,30 @@ def org_scenarios(org: Org) -> dict[str, Request]:
         "crud: list deployments": "/api/v1/deployments?limit=50&sort=-finished_at",
         "crud: one deployment": f"/api/v1/deployments/{org.deployment}",
     }
-    return {name: _get(url) for name, url in reads.items()}
+    return {name: fixed(url, requests) for name, url in reads.items()}
 
 
-def org_cold(org: Org) -> Request:
+def org_cold(org: Org, requests: int) -> Scenario:
     def cold(c: int, r: int) -> tuple[str, str, None]:
         # A distinct window per request: nothing is in the cache for it.
         end = org.end - timedelta(days=1 + c * 50 + r)
         return "GET", f"/api/v1/analytics/dora?from={end - timedelta(days=90)}&to={end}", None
 
-    return cold
-
-
-def _get(url: str) -> Request:
-    return lambda c, r: ("GET", url, None)
+    return Scenario(cold, requests)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commits", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=20, help="per client (Python client)")
+    parser.add_argument("--seconds", type=float, default=10, help="per scenario (wrk)")
+    parser.add_argument(
+        "--client",
+        choices=["wrk", "python"],
+        default="wrk" if have_wrk() else "python",
+        help="what sends the requests of one-URL scenarios (default: wrk when installed)",
+    )
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--database")
     parser.add_argument("--org", metavar="URL", help="a database holding the synthetic org")
@@ -330,32 +342,35 @@ def main() -> None:
         "--cold-requests", type=int, default=1, help="--org: cold reports per client"
     )
     args = parser.parse_args()
-    load_average = os.getloadavg()[0]
+    if args.client == "wrk" and not have_wrk():
+        raise SystemExit("wrk is not installed (apt-get install wrk); or use --client python")
+    load = f"{args.clients} clients, {args.workers} worker(s), client {_client(args)}"
     if args.org:
         org = prepare_org(args.org)
-        print(
-            f"{args.clients} clients x {args.requests} requests, {args.workers} worker(s), "
-            f"synthetic organisation ({org.describe()}), {args.org.split(':')[0]}, "
-            f"load average {load_average:.1f}"
-        )
-        plan = {name: (make, args.requests) for name, make in org_scenarios(org).items()}
+        print(f"{load}, synthetic organisation ({org.describe()}), {_engine(args.org)}")
+        plan = org_scenarios(org, args.requests)
         if args.cold_requests:
-            plan["org dora 90 days, cold cache"] = (org_cold(org), args.cold_requests)
+            plan["org dora 90 days, cold cache"] = org_cold(org, args.cold_requests)
         measure(args.org, org.key, args, plan)
         return
     with tempfile.TemporaryDirectory() as tmp:
         database = args.database or f"sqlite:///{Path(tmp) / 'bench.db'}"
         repo, key = prepare(args.commits, database)
-        print(
-            f"{args.clients} clients x {args.requests} requests, {args.workers} worker(s), "
-            f"{args.commits} commits, {database.split(':')[0]}, load average {load_average:.1f}"
-        )
-        measure(
-            database,
-            key,
-            args,
-            {name: (make, args.requests) for name, make in scenarios(repo, args.clients).items()},
-        )
+        print(f"{load}, {args.commits} commits, {_engine(database)}")
+        measure(database, key, args, scenarios(repo, args.requests))
+
+
+def _client(args: argparse.Namespace) -> str:
+    python = f"Python ({args.requests} requests each)"
+    return (
+        f"wrk ({args.seconds:g} s; {python} where a scenario varies)"
+        if args.client == "wrk"
+        else python
+    )
+
+
+def _engine(database: str) -> str:
+    return database.split(":")[0].split("+")[0]
 
 
 if __name__ == "__main__":

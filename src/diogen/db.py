@@ -28,6 +28,8 @@ from diogen.pgupsert import COPY_MIN_ROWS, sortable, upsert_postgresql
 
 UPSERT_BATCH = 2000
 SQLITE_CACHE_KIB = 65536
+# Connections are replaced after this long, before a server or firewall idle timeout drops them.
+RECYCLE_SECONDS = 1800
 
 
 def normalize_url(url: str) -> URL:
@@ -60,8 +62,13 @@ def dumps_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`, checked to be reachable; SQLite gets WAL and foreign keys."""
+def make_engine(url: str, *, pre_ping: bool = True) -> Engine:
+    """An engine for `url`, checked to be reachable; SQLite gets WAL and foreign keys.
+
+    `pre_ping=False` (the API) saves the round trip that checks every PostgreSQL connection
+    before each use: a connection dropped meanwhile then fails the one request using it (a
+    503), and the pool replaces every connection older than that failure.
+    """
     parsed = normalize_url(url)
     shown = parsed.render_as_string(hide_password=True)
     if parsed.get_backend_name() == "sqlite":
@@ -71,7 +78,8 @@ def make_engine(url: str) -> Engine:
     else:
         engine = create_engine(
             parsed,
-            pool_pre_ping=True,
+            pool_pre_ping=pre_ping,
+            pool_recycle=RECYCLE_SECONDS,
             connect_args={"connect_timeout": 5},
             json_serializer=dumps_json,
         )

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from api_support import World, seed
 from sqlalchemy.orm import Session
 
+from diogen.api.access import Principal
+from diogen.api.middleware import etag_of
+from diogen.api.routes.scopes import analytics_scope
+from diogen.errors import NotFoundError
 from diogen.ids import stable_id
 from diogen.metrics import Scope, data_quality, dora_report, make_window
 from diogen.silver import DeploymentCommit
@@ -87,6 +92,23 @@ def test_a_write_invalidates_the_cached_report(world: World) -> None:
     assert after == _report(world, rows.repo_name)
 
 
+def test_a_cached_report_is_sent_as_stored_with_the_etag_of_its_bytes(world: World) -> None:
+    rows = _shipped(world)
+    url = f"{V}/analytics/dora?repo={rows.repo_name}&{WINDOW}"
+    computed = world.get("alpha:viewer", url)
+    from_cache = world.get("alpha:viewer", url)
+    etag = computed.headers["etag"]
+    unchanged = world.get("alpha:viewer", url, headers={"If-None-Match": f'W/"x", {etag}'})
+    other = world.get("alpha:viewer", url, headers={"If-None-Match": '"another"'})
+
+    assert from_cache.content == computed.content and from_cache.headers["etag"] == etag
+    assert etag == etag_of(computed.content)
+    assert computed.headers["content-length"] == str(len(computed.content))
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert unchanged.headers["etag"] == etag and "content-type" not in unchanged.headers
+    assert other.status_code == 200 and other.content == computed.content
+
+
 def test_data_quality_is_the_metrics_document(world: World) -> None:
     rows = _shipped(world)
     response = world.get("alpha:viewer", f"{V}/analytics/data-quality?repo={rows.repo_name}")
@@ -113,3 +135,11 @@ def test_members_see_only_their_organisation(world: World) -> None:
     assert other.status_code == 404
     assert unknown_org.status_code == 404
     assert own.status_code == 200
+
+
+def test_a_members_organisation_gone_is_a_404_never_every_organisation(world: World) -> None:
+    # The principal was read with a role in an organisation deleted since (a concurrent
+    # delete): its reports must not widen to every organisation.
+    principal = Principal(user_id="u", email="u@example.com", roles={"gone": "viewer"})
+    with world.session() as session, pytest.raises(NotFoundError):
+        analytics_scope(session, principal)

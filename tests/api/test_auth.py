@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from api_support import NOW, PASSWORD, World
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from diogen.accounts.models import ApiKey, AppState, AuditEntry
 
@@ -163,3 +165,86 @@ def test_signing_key_is_generated_once_and_kept_in_the_database(world: World) ->
         ).one()
     assert stored == world.state.signing_key()
     assert stored is not None and len(stored) >= 48
+
+
+def _new_key(world: World, who: str, role: str, org: str | None = "alpha") -> dict[str, str]:
+    body = {"name": "k", "role": role, "organization_id": world.org_ids[org] if org else None}
+    key = world.client.post(f"{V}/api-keys", json=body, headers=world.headers(who)).json()["key"]
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_a_key_follows_its_users_roles_and_state_at_once(world: World) -> None:
+    """Roles are read with the key on every request: nothing is cached that a change of
+    role, a removal from the organisation or a disabled user would have to invalidate."""
+    alpha, user_id = world.org_ids["alpha"], world.user_ids["alpha:maintainer"]
+    scoped, unscoped = (
+        _new_key(world, "alpha:maintainer", "maintainer"),
+        _new_key(world, "alpha:maintainer", "maintainer", org=None),
+    )
+    members = f"{V}/organizations/{alpha}/members"
+
+    def roles() -> list[object]:
+        return [world.client.get(f"{V}/me", headers=h).json()["roles"] for h in (scoped, unscoped)]
+
+    before = roles()
+    world.client.post(
+        members,
+        json={"email": "maintainer@alpha.example", "role": "viewer"},
+        headers=world.headers("alpha:admin"),
+    )
+    lowered = roles()
+    world.client.delete(f"{members}/{user_id}", headers=world.headers("alpha:admin"))
+    removed = roles()
+    org = world.client.get(f"{V}/organizations/{alpha}", headers=scoped)
+    world.client.patch(
+        f"{V}/users/{user_id}", json={"is_active": False}, headers=world.headers("root")
+    )
+    disabled = [world.client.get(f"{V}/me", headers=h).status_code for h in (scoped, unscoped)]
+
+    assert before == [{alpha: "maintainer"}, {alpha: "maintainer"}]
+    assert lowered == [{alpha: "viewer"}, {alpha: "viewer"}]
+    assert removed == [{}, {}] and org.status_code == 404
+    assert disabled == [401, 401]
+
+
+def test_a_keys_last_use_is_written_once_a_minute_not_on_every_request(world: World) -> None:
+    key = _new_key(world, "alpha:viewer", "viewer")
+
+    def use_at(seconds: int) -> object:
+        world.state.clock = lambda: NOW + timedelta(seconds=seconds)
+        assert world.client.get(f"{V}/me", headers=key).status_code == 200
+        with world.session() as session:
+            return session.scalars(select(ApiKey.last_used_at)).one()
+
+    assert [use_at(0), use_at(30), use_at(59), use_at(60), use_at(90)] == [
+        NOW,
+        NOW,
+        NOW,
+        NOW + timedelta(seconds=60),
+        NOW + timedelta(seconds=60),
+    ]
+
+
+def test_a_read_by_api_key_is_two_statements(world: World) -> None:
+    """The key, its user and their roles in one query, then the route's own: a warm read
+    makes no other round trip to the database (no pre-ping either, see test_operations)."""
+    key = _new_key(world, "alpha:viewer", "viewer")
+    alpha = world.org_ids["alpha"]
+    world.client.get(f"{V}/organizations/{alpha}", headers=key)  # last use written
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(world.engine, "before_cursor_execute", seen)
+    event.listen(world.state.engine, "before_cursor_execute", seen)
+    try:
+        answer = world.client.get(f"{V}/organizations/{alpha}", headers=key)
+    finally:
+        event.remove(world.engine, "before_cursor_execute", seen)
+        event.remove(world.state.engine, "before_cursor_execute", seen)
+
+    assert answer.status_code == 200
+    assert len(statements) == 2, statements
+    assert "api_key" in statements[0] and "role_grant" in statements[0]
+    assert "organization" in statements[1]

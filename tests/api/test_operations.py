@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import text
 
 from diogen.api import create_app
 from diogen.api.logs import JsonFormatter
+from diogen.api.ratelimit import Limit, RedisLimiter
 
 V = "/api/v1"
 
@@ -165,3 +167,93 @@ def test_redis_limits_are_shared_between_workers(redis_world: World, sqlite_url:
     assert ready["checks"]["redis"] == "ok"
     keys = Redis.from_url(redis_url()).keys("diogen:rate:*")
     assert any(b"key:" in k or b"user:" in k for k in keys)
+
+
+def _counts_each_request_once(world: World) -> None:
+    """Limits of 3 per key and 5 per address: four authenticated requests of three users,
+    one with a wrong key (401), then a sign-in (the sixth: 429, before any password check) and
+    a wrong key again (429, not 401)."""
+    users = ["alpha:admin", "alpha:admin", "alpha:maintainer", "beta:viewer"]
+    authenticated = [world.get(who, f"{V}/me").status_code for who in users]
+    wrong_key = {"Authorization": "Bearer dgn_0123456789ab_not-the-secret"}
+    refused = world.client.get(f"{V}/me", headers=wrong_key).status_code
+    sign_in = world.client.post(
+        f"{V}/auth/token", json={"email": "viewer@alpha.example", "password": "wrong"}
+    )
+    again = world.client.get(f"{V}/me", headers=wrong_key)
+
+    assert authenticated == [200, 200, 200, 200]
+    assert refused == 401
+    assert sign_in.status_code == 429 and "address" in sign_in.json()["detail"]
+    assert again.status_code == 429
+
+
+def test_every_request_counts_once_against_its_address(strict: World) -> None:
+    # An authenticated route counts its address with its key; the others by themselves.
+    _counts_each_request_once(strict)
+
+
+def test_every_request_counts_once_against_its_address_in_redis(
+    request: pytest.FixtureRequest, sqlite_url: str
+) -> None:
+    client = Redis.from_url(redis_url())
+    try:
+        client.ping()
+    except RedisError as exc:
+        root_conftest(request.config).service_unavailable(f"Redis unreachable: {exc}")
+    _forget(client)
+    made = make_world(
+        sqlite_url, redis_url=redis_url(), rate_limit_per_minute=3, ip_rate_limit_per_minute=5
+    )
+    try:
+        _counts_each_request_once(made)
+    finally:
+        made.close()
+        _forget(client)
+        client.close()
+
+
+def test_a_dropped_database_connection_fails_one_request_then_recovers(postgres_url: str) -> None:
+    """The API's pool does not check each connection before use (a round trip on every
+    request): the request that finds a connection the server dropped gets a 503, and the
+    pool replaces it."""
+    world = make_world(postgres_url)
+    try:
+        assert world.get("alpha:viewer", f"{V}/me").status_code == 200
+        assert world.state.engine.pool.checkedin() == 1
+        with world.state.engine.connect() as connection:
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with world.engine.connect() as admin:
+            # Waits (up to 10 s) until the backend is gone.
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)}, 10000)")
+        dropped = world.get("alpha:viewer", f"{V}/me")
+        after = [world.get("alpha:viewer", f"{V}/me").status_code for _ in range(3)]
+    finally:
+        world.close()
+
+    assert dropped.status_code == 503
+    assert dropped.json()["type"] == "urn:diogen:problem:storage-unavailable"
+    assert after == [200, 200, 200]
+
+
+def test_a_failing_redis_lets_requests_through() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    limiter = RedisLimiter(Redis(host="127.0.0.1", port=port, socket_connect_timeout=1))
+
+    # A limit of 0 refuses every request counted: none is.
+    assert limiter.hit([Limit("ip:test", 0, "address"), Limit("key:k", 0, "key")]) is None
+
+
+def test_reports_are_cached_in_redis_as_sent(redis_world: World) -> None:
+    url = f"{V}/analytics/dora?org=alpha&from=2024-02-01&to=2024-03-01"
+    computed = redis_world.get("alpha:viewer", url)
+    from_redis = redis_world.get("alpha:viewer", url)
+    client = Redis.from_url(redis_url())
+    (key,) = client.keys("diogen:cache:*")
+    stored = client.get(key)
+    client.close()
+
+    assert computed.status_code == 200 and from_redis.content == computed.content
+    assert stored == computed.headers["etag"].encode() + b"\n" + computed.content

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -76,8 +75,3 @@ def bump_data_version(session: Session) -> None:
             index_elements=["name"], set_={"int_value": table.c.int_value + 1}
         )
     )
-
-
-def data_version(session: Session) -> int:
-    value = session.scalar(select(AppState.int_value).where(AppState.name == DATA_VERSION))
-    return value or 0

@@ -48,16 +48,18 @@ from diogen.db import make_engine
 from diogen.web import mount_dashboard
 
 API_ROUTERS: tuple[APIRouter, ...] = (
+    # Most asked first: a request's route is found by trying every route in order (no two
+    # routes of these routers match the same path, so the order decides nothing else).
+    analytics.router,
+    flow.router,
+    delivery.router,
+    repositories.router,
+    teams.router,
     auth.router,
     users.router,
     organizations.router,
-    teams.router,
-    repositories.router,
     services.router,
     developers.router,
-    delivery.router,
-    analytics.router,
-    flow.router,
     sources.router,
     connections.router,
     service_links.router,
@@ -111,13 +113,14 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
 
 
 def _state(settings: Settings, clock: Clock) -> ApiState:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pre_ping=False)
     client = Redis.from_url(settings.redis_url) if settings.redis_url else None
     limiter: Limiter = RedisLimiter(client) if client else MemoryLimiter()
     cache: Cache = RedisCache(client) if client else MemoryCache()
     return ApiState(
         settings=settings,
         engine=engine,
+        reader=engine.execution_options(isolation_level="AUTOCOMMIT"),
         limiter=limiter,
         cache=cache,
         clock=clock,

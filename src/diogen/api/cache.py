@@ -1,7 +1,8 @@
 """A cache of analytics answers: in-process, or in Redis when `redis_url` is set.
 
 Entries are keyed on the data version (see `diogen.accounts.audit`), so a write makes every
-older entry unreachable at once; they then simply expire.
+older entry unreachable at once; they then simply expire. An entry is the answer as sent: its
+ETag and its JSON, bytes that a request reads and answers with, neither parsed nor hashed.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ log = logging.getLogger("diogen.api.cache")
 
 
 class Cache(Protocol):
-    def get(self, key: str) -> str | None: ...
+    def get(self, key: str) -> bytes | None: ...
 
-    def set(self, key: str, value: str, ttl: int) -> None: ...
+    def set(self, key: str, value: bytes, ttl: int) -> None: ...
 
 
 class MemoryCache:
@@ -33,10 +34,10 @@ class MemoryCache:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self.entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self.entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: str) -> bytes | None:
         with self.lock:
             found = self.entries.get(key)
             if found is None or found[0] <= self.clock():
@@ -45,7 +46,7 @@ class MemoryCache:
             self.entries.move_to_end(key)
             return found[1]
 
-    def set(self, key: str, value: str, ttl: int) -> None:
+    def set(self, key: str, value: bytes, ttl: int) -> None:
         with self.lock:
             self.entries[key] = (self.clock() + ttl, value)
             self.entries.move_to_end(key)
@@ -59,15 +60,15 @@ class RedisCache:
     def __init__(self, client: Redis) -> None:
         self.client = client
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: str) -> bytes | None:
         try:
             value = self.client.get(f"diogen:cache:{key}")
         except RedisError as exc:
             log.warning("cache read skipped: Redis failed: %s", exc)
             return None
-        return value.decode() if isinstance(value, bytes) else None
+        return value if isinstance(value, bytes) else None
 
-    def set(self, key: str, value: str, ttl: int) -> None:
+    def set(self, key: str, value: bytes, ttl: int) -> None:
         try:
             self.client.set(f"diogen:cache:{key}", value, ex=ttl)
         except RedisError as exc:
@@ -89,10 +90,10 @@ class SingleFlight:
     def run(
         self,
         key: str,
-        compute: Callable[[], str],
-        lookup: Callable[[], str | None],
+        compute: Callable[[], bytes],
+        lookup: Callable[[], bytes | None],
         before_waiting: Callable[[], None],
-    ) -> str:
+    ) -> bytes:
         """`compute()` if no other thread is computing `key`; else wait for it, then
         `lookup()` (or compute after all, when that gives nothing). `before_waiting` is
         called before any wait, to give resources back."""
@@ -113,7 +114,7 @@ class SingleFlight:
         found = lookup()
         return found if found is not None else self._limited(compute, before_waiting)
 
-    def _limited(self, compute: Callable[[], str], before_waiting: Callable[[], None]) -> str:
+    def _limited(self, compute: Callable[[], bytes], before_waiting: Callable[[], None]) -> bytes:
         if not self._slots.acquire(blocking=False):
             before_waiting()
             self._slots.acquire()

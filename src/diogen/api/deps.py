@@ -1,9 +1,14 @@
-"""FastAPI dependencies: the request's session, rate limits and the authenticated principal."""
+"""FastAPI dependencies: the request's session, rate limits and the authenticated principal.
+
+Every sync dependency costs a trip to the thread pool and back; a request that reads makes
+two (the principal, then the route), and its database work is two queries: the principal's
+(key, user and roles together) and the route's own.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -12,15 +17,15 @@ from sqlalchemy.orm import Session
 
 from diogen.accounts.api_keys import authenticate_api_key, looks_like_api_key
 from diogen.accounts.errors import AuthenticationError
-from diogen.accounts.models import ApiKey, User
 from diogen.accounts.roles import weaker
 from diogen.accounts.tokens import decode_access_token
-from diogen.accounts.users import check_role, roles_of
+from diogen.accounts.users import Holder, active_user
 from diogen.api.access import Principal
 from diogen.api.logs import request_id
-from diogen.api.ratelimit import enforce
+from diogen.api.ratelimit import Limit, enforce
 from diogen.api.state import ApiState
-from diogen.db import session_scope
+
+READS = ("GET", "HEAD")
 
 
 async def api_state(request: Request) -> ApiState:
@@ -32,24 +37,73 @@ async def api_state(request: Request) -> ApiState:
 StateDep = Annotated[ApiState, Depends(api_state)]
 
 
-def db_session(state: StateDep) -> Iterator[Session]:
-    """One session per request, committed when the route returns (before the answer is sent,
-    so a failed commit is an error answer, never a lost write)."""
-    with session_scope(state.engine) as session:
+async def db_session(request: Request, state: StateDep) -> AsyncIterator[Session]:
+    """One session per request (connected on first use).
+
+    A GET only reads (its one write, an API key's last-used time, stands alone), so it reads
+    in autocommit: no BEGIN and COMMIT round trips, and closing it does no I/O. Under
+    PostgreSQL's READ COMMITTED each statement sees its own snapshot either way, and SQLite
+    opens no transaction for reads. Other methods commit when the route returns, before the
+    answer is sent, so a failed commit is an error answer, never a lost write.
+    """
+    if request.method in READS:
+        session = Session(state.reader, expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            session.close()
+        return
+    session = Session(state.engine, expire_on_commit=False)
+    try:
         yield session
+    except BaseException:
+        await run_in_threadpool(_discard, session)
+        raise
+    await run_in_threadpool(_commit, session)
+
+
+def _commit(session: Session) -> None:
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _discard(session: Session) -> None:
+    session.rollback()
+    session.close()
 
 
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 
 
-async def limit_by_address(request: Request, state: StateDep) -> None:
+def _address(request: Request, state: ApiState) -> Limit:
     address = request.client.host if request.client else "unknown"
-    args = (state.limiter, f"ip:{address}", state.settings.ip_rate_limit_per_minute, "address")
+    return Limit(f"ip:{address}", state.settings.ip_rate_limit_per_minute, "address")
+
+
+async def limit_by_address(request: Request, state: StateDep) -> None:
+    """The per-address limit of a route that does not authenticate. A route that does counts
+    the address in `current_principal`, together with the key: one round trip for both."""
+    if _asks_for_principal(getattr(request.scope.get("route"), "dependant", None)):
+        return
+    limit = _address(request, state)
     # The in-process limiter is a dict lookup; only Redis is worth a trip to a worker thread.
     if state.redis is None:
-        enforce(*args)
+        enforce(state.limiter, limit)
     else:
-        await run_in_threadpool(enforce, *args)
+        await run_in_threadpool(enforce, state.limiter, limit)
+
+
+def _asks_for_principal(dependant: Any) -> bool:
+    if dependant is None:
+        return False
+    return any(
+        d.call is current_principal or _asks_for_principal(d) for d in dependant.dependencies
+    )
 
 
 _bearer = HTTPBearer(
@@ -59,51 +113,62 @@ _bearer = HTTPBearer(
 
 
 def current_principal(
+    request: Request,
     state: StateDep,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """Who is asking. The address and the key (or user) are counted once the credentials are
+    checked; a request whose credentials fail counts against its address only."""
+    address = _address(request, state)
+    try:
+        principal = _authenticate(state, session, credentials)
+    except AuthenticationError:
+        enforce(state.limiter, address)
+        raise
+    per_key = Limit(principal.limit_key, state.settings.rate_limit_per_minute, "key")
+    enforce(state.limiter, address, per_key)
+    return principal
+
+
+def _authenticate(
+    state: ApiState, session: Session, credentials: HTTPAuthorizationCredentials | None
 ) -> Principal:
     if credentials is None:
         raise AuthenticationError("sign in: send Authorization: Bearer <access token or API key>")
     now = state.clock()
     text = credentials.credentials
     if looks_like_api_key(text):
-        key = authenticate_api_key(session, text, now=now)
-        user = session.get(User, key.user_id)
-        assert user is not None  # authenticate_api_key checked it
-        principal = _key_principal(session, user, key)
-    else:
-        user_id = decode_access_token(text, state.signing_key(), now=now)
-        found = session.get(User, user_id)
-        if found is None or not found.is_active:
-            raise AuthenticationError("the user of this token is gone or disabled")
-        principal = Principal(
-            user_id=found.id,
-            email=found.email,
-            roles=roles_of(session, found.id),
-            everywhere="admin" if found.is_superuser else None,
-            is_superuser=found.is_superuser,
-        )
-    enforce(state.limiter, principal.limit_key, state.settings.rate_limit_per_minute, "key")
-    return principal
+        return _key_principal(authenticate_api_key(session, text, now=now))
+    holder = active_user(session, decode_access_token(text, state.signing_key(), now=now))
+    return Principal(
+        user_id=holder.user_id,
+        email=holder.email,
+        roles=holder.roles,
+        everywhere="admin" if holder.is_superuser else None,
+        is_superuser=holder.is_superuser,
+    )
 
 
-def _key_principal(session: Session, user: User, key: ApiKey) -> Principal:
+def _key_principal(holder: Holder) -> Principal:
     """A key acts as its user, narrowed to its organisation and role."""
-    held = roles_of(session, user.id)
-    role = check_role(key.role)
-    if key.organization_id is None:
+    role = holder.key_role
+    assert role is not None  # a key's holder
+    if holder.key_organization_id is None:
         return Principal(
-            user_id=user.id,
-            email=user.email,
-            roles={org: weaker(r, role) for org, r in held.items()},
-            everywhere=role if user.is_superuser else None,
-            is_superuser=user.is_superuser and role == "admin",
-            api_key_id=key.id,
+            user_id=holder.user_id,
+            email=holder.email,
+            roles={org: weaker(r, role) for org, r in holder.roles.items()},
+            everywhere=role if holder.is_superuser else None,
+            is_superuser=holder.is_superuser and role == "admin",
+            api_key_id=holder.key_id,
         )
-    base = held.get(key.organization_id) or ("admin" if user.is_superuser else None)
-    roles = {key.organization_id: weaker(base, role)} if base else {}
-    return Principal(user_id=user.id, email=user.email, roles=roles, api_key_id=key.id)
+    org = holder.key_organization_id
+    base = holder.roles.get(org) or ("admin" if holder.is_superuser else None)
+    roles = {org: weaker(base, role)} if base else {}
+    return Principal(
+        user_id=holder.user_id, email=holder.email, roles=roles, api_key_id=holder.key_id
+    )
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

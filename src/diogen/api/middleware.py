@@ -19,8 +19,9 @@ log = logging.getLogger("diogen.api.access")
 UNMATCHED = "<unmatched>"
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
+def _header(holder: Scope | Message, name: bytes) -> str | None:
+    """The header `name` of a request's scope or of a response's start message."""
+    for key, value in holder.get("headers", []):
         if key == name:
             return str(value.decode("latin-1"))
     return None
@@ -107,8 +108,22 @@ class BodyLimit:
         await self.app(scope, counting_receive, send)
 
 
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _matches(etag: str, wanted: str | None) -> bool:
+    if wanted is None:
+        return False
+    return wanted == "*" or etag in {tag.strip().removeprefix("W/") for tag in wanted.split(",")}
+
+
 class ETags:
-    """A strong ETag on every successful GET answer; `If-None-Match` with it gets 304."""
+    """A strong ETag on every successful GET answer; `If-None-Match` with it gets 304.
+
+    An answer that comes with its ETag (a cached report: see `routes.analytics.cached`) is
+    passed on as it is, or answered 304; the others are buffered and hashed.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -119,34 +134,48 @@ class ETags:
             return
         start: MutableMapping[str, Any] = {}
         chunks: list[bytes] = []
+        # "buffer" until the body is whole; "pass" it on as it comes; "drop" it: 304 sent.
+        mode = "buffer"
 
-        async def buffering_send(message: Message) -> None:
+        async def etag_send(message: Message) -> None:
+            nonlocal mode
             if message["type"] == "http.response.start":
                 start.update(message)
+                given = _header(message, b"etag")
                 if message["status"] != 200:
+                    mode = "pass"
+                elif given is not None:
+                    mode = "drop" if _matches(given, _header(scope, b"if-none-match")) else "pass"
+                if mode == "pass":
                     await send(message)
+                elif mode == "drop":
+                    await _not_modified(message, send)
                 return
-            if start.get("status") != 200:
+            if mode == "pass":
                 await send(message)
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                await self._finish(scope, start, b"".join(chunks), send)
+            elif mode == "buffer":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    await self._finish(scope, start, b"".join(chunks), send)
 
-        await self.app(scope, receive, buffering_send)
+        await self.app(scope, receive, etag_send)
 
     async def _finish(
         self, scope: Scope, start: MutableMapping[str, Any], body: bytes, send: Send
     ) -> None:
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        etag = etag_of(body)
         headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
         headers.append((b"etag", etag.encode()))
-        wanted = _header(scope, b"if-none-match") or ""
-        if etag in {tag.strip().removeprefix("W/") for tag in wanted.split(",")} or wanted == "*":
-            kept = [(k, v) for k, v in headers if k not in (b"content-type",)]
-            await send({"type": "http.response.start", "status": 304, "headers": kept})
-            await send({"type": "http.response.body", "body": b""})
+        if _matches(etag, _header(scope, b"if-none-match")):
+            await _not_modified({**start, "headers": headers}, send)
             return
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+async def _not_modified(start: MutableMapping[str, Any], send: Send) -> None:
+    drop = (b"content-type", b"content-length")
+    kept = [(k, v) for k, v in start.get("headers", []) if k not in drop]
+    await send({"type": "http.response.start", "status": 304, "headers": kept})
+    await send({"type": "http.response.body", "body": b""})

@@ -1,4 +1,4 @@
-"""What the app holds for its lifetime: settings, engine, limiter, cache, clock."""
+"""What the app holds for its lifetime: settings, engines, limiter, cache, clock."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from diogen.db import session_scope
 class ApiState:
     settings: Settings
     engine: Engine
+    # The same pool, its connections in autocommit while a GET reads (see `api.deps`).
+    reader: Engine
     limiter: Limiter
     cache: Cache
     clock: Clock

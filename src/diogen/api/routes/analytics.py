@@ -17,15 +17,15 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from diogen.accounts.audit import data_version
+from diogen.accounts.audit import DATA_VERSION
+from diogen.accounts.models import AppState
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
+from diogen.api.middleware import etag_of
 from diogen.api.routes.common import api_router
-from diogen.api.routes.scopes import analytics_scope
-from diogen.api.routes.teams import team_for
+from diogen.api.routes.scopes import analytics_scope, team_scope
 from diogen.api.state import ApiState
 from diogen.ingest.models import SyncRun
 from diogen.metrics import Scope, data_quality, dora_report, make_window
-from diogen.silver import Organization
 
 router = api_router("analytics")
 DORA_EXAMPLE = {
@@ -118,38 +118,51 @@ Explain = Annotated[bool, Query(description="Add the rows behind every number (`
 Name = Annotated[str | None, Query(max_length=255)]
 
 
+# Cache entries are "<ETag>\n<JSON>"; the format is part of the key, so that entries of
+# another format (another version of Diogen sharing the Redis) are never read as this one.
+ENTRY_FORMAT = "etag+json"
+
+
 def _version(session: Session) -> str:
-    runs, finished = session.execute(
-        select(func.count(SyncRun.id), func.max(SyncRun.finished_at))
-    ).one()
-    return f"{data_version(session)}:{runs}:{finished}"
+    """The data version and the count and latest end of sync runs, in one round trip."""
+    version, runs, finished = session.execute(_VERSIONS).one()
+    return f"{version or 0}:{runs}:{finished}"
+
+
+# Built once: every analytics request reads it.
+_VERSIONS = select(
+    select(AppState.int_value).where(AppState.name == DATA_VERSION).scalar_subquery(),
+    select(func.count(SyncRun.id)).scalar_subquery(),
+    select(func.max(SyncRun.finished_at)).scalar_subquery(),
+)
 
 
 def cached(
     state: ApiState, session: Session, key: dict[str, Any], compute: Callable[[], dict[str, Any]]
 ) -> Response:
     ttl = state.settings.analytics_cache_seconds
-    digest = hashlib.sha256(
-        json.dumps({**key, "version": _version(session)}, sort_keys=True, default=str).encode()
-    ).hexdigest()
+    versioned = {**key, "version": _version(session), "format": ENTRY_FORMAT}
+    digest = hashlib.sha256(json.dumps(versioned, sort_keys=True, default=str).encode()).hexdigest()
 
-    def compute_and_store() -> str:
-        text = json.dumps(compute())
+    def compute_and_store() -> bytes:
+        body = json.dumps(compute()).encode()
+        entry = etag_of(body).encode() + b"\n" + body
         if ttl:
-            state.cache.set(digest, text, ttl)
-        return text
+            state.cache.set(digest, entry, ttl)
+        return entry
 
-    text = state.cache.get(digest) if ttl else None
-    if text is None:
+    entry = state.cache.get(digest) if ttl else None
+    if entry is None:
         # A waiting request has read nothing it needs again: its connection goes back to the
         # pool, so that waiters cannot exhaust it while reports are computed.
-        text = state.flights.run(
+        entry = state.flights.run(
             digest,
             compute_and_store,
             lambda: state.cache.get(digest) if ttl else None,
             session.rollback,
         )
-    return Response(text, media_type="application/json")
+    etag, _, body = entry.partition(b"\n")
+    return Response(body, media_type="application/json", headers={"ETag": etag.decode()})
 
 
 def _dora(
@@ -230,9 +243,7 @@ def team_dora(
     explain: Explain = False,
 ) -> Response:
     """The DORA report of one team, counting events by team membership at their time."""
-    found = team_for(session, principal, team_id, "viewer")
-    org = session.get(Organization, found.organization_id) if found.organization_id else None
-    scope = Scope(org=org.name if org else None, team=found.name)
+    scope = team_scope(session, principal, team_id)
     return _dora(state, session, scope, start, end, bucket, benchmarks, explain)
 
 

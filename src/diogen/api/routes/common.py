@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from diogen.accounts.audit import record_write
@@ -33,6 +34,13 @@ Cursor = Annotated[
     Query(max_length=2000, description="`next_cursor` of the previous page."),
 ]
 DEFAULT_PAGE = DEFAULT_LIMIT
+
+
+def answer(model: BaseModel) -> Response:
+    """`model` as the JSON answer, serialised in the worker thread that ran the route. Returned
+    as a model instead, it would cost another trip to the thread pool, where FastAPI validates
+    it again against the route's response model (which the route just built it as)."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 def new_id() -> str:

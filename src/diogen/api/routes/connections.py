@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from diogen.api.access import Principal
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
 from diogen.api.pagination import Page, paginate, sort_choices
-from diogen.api.routes.common import DEFAULT_PAGE, Cursor, Limit, api_router, audit
+from diogen.api.routes.common import DEFAULT_PAGE, Cursor, Limit, answer, api_router, audit
 from diogen.processing.scheduler import Plan, connection_schedule, plan
 from diogen.sources import service
 from diogen.sources.kinds import KIND_NAMES
@@ -169,7 +169,7 @@ def list_connections(
     sort: Annotated[str, Query(pattern=sort_choices(list(SORTS)))] = "name",
     cursor: Cursor = None,
     limit: Limit = DEFAULT_PAGE,
-) -> Page[ConnectionOut]:
+) -> Response:
     """Stored source connections with their schedule (or why they cannot be scheduled) and
     their last test; secrets only as set/unset. Instance administrators only."""
     principal.require_superuser()
@@ -186,7 +186,7 @@ def list_connections(
         limit=limit,
     )
     planned = plan(session, state.settings)
-    return Page(items=[_out(r, planned) for r in rows], next_cursor=after)
+    return answer(Page[ConnectionOut](items=[_out(r, planned) for r in rows], next_cursor=after))
 
 
 @router.post("/connections", response_model=ConnectionOut, status_code=201)
@@ -223,10 +223,10 @@ def create_connection(
 @router.get("/connections/{connection_id}", response_model=ConnectionOut)
 def get_connection(
     connection_id: str, session: SessionDep, principal: PrincipalDep, state: StateDep
-) -> ConnectionOut:
+) -> Response:
     """One connection, by id or name."""
     row = _one(session, principal, connection_id)
-    return _out(row, plan(session, state.settings))
+    return answer(_out(row, plan(session, state.settings)))
 
 
 @router.patch("/connections/{connection_id}", response_model=ConnectionOut)

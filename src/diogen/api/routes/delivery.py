@@ -7,17 +7,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from diogen.accounts.roles import Role
 from diogen.api.access import Principal
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
 from diogen.api.pagination import Page, paginate, sort_choices
-from diogen.api.routes.common import DEFAULT_PAGE, Cursor, Limit, api_router, audit, aware, missing
+from diogen.api.routes.common import (
+    DEFAULT_PAGE,
+    Cursor,
+    Limit,
+    answer,
+    api_router,
+    audit,
+    aware,
+    missing,
+)
 from diogen.metrics.window import isoformat_z
 from diogen.silver import Deployment, Incident, Repository, Service
 
@@ -141,16 +150,20 @@ def _deployments() -> Select[Any]:
     )
 
 
+# Built once: building a statement and its cache key costs more than running it.
+_ONE_DEPLOYMENT = (
+    select(Deployment, _deployment_org())
+    .outerjoin(Repository, Repository.id == Deployment.repository_id)
+    .outerjoin(Service, Service.id == Deployment.service_id)
+    .where(Deployment.id == bindparam("id"))
+)
+
+
 def deployment_for(
     session: Session, principal: Principal, deployment_id: str, role: Role
 ) -> tuple[Deployment, str | None]:
     """The deployment and its organisation, once the principal may act on it as `role`."""
-    row = session.execute(
-        select(Deployment, _deployment_org())
-        .outerjoin(Repository, Repository.id == Deployment.repository_id)
-        .outerjoin(Service, Service.id == Deployment.service_id)
-        .where(Deployment.id == deployment_id)
-    ).first()
+    row = session.execute(_ONE_DEPLOYMENT, {"id": deployment_id}).first()
     not_found = missing("deployment", deployment_id)
     if row is None:
         raise not_found
@@ -172,7 +185,7 @@ def list_deployments(
     sort: Annotated[str, Query(pattern=sort_choices(list(DEPLOYMENT_SORTS)))] = "-finished_at",
     cursor: Cursor = None,
     limit: Limit = DEFAULT_PAGE,
-) -> Page[DeploymentOut]:
+) -> Response:
     """Deployments of your organisations' repositories and services, newest first."""
     stmt = _deployments().where(principal.visible(_deployment_org()))
     for column, value in (
@@ -198,15 +211,14 @@ def list_deployments(
         cursor=cursor,
         limit=limit,
     )
-    return Page(items=[DeploymentOut.model_validate(r) for r in rows], next_cursor=after)
+    items = [DeploymentOut.model_validate(r) for r in rows]
+    return answer(Page[DeploymentOut](items=items, next_cursor=after))
 
 
 @router.get("/deployments/{deployment_id}", response_model=DeploymentOut)
-def get_deployment(
-    deployment_id: str, session: SessionDep, principal: PrincipalDep
-) -> DeploymentOut:
-    return DeploymentOut.model_validate(
-        deployment_for(session, principal, deployment_id, "viewer")[0]
+def get_deployment(deployment_id: str, session: SessionDep, principal: PrincipalDep) -> Response:
+    return answer(
+        DeploymentOut.model_validate(deployment_for(session, principal, deployment_id, "viewer")[0])
     )
 
 
@@ -282,7 +294,7 @@ def list_incidents(
     sort: Annotated[str, Query(pattern=sort_choices(list(INCIDENT_SORTS)))] = "-started_at",
     cursor: Cursor = None,
     limit: Limit = DEFAULT_PAGE,
-) -> Page[IncidentOut]:
+) -> Response:
     """Incidents of your organisations, newest first."""
     stmt, org = _incidents()
     stmt = stmt.where(principal.visible(org))
@@ -312,12 +324,16 @@ def list_incidents(
         cursor=cursor,
         limit=limit,
     )
-    return Page(items=[IncidentOut.model_validate(r) for r in rows], next_cursor=after)
+    return answer(
+        Page[IncidentOut](items=[IncidentOut.model_validate(r) for r in rows], next_cursor=after)
+    )
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentOut)
-def get_incident(incident_id: str, session: SessionDep, principal: PrincipalDep) -> IncidentOut:
-    return IncidentOut.model_validate(incident_for(session, principal, incident_id, "viewer")[0])
+def get_incident(incident_id: str, session: SessionDep, principal: PrincipalDep) -> Response:
+    return answer(
+        IncidentOut.model_validate(incident_for(session, principal, incident_id, "viewer")[0])
+    )
 
 
 @router.patch("/incidents/{incident_id}", response_model=IncidentOut)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 from sqlalchemy import ColumnElement, exists, or_, select, update
@@ -20,7 +20,7 @@ from diogen.accounts.roles import Role
 from diogen.api.access import Principal
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
 from diogen.api.pagination import Page, paginate, sort_choices
-from diogen.api.routes.common import DEFAULT_PAGE, Cursor, Limit, api_router, audit, missing
+from diogen.api.routes.common import DEFAULT_PAGE, Cursor, Limit, answer, api_router, audit, missing
 from diogen.errors import InputError
 from diogen.ids import stable_id
 from diogen.silver import Commit, Identity, Person, Repository, Team, TeamMembership
@@ -169,7 +169,7 @@ def list_developers(
     sort: Annotated[str, Query(pattern=sort_choices(list(SORTS)))] = "display_name",
     cursor: Cursor = None,
     limit: Limit = DEFAULT_PAGE,
-) -> Page[DeveloperOut]:
+) -> Response:
     """Developers of your organisations with their identities."""
     stmt = select(Person)
     if principal.everywhere is None:
@@ -181,12 +181,12 @@ def list_developers(
     rows, after = paginate(
         session, stmt, sort=sort, fields=SORTS, id_column=Person.id, cursor=cursor, limit=limit
     )
-    return Page(items=_out(session, list(rows)), next_cursor=after)
+    return answer(Page[DeveloperOut](items=_out(session, list(rows)), next_cursor=after))
 
 
 @router.get("/developers/{person_id}", response_model=DeveloperOut)
-def get_developer(person_id: str, session: SessionDep, principal: PrincipalDep) -> DeveloperOut:
-    return _out(session, [visible_person(session, principal, person_id, "viewer")])[0]
+def get_developer(person_id: str, session: SessionDep, principal: PrincipalDep) -> Response:
+    return answer(_out(session, [visible_person(session, principal, person_id, "viewer")])[0])
 
 
 @router.patch("/developers/{person_id}", response_model=DeveloperOut)

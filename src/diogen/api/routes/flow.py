@@ -34,13 +34,11 @@ from diogen.api.routes.flow_examples import (
     SPRINTS_EXAMPLE,
     TEAM_EXAMPLE,
 )
-from diogen.api.routes.scopes import analytics_scope
-from diogen.api.routes.teams import team_for
+from diogen.api.routes.scopes import analytics_scope, team_scope
 from diogen.api.state import ApiState
 from diogen.errors import InputError
 from diogen.metrics import Scope, Window, dora_report, make_window
 from diogen.metrics.flow import flow_report, issue_flow, pr_flow, review_load, sprint_report
-from diogen.silver import Organization
 
 router = api_router("analytics")
 MEMBERS_NOTE = (
@@ -53,12 +51,6 @@ TeamId = Annotated[str | None, Query(max_length=64, description="A team's id.")]
 def _issues_readable(principal: Principal, scope: Scope) -> bool:
     """Whether the issue figures of `scope` stay inside what the principal may read."""
     return principal.everywhere is not None or scope.team is not None
-
-
-def _team_scope(session: Session, principal: Principal, team_id: str) -> Scope:
-    found = team_for(session, principal, team_id, "viewer")
-    org = session.get(Organization, found.organization_id) if found.organization_id else None
-    return Scope(org=org.name if org else None, team=found.name)
 
 
 def _flow(
@@ -135,7 +127,7 @@ def team_report(
     benchmarks: Benchmarks = None,
 ) -> Response:
     """A team's DORA report (`dora`) and flow report (`flow`) over the same window."""
-    scope = _team_scope(session, principal, team_id)
+    scope = team_scope(session, principal, team_id)
     settings = state.settings
     year = benchmarks or settings.benchmarks
     window = make_window(start, end, now=state.clock())
@@ -217,7 +209,7 @@ def pull_requests(
 def _sprint_scope(session: Session, principal: Principal, team_id: str | None) -> Scope | None:
     """The team's issues, or every issue for an instance administrator asking for no team."""
     if team_id is not None:
-        return _team_scope(session, principal, team_id)
+        return team_scope(session, principal, team_id)
     if principal.everywhere is None:
         raise InputError(f"{MEMBERS_NOTE}: give team_id=", field="team_id")
     return None

@@ -19,6 +19,7 @@ from diogen.api.routes.common import (
     DEFAULT_PAGE,
     Cursor,
     Limit,
+    answer,
     api_router,
     audit,
     get_row,
@@ -98,7 +99,7 @@ def list_organizations(
     sort: Annotated[str, Query(pattern=sort_choices(list(SORTS)))] = "name",
     cursor: Cursor = None,
     limit: Limit = DEFAULT_PAGE,
-) -> Page[OrganizationOut]:
+) -> Response:
     """Organisations you hold a role in (every one for an instance administrator)."""
     stmt = select(Organization).where(principal.visible(Organization.id))
     if name is not None:
@@ -112,7 +113,11 @@ def list_organizations(
         cursor=cursor,
         limit=limit,
     )
-    return Page(items=[OrganizationOut.model_validate(r) for r in rows], next_cursor=after)
+    return answer(
+        Page[OrganizationOut](
+            items=[OrganizationOut.model_validate(r) for r in rows], next_cursor=after
+        )
+    )
 
 
 @router.post("/organizations", response_model=OrganizationOut, status_code=201)
@@ -136,8 +141,8 @@ def create_organization(
 
 
 @router.get("/organizations/{org_id}", response_model=OrganizationOut)
-def get_organization(org_id: str, session: SessionDep, principal: PrincipalDep) -> OrganizationOut:
-    return OrganizationOut.model_validate(_org(session, principal, org_id, "viewer"))
+def get_organization(org_id: str, session: SessionDep, principal: PrincipalDep) -> Response:
+    return answer(OrganizationOut.model_validate(_org(session, principal, org_id, "viewer")))
 
 
 @router.patch("/organizations/{org_id}", response_model=OrganizationOut)

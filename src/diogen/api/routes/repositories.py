@@ -19,6 +19,7 @@ from diogen.api.routes.common import (
     DEFAULT_PAGE,
     Cursor,
     Limit,
+    answer,
     api_router,
     audit,
     get_row,
@@ -110,7 +111,7 @@ def list_repositories(
     sort: Annotated[str, Query(pattern=sort_choices(list(SORTS)))] = "name",
     cursor: Cursor = None,
     limit: Limit = DEFAULT_PAGE,
-) -> Page[RepositoryOut]:
+) -> Response:
     """Repositories of your organisations; filter by organisation, team, provider or name."""
     stmt = select(Repository).where(principal.visible(Repository.organization_id))
     for column, value in (
@@ -130,7 +131,11 @@ def list_repositories(
         cursor=cursor,
         limit=limit,
     )
-    return Page(items=[RepositoryOut.model_validate(r) for r in rows], next_cursor=after)
+    return answer(
+        Page[RepositoryOut](
+            items=[RepositoryOut.model_validate(r) for r in rows], next_cursor=after
+        )
+    )
 
 
 @router.post("/repositories", response_model=RepositoryOut, status_code=201)
@@ -164,8 +169,10 @@ def create_repository(
 
 
 @router.get("/repositories/{repo_id}", response_model=RepositoryOut)
-def get_repository(repo_id: str, session: SessionDep, principal: PrincipalDep) -> RepositoryOut:
-    return RepositoryOut.model_validate(repository_for(session, principal, repo_id, "viewer"))
+def get_repository(repo_id: str, session: SessionDep, principal: PrincipalDep) -> Response:
+    return answer(
+        RepositoryOut.model_validate(repository_for(session, principal, repo_id, "viewer"))
+    )
 
 
 @router.patch("/repositories/{repo_id}", response_model=RepositoryOut)

@@ -19,6 +19,7 @@ from diogen.api.routes.common import (
     DEFAULT_PAGE,
     Cursor,
     Limit,
+    answer,
     api_router,
     audit,
     get_row,
@@ -99,7 +100,7 @@ def list_services(
     sort: Annotated[str, Query(pattern=sort_choices(list(SORTS)))] = "name",
     cursor: Cursor = None,
     limit: Limit = DEFAULT_PAGE,
-) -> Page[ServiceOut]:
+) -> Response:
     """Services of your organisations; filter by organisation, owning team or name."""
     stmt = select(Service).where(principal.visible(Service.organization_id))
     for column, value in (
@@ -112,7 +113,9 @@ def list_services(
     rows, after = paginate(
         session, stmt, sort=sort, fields=SORTS, id_column=Service.id, cursor=cursor, limit=limit
     )
-    return Page(items=[ServiceOut.model_validate(r) for r in rows], next_cursor=after)
+    return answer(
+        Page[ServiceOut](items=[ServiceOut.model_validate(r) for r in rows], next_cursor=after)
+    )
 
 
 @router.post("/services", response_model=ServiceOut, status_code=201)
@@ -141,8 +144,8 @@ def create_service(
 
 
 @router.get("/services/{service_id}", response_model=ServiceOut)
-def get_service(service_id: str, session: SessionDep, principal: PrincipalDep) -> ServiceOut:
-    return ServiceOut.model_validate(service_for(session, principal, service_id, "viewer"))
+def get_service(service_id: str, session: SessionDep, principal: PrincipalDep) -> Response:
+    return answer(ServiceOut.model_validate(service_for(session, principal, service_id, "viewer")))
 
 
 @router.patch("/services/{service_id}", response_model=ServiceOut)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 from sqlalchemy import select
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from diogen.accounts.errors import ConflictError
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
 from diogen.api.pagination import Page, paginate, sort_choices
-from diogen.api.routes.common import DEFAULT_PAGE, Cursor, Limit, api_router, audit, missing
+from diogen.api.routes.common import DEFAULT_PAGE, Cursor, Limit, answer, api_router, audit, missing
 from diogen.api.routes.connections import connection_names
 from diogen.bus import make_bus
 from diogen.ingest.models import QuarantinedRecord, SyncCursor, SyncRun
@@ -247,7 +247,7 @@ def list_quarantine(
     sort: Annotated[str, Query(pattern=sort_choices(list(QUARANTINE_SORTS)))] = "-received_at",
     cursor: Cursor = None,
     limit: Limit = DEFAULT_PAGE,
-) -> Page[QuarantinedOut]:
+) -> Response:
     """Records rejected by normalisation, with the reason, kept for inspection and replay
     (`diogen replay`). Instance administrators only."""
     principal.require_superuser()
@@ -265,4 +265,8 @@ def list_quarantine(
         cursor=cursor,
         limit=limit,
     )
-    return Page(items=[QuarantinedOut.model_validate(r) for r in rows], next_cursor=after)
+    return answer(
+        Page[QuarantinedOut](
+            items=[QuarantinedOut.model_validate(r) for r in rows], next_cursor=after
+        )
+    )

@@ -20,6 +20,7 @@ from diogen.api.routes.common import (
     DEFAULT_PAGE,
     Cursor,
     Limit,
+    answer,
     api_router,
     audit,
     aware,
@@ -160,7 +161,7 @@ def list_teams(
     sort: Annotated[str, Query(pattern=sort_choices(list(SORTS)))] = "name",
     cursor: Cursor = None,
     limit: Limit = DEFAULT_PAGE,
-) -> Page[TeamOut]:
+) -> Response:
     """Teams of your organisations; filter by organisation, parent team or exact name."""
     stmt = select(Team).where(principal.visible(Team.organization_id))
     for column, value in (
@@ -173,7 +174,7 @@ def list_teams(
     rows, after = paginate(
         session, stmt, sort=sort, fields=SORTS, id_column=Team.id, cursor=cursor, limit=limit
     )
-    return Page(items=[TeamOut.model_validate(r) for r in rows], next_cursor=after)
+    return answer(Page[TeamOut](items=[TeamOut.model_validate(r) for r in rows], next_cursor=after))
 
 
 @router.post("/teams", response_model=TeamOut, status_code=201)
@@ -199,8 +200,8 @@ def create_team(
 
 
 @router.get("/teams/{team_id}", response_model=TeamOut)
-def get_team(team_id: str, session: SessionDep, principal: PrincipalDep) -> TeamOut:
-    return TeamOut.model_validate(team_for(session, principal, team_id, "viewer"))
+def get_team(team_id: str, session: SessionDep, principal: PrincipalDep) -> Response:
+    return answer(TeamOut.model_validate(team_for(session, principal, team_id, "viewer")))
 
 
 @router.patch("/teams/{team_id}", response_model=TeamOut)
@@ -243,7 +244,7 @@ def list_memberships(
     sort: Annotated[str, Query(pattern=sort_choices(list(MEMBER_SORTS)))] = "valid_from",
     cursor: Cursor = None,
     limit: Limit = DEFAULT_PAGE,
-) -> Page[MembershipOut]:
+) -> Response:
     """Who is (or was) in the team, from `valid_from` until `valid_to` (open when null)."""
     team_for(session, principal, team_id, "viewer")
     stmt = select(TeamMembership).where(TeamMembership.team_id == team_id)
@@ -262,7 +263,11 @@ def list_memberships(
         cursor=cursor,
         limit=limit,
     )
-    return Page(items=[MembershipOut.model_validate(r) for r in rows], next_cursor=after)
+    return answer(
+        Page[MembershipOut](
+            items=[MembershipOut.model_validate(r) for r in rows], next_cursor=after
+        )
+    )
 
 
 @router.post("/teams/{team_id}/members", response_model=MembershipOut, status_code=201)

@@ -18,7 +18,7 @@ from diogen.accounts.roles import Role
 from diogen.accounts.users import create_user, get_user, set_password
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
 from diogen.api.pagination import Page, paginate, sort_choices
-from diogen.api.routes.common import DEFAULT_PAGE, Cursor, Limit, api_router, audit, missing
+from diogen.api.routes.common import DEFAULT_PAGE, Cursor, Limit, answer, api_router, audit, missing
 
 router = api_router("users and keys")
 USER_SORTS = {"email": User.email, "created_at": User.created_at}
@@ -145,7 +145,7 @@ def list_users(
     sort: Annotated[str, Query(pattern=sort_choices(list(USER_SORTS)))] = "email",
     cursor: Cursor = None,
     limit: Limit = DEFAULT_PAGE,
-) -> Page[UserOut]:
+) -> Response:
     """Every user (instance administrators only)."""
     principal.require_superuser()
     rows, after = paginate(
@@ -157,7 +157,7 @@ def list_users(
         cursor=cursor,
         limit=limit,
     )
-    return Page(items=[UserOut.model_validate(r) for r in rows], next_cursor=after)
+    return answer(Page[UserOut](items=[UserOut.model_validate(r) for r in rows], next_cursor=after))
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
@@ -268,7 +268,7 @@ def list_audit(
     sort: Annotated[str, Query(pattern=sort_choices(list(AUDIT_SORTS)))] = "-at",
     cursor: Cursor = None,
     limit: Limit = DEFAULT_PAGE,
-) -> Page[AuditOut]:
+) -> Response:
     """Writes, newest first: of one organisation (its admins), or all (instance administrators)."""
     stmt = select(AuditEntry)
     if organization_id is not None:
@@ -285,4 +285,6 @@ def list_audit(
         cursor=cursor,
         limit=limit,
     )
-    return Page(items=[AuditOut.model_validate(r) for r in rows], next_cursor=after)
+    return answer(
+        Page[AuditOut](items=[AuditOut.model_validate(r) for r in rows], next_cursor=after)
+    )
