@@ -35,6 +35,7 @@ from diogen.metrics.scope import (
     production_environments,
     resolve_scope,
 )
+from diogen.metrics.team_gold import with_team_shipments
 from diogen.metrics.window import Window
 from diogen.silver import Deployment, Incident
 
@@ -93,7 +94,7 @@ def load(
     """Run the report's queries (a fixed handful, whatever the data size) and classify rows.
 
     `explain` reads what only the evidence shows (merge commits, each pull request's shas)."""
-    resolved = resolve_scope(session, scope)
+    resolved = with_team_shipments(session, resolve_scope(session, scope))
     pattern = rules.production_environment
     regex = environment_pattern(pattern)
     environments = production_environments(session, resolved, regex)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from diogen.metrics.change_inputs import ChangeInputs, ReportDeployments
 from diogen.metrics.fixes import marked_hotfix
 from diogen.metrics.pull_queries import PullRequestFacts
-from diogen.metrics.queries import ChangeRecord, as_flag, id_list, in_scope_among
+from diogen.metrics.queries import ChangeRecord, id_list, in_scope_among
 from diogen.metrics.scope import ResolvedScope
 from diogen.metrics.window import Window
 from diogen.silver import Commit, DeploymentCommit
@@ -49,8 +49,8 @@ def gold_inputs(
     recent = id_list(session, deployments.recent)
     production = set(environments)
     elsewhere: set[str] = set()
-    for row in session.execute(_recent_rows(scope, recent, explain=explain)):
-        dep, change, kind, repo, sha, first_commit, is_merge, in_scope, earlier = row[:9]
+    for row in session.execute(_recent_rows(session, scope, recent, explain=explain)):
+        dep, change, kind, repo, sha, first_commit, is_merge, author, author_at, earlier = row[:10]
         if kind == PULL_REQUEST and marked_hotfix(hotfix, row.head_ref, row.labels):
             inputs.hotfixes.add(dep)
         if dep not in counted:
@@ -64,7 +64,7 @@ def gold_inputs(
             elsewhere.add(change)
         if kind == PULL_REQUEST:
             pull_requests[change] = row
-        elif in_scope:
+        elif scope.is_member(author, author_at):
             inputs.records.append(ChangeRecord(dep, change, sha, repo, first_commit, is_merge))
     for change, shipment in _earlier_elsewhere(
         session, scope, environments, window, elsewhere, counted
@@ -77,7 +77,7 @@ def gold_inputs(
         if shipped[record.commit_id] > 1
     }
     inputs.pull_requests = {
-        pr_id: _facts(row, first[pr_id]) for pr_id, row in pull_requests.items()
+        pr_id: _facts(row, first[pr_id], scope) for pr_id, row in pull_requests.items()
     }
     inputs.in_scope = dict.fromkeys(inputs.pull_requests, True)
     if explain:
@@ -86,11 +86,11 @@ def gold_inputs(
 
 
 def _recent_rows(
-    scope: ResolvedScope, recent: Select[Any], *, explain: bool
+    session: Session, scope: ResolvedScope, recent: Select[Any], *, explain: bool
 ) -> Select[*tuple[Any, ...]]:
-    """The rows of the deployments since the window's start; merge commits only for the
-    evidence (they never count). `in_scope`: a commit is a change of the scope, a pull
-    request's author belongs to it."""
+    """The rows of the deployments since the window's start: every pull request's (the hotfix
+    rule reads any of them), commits only where they can be changes of the scope (a team's:
+    written by a member), merge commits only for the evidence (they never count)."""
     gold = GoldChange
     query: Select[*tuple[Any, ...]] = select(
         gold.deployment_id,
@@ -100,10 +100,10 @@ def _recent_rows(
         gold.sha,
         gold.first_commit_at,
         gold.is_merge,
-        as_flag(scope.member_at(gold.author_identity_id, gold.author_at)).label("in_scope"),
+        gold.author_identity_id,
+        gold.author_at,
         gold.earlier_environments,
         gold.number,
-        gold.author_at,
         gold.ready_for_review_at,
         gold.first_review_at,
         gold.merged_at,
@@ -112,6 +112,9 @@ def _recent_rows(
     ).where(gold.deployment_id.in_(recent))
     if not explain:
         query = query.where(or_(gold.kind == PULL_REQUEST, gold.is_merge.is_(False)))
+    if scope.team_ids is not None:
+        members = id_list(session, scope.members)
+        query = query.where(or_(gold.kind == PULL_REQUEST, gold.author_identity_id.in_(members)))
     return query
 
 
@@ -140,7 +143,7 @@ def _earlier_elsewhere(
     return [(change, (at, dep)) for change, dep, at in rows if dep in in_scope]
 
 
-def _facts(row: Any, first: Shipment) -> PullRequestFacts:
+def _facts(row: Any, first: Shipment, scope: ResolvedScope) -> PullRequestFacts:
     return PullRequestFacts(
         id=row.change_id,
         repository_id=row.repository_id,
@@ -148,7 +151,7 @@ def _facts(row: Any, first: Shipment) -> PullRequestFacts:
         created_at=row.author_at,
         ready_for_review_at=row.ready_for_review_at,
         merged_at=row.merged_at,
-        author_in_scope=bool(row.in_scope),
+        author_in_scope=scope.is_member(row.author_identity_id, row.author_at),
         first_commit_at=row.first_commit_at,
         first_review_at=row.first_review_at,
         deployment_id=first[1],

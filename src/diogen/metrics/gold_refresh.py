@@ -37,13 +37,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from diogen.metrics.gold_rows import (
+    deployment_author_rows,
     keyed_change_rows,
     repository_change_rows,
     repository_matching,
     repository_pull_requests_of,
 )
 from diogen.metrics.queries import id_list
-from diogen.silver import Commit, PullRequest
+from diogen.silver import Commit, Deployment, DeploymentCommit, PullRequest
 from diogen.silver.gold import (
     COMMIT,
     DEPLOYMENT,
@@ -51,6 +52,7 @@ from diogen.silver.gold import (
     REPOSITORY,
     GoldChange,
     GoldChangeLog,
+    GoldDeploymentAuthor,
     GoldPullRequestCommit,
 )
 
@@ -152,12 +154,13 @@ def _gone(session: Session, keys: _Keys) -> bool:
 
 
 def _rebuild(session: Session, repository_id: str) -> None:
-    for model in (GoldChange, GoldPullRequestCommit):
+    for model in (GoldChange, GoldPullRequestCommit, GoldDeploymentAuthor):
         rows = delete(model).where(model.repository_id == repository_id)
         session.execute(rows.execution_options(synchronize_session=False))
     with _index_lookups(session):
         _insert_matching(session, repository_matching(repository_id))
         _insert_changes(session, repository_change_rows(repository_id))
+        _insert_authors(session, Deployment.repository_id == repository_id)
     _note_earlier_environments(session, GoldChange.repository_id == repository_id)
 
 
@@ -184,11 +187,29 @@ def _refresh_keys(session: Session, repository_id: str, keys: _Keys) -> None:
         ):
             rows = delete(GoldChange).where(stale)
             session.execute(rows.execution_options(synchronize_session=False))
-        keyed = keyed_change_rows(repository_id, prs, id_list(session, commits), deployments)
+        keyed = keyed_change_rows(prs, id_list(session, commits), deployments)
         _insert_changes(session, keyed)
         changes |= _changes_of(session, deployments)
+        _refresh_authors(session, keys)
     # Every row of a change whose rows changed: when it shipped elsewhere before may be new.
     _note_earlier_environments(session, GoldChange.change_id.in_(id_list(session, changes)))
+
+
+def _refresh_authors(session: Session, keys: _Keys) -> None:
+    """The author rows of the logged deployments and of those shipping a logged commit."""
+    shipping = select(DeploymentCommit.deployment_id).where(
+        DeploymentCommit.commit_id.in_(id_list(session, keys.commits))
+    )
+    deployments = id_list(session, keys.deployments | set(session.scalars(shipping)))
+    stale = delete(GoldDeploymentAuthor).where(GoldDeploymentAuthor.deployment_id.in_(deployments))
+    session.execute(stale.execution_options(synchronize_session=False))
+    _insert_authors(session, Deployment.id.in_(deployments))
+
+
+def _insert_authors(session: Session, deployments: ColumnElement[bool]) -> None:
+    rows = deployment_author_rows(deployments)
+    columns = [column.name for column in rows.selected_columns]
+    session.execute(insert(GoldDeploymentAuthor).from_select(columns, rows))
 
 
 def _changes_of(session: Session, deployments: Select[Any]) -> set[str]:

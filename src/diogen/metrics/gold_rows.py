@@ -123,21 +123,18 @@ def repository_change_rows(repository_id: str) -> list[Select[Any]]:
     """Every `gold_change` row of one repository, entered by its deployments. Reads the
     repository's matching from `gold_pull_request_commit`, so that comes first."""
     owned = Deployment.repository_id == repository_id
-    return [_pull_request_rows(repository_id, owned), _commit_rows(owned)]
+    return [_pull_request_rows(owned), _commit_rows(owned)]
 
 
 def keyed_change_rows(
-    repository_id: str, pull_requests: Select[Any], commits: Select[Any], deployments: Select[Any]
+    pull_requests: Select[Any], commits: Select[Any], deployments: Select[Any]
 ) -> list[CompoundSelect[*tuple[Any, ...]]]:
     """The `gold_change` rows of the given pull requests and commits and of the given
     deployments, entered by those keys so that the cost follows them."""
     by_deployment = DeploymentCommit.deployment_id.in_(deployments)
     by_pull_request = GoldPullRequestCommit.pull_request_id.in_(pull_requests)
     return [
-        union(
-            _pull_request_rows(repository_id, by_pull_request),
-            _pull_request_rows(repository_id, by_deployment),
-        ),
+        union(_pull_request_rows(by_pull_request), _pull_request_rows(by_deployment)),
         union(_commit_rows(Commit.id.in_(commits)), _commit_rows(by_deployment)),
     ]
 
@@ -147,14 +144,16 @@ def _shipping(keys: ColumnElement[bool]) -> list[ColumnElement[bool]]:
     return [Deployment.status == SUCCESS, Deployment.finished_at.is_not(None), keys]
 
 
-def _pull_request_rows(repository_id: str, keys: ColumnElement[bool]) -> Select[Any]:
+def _pull_request_rows(keys: ColumnElement[bool]) -> Select[Any]:
     """A row per pull request and successful deployment shipping any of its commits."""
     gold = GoldPullRequestCommit
     shipped = (
         select(gold.pull_request_id, DeploymentCommit.deployment_id)
         .join(DeploymentCommit, DeploymentCommit.commit_id == gold.commit_id)
         .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
-        .where(gold.repository_id == repository_id, *_shipping(keys))
+        # No repository condition on the matching: with one the planners crossed every
+        # deployment of the repository with every matched commit (the keys imply it).
+        .where(*_shipping(keys))
         .distinct()
         .subquery()
     )
@@ -221,3 +220,24 @@ def _commit_rows(keys: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
         .where(~claimed, *_shipping(keys))
     )
     return rows
+
+
+def deployment_author_rows(deployments: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+    """`gold_deployment_author` rows of the `deployments`: what `deployment_commit` holds, as
+    the team filter over silver reads it (`scope.ResolvedScope`), whatever the status."""
+    return (
+        select(
+            DeploymentCommit.deployment_id,
+            Commit.author_identity_id,
+            Deployment.repository_id,
+            func.min(Commit.authored_at).label("first_at"),
+            func.max(Commit.authored_at).label("last_at"),
+        )
+        .select_from(Deployment)
+        .join(DeploymentCommit, DeploymentCommit.deployment_id == Deployment.id)
+        .join(Commit, Commit.id == DeploymentCommit.commit_id)
+        .where(deployments, Commit.author_identity_id.is_not(None))
+        .group_by(
+            DeploymentCommit.deployment_id, Commit.author_identity_id, Deployment.repository_id
+        )
+    )

@@ -16,10 +16,13 @@ rules below:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, literal, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, literal, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from diogen.errors import InputError, NotFoundError
@@ -79,6 +82,20 @@ class ServicePath:
     path_prefix: str
 
 
+# When a person belonged to the team: [valid from, valid to), open-ended when None.
+Membership = tuple[datetime, datetime | None]
+
+
+@dataclass(frozen=True)
+class TeamShipments:
+    """The deployments that shipped a member's change, found in gold (`metrics.team_gold`):
+    `ids`, for the repositories whose gold is fresh; `stale`, the others (None: none), for
+    which silver is asked."""
+
+    ids: Select[Any]
+    stale: Select[Any] | None
+
+
 @dataclass(frozen=True)
 class ResolvedScope:
     """The scope as ids. `None` means "no restriction" for that kind."""
@@ -89,6 +106,18 @@ class ResolvedScope:
     team_ids: tuple[str, ...] | None = None
     # Monorepo services: changes count only when they touch a file under one of these paths.
     service_paths: tuple[ServicePath, ...] = ()
+    # A team's members: identity id -> the times its person belonged to the team.
+    members: Mapping[str, tuple[Membership, ...]] = field(default_factory=dict)
+    shipped: TeamShipments | None = None
+
+    def is_member(self, identity_id: str | None, at: datetime) -> bool:
+        """`member_at` in Python, for rows already read; always true outside a team scope."""
+        if self.team_ids is None:
+            return True
+        return any(
+            start <= at and (end is None or at < end)
+            for start, end in self.members.get(identity_id or "", ())
+        )
 
     def deployment_filter(self) -> ColumnElement[bool]:
         if self.team_ids is not None:
@@ -145,6 +174,18 @@ class ResolvedScope:
         )
 
     def _ships_team_change(self) -> ColumnElement[bool]:
+        if self.shipped is None:
+            return self.ships_team_change_in_silver()
+        ships = Deployment.id.in_(self.shipped.ids)
+        if self.shipped.stale is None:
+            return ships
+        in_silver = and_(
+            Deployment.repository_id.in_(self.shipped.stale), self.ships_team_change_in_silver()
+        )
+        return or_(ships, in_silver)
+
+    def ships_team_change_in_silver(self) -> ColumnElement[bool]:
+        """A deployed commit of the deployment was written by a member at the time."""
         shipped = (
             select(literal(1))
             .select_from(DeploymentCommit)
@@ -182,7 +223,9 @@ def resolve_scope(session: Session, scope: Scope) -> ResolvedScope:
     if scope.service:
         return _service_scope(session, scope, org_id)
     if scope.team:
-        return ResolvedScope(scope, team_ids=_team_ids(session, scope.team, org_id))
+        team_ids = _team_ids(session, scope.team, org_id)
+        members = _members(session, team_ids)
+        return ResolvedScope(scope, team_ids=team_ids, members=members)
     if org_id is None:
         return ResolvedScope(scope)
     repos = session.scalars(select(Repository.id).where(Repository.organization_id == org_id))
@@ -259,6 +302,18 @@ def _team_ids(session: Session, name: str, org_id: str | None) -> tuple[str, ...
         raise NotFoundError(_unknown(session, "team", name, Team.name), team=name)
     parents = {team: parent for team, parent in session.execute(select(Team.id, Team.parent_id))}
     return tuple(sorted(team for team in parents if _descends(team, found, parents)))
+
+
+def _members(session: Session, team_ids: tuple[str, ...]) -> dict[str, tuple[Membership, ...]]:
+    query = (
+        select(Identity.id, TeamMembership.valid_from, TeamMembership.valid_to)
+        .join(TeamMembership, TeamMembership.person_id == Identity.person_id)
+        .where(TeamMembership.team_id.in_(team_ids))
+    )
+    found: dict[str, list[Membership]] = defaultdict(list)
+    for identity_id, start, end in session.execute(query):
+        found[identity_id].append((start, end))
+    return {identity_id: tuple(spans) for identity_id, spans in found.items()}
 
 
 def _descends(team: str, roots: set[str], parents: dict[str, str | None]) -> bool:

@@ -5,6 +5,8 @@
 - `gold_change`: every change (a pull request, or a commit no pull request claims) with each
   successful deployment that shipped it, and the facts lead time needs. A report reads the
   changes of its deployments here by index instead of matching and aggregating silver.
+- `gold_deployment_author`: per deployment and author, when the commits it shipped were
+  written: a team scope's deployments, found from its members.
 
 Every write of a silver row these read (a commit, a pull request, a listed commit, a
 deployment, a deployed-commit link) appends the written key to `gold_change_log`, through
@@ -107,6 +109,28 @@ class GoldChange(Base):
     # The environments in which the change shipped before this deployment finished (none:
     # NULL). A report looks for an earlier production deployment only where one can be.
     earlier_environments: Mapped[list[str] | None]
+
+
+class GoldDeploymentAuthor(Base):
+    """Who wrote what a successful deployment shipped: per author identity, the first and last
+    authored times among its deployed commits. A team scope finds the deployments that
+    shipped a member's change from its members' rows here (`metrics.team_gold`)."""
+
+    __tablename__ = "gold_deployment_author"
+    __table_args__ = (
+        Index("ix_gold_deployment_author_author_identity_id", "author_identity_id"),
+        Index("ix_gold_deployment_author_repository_id", "repository_id"),
+        {"sqlite_with_rowid": False},
+    )
+    deployment_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("deployment.id", ondelete="CASCADE"), primary_key=True
+    )
+    author_identity_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    repository_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("repository.id", ondelete="CASCADE")
+    )
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
 
 
 class GoldChangeLog(Base):

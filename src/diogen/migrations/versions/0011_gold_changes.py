@@ -81,6 +81,37 @@ def upgrade() -> None:
         batch_op.create_index("ix_gold_change_change_id", ["change_id"], unique=False)
         batch_op.create_index("ix_gold_change_repository_id", ["repository_id"], unique=False)
     op.create_table(
+        "gold_deployment_author",
+        sa.Column("deployment_id", sa.String(length=32), nullable=False),
+        sa.Column("author_identity_id", sa.String(length=32), nullable=False),
+        sa.Column("repository_id", sa.String(length=32), nullable=False),
+        sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["deployment_id"],
+            ["deployment.id"],
+            name=op.f("fk_gold_deployment_author_deployment_id_deployment"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["repository_id"],
+            ["repository.id"],
+            name=op.f("fk_gold_deployment_author_repository_id_repository"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "deployment_id", "author_identity_id", name=op.f("pk_gold_deployment_author")
+        ),
+        sqlite_with_rowid=False,
+    )
+    with op.batch_alter_table("gold_deployment_author", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_gold_deployment_author_author_identity_id", ["author_identity_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_gold_deployment_author_repository_id", ["repository_id"], unique=False
+        )
+    op.create_table(
         "gold_change_log",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("repository_id", sa.String(length=32), nullable=False),
@@ -115,6 +146,10 @@ def downgrade() -> None:
     with op.batch_alter_table("gold_change_log", schema=None) as batch_op:
         batch_op.drop_index("ix_gold_change_log_repository_id")
     op.drop_table("gold_change_log")
+    with op.batch_alter_table("gold_deployment_author", schema=None) as batch_op:
+        batch_op.drop_index("ix_gold_deployment_author_repository_id")
+        batch_op.drop_index("ix_gold_deployment_author_author_identity_id")
+    op.drop_table("gold_deployment_author")
     with op.batch_alter_table("gold_change", schema=None) as batch_op:
         batch_op.drop_index("ix_gold_change_repository_id")
         batch_op.drop_index("ix_gold_change_change_id")
