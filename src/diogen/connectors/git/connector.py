@@ -19,17 +19,29 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from diogen.config import BOT_PATTERN, RELEASE_PATTERN
-from diogen.connectors.base import Checkpoint, FetchStats, RawItem, SilverRow, StoredKeys
+from diogen.connectors.base import (
+    Checkpoint,
+    FetchStats,
+    Prepared,
+    RawItem,
+    RowSet,
+    SilverRow,
+    StoredKeys,
+)
 from diogen.connectors.git import repo as gitrepo
-from diogen.connectors.git.commits import log_commits
+from diogen.connectors.git.commits import prepared_commits
 from diogen.connectors.git.normalize import (
+    COMMIT,
+    COMMIT_FILE,
     CommitNormalizer,
     normalize_ref,
     normalize_repository,
 )
+from diogen.connectors.git.prepare import Chunk, ReaderSpec
+from diogen.connectors.git.rows import ACCOUNT_SLOTS, COMMIT_COLUMNS, FILE_COLUMNS, AccountKey
 from diogen.silver import history
 from diogen.silver.deployments import sync_release_deployments
-from diogen.silver.keys import ref_id, repository_id
+from diogen.silver.keys import COMMIT_FILE_KEY, COMMIT_KEY, ref_id, repository_id
 
 
 class GitConfig(BaseModel):
@@ -68,7 +80,7 @@ class GitConnector:
 
     def fetch(
         self, cursors: Mapping[str, dict[str, Any]], stored: StoredKeys
-    ) -> Iterator[RawItem | Checkpoint]:
+    ) -> Iterator[RawItem | Prepared | Checkpoint]:
         refs = gitrepo.list_refs(self.path)
         boundary = gitrepo.shallow_boundary(self.path)
         cursor = dict(cursors.get("commits") or {})
@@ -105,15 +117,44 @@ class GitConnector:
             "shallow": sorted(boundary),
         }
 
-    def _commits(self, shas: list[str], boundary: set[str]) -> Iterator[RawItem]:
+    def _commits(self, shas: list[str], boundary: set[str]) -> Iterator[Prepared]:
         self.stats.add("commits_to_read", len(shas))
         if boundary:
             self.stats.add("shallow_boundary_commits", len(boundary))
-        for payload in log_commits(self.path, shas, self.config.jobs):
-            if payload["sha"] in boundary:
-                payload["shallow_boundary"] = True
-            self.stats.add("commits")
-            yield RawItem("commits", payload["sha"], payload)
+        spec = ReaderSpec(
+            str(self.path), self.repository_id, COMMIT_KEY, COMMIT_FILE_KEY, tuple(sorted(boundary))
+        )
+        for chunk in prepared_commits(spec, shas, self.config.jobs):
+            self.stats.add("commits", len(chunk.records))
+            yield self._prepared(chunk)
+
+    def _prepared(self, chunk: Chunk) -> Prepared:
+        """A chunk's rows for the runner: identity ids in place of accounts, and the person
+        and identity rows of the chunk's accounts (in the order of their last commit, as
+        normalising commit by commit would write them)."""
+        identity = self._commit_rows.identity
+        accounts: dict[AccountKey, None] = {}
+        commits = []
+        author_slot, committer_slot = ACCOUNT_SLOTS
+        for values in chunk.commits:
+            author, committer = values[author_slot], values[committer_slot]
+            for account in (author, committer):
+                accounts.pop(account, None)
+                accounts[account] = None
+            commits.append(
+                (
+                    *values[:author_slot],
+                    identity(author)[1].values["id"],
+                    identity(committer)[1].values["id"],
+                    *values[committer_slot + 1 :],
+                )
+            )
+        people = [row for account in accounts for row in identity(account)]
+        rows = [
+            RowSet(COMMIT, COMMIT_COLUMNS, commits),
+            RowSet(COMMIT_FILE, FILE_COLUMNS, chunk.files),
+        ]
+        return Prepared("commits", chunk.records, rows, people, chunk.rejected)
 
     def _lost_history(
         self, old: list[str], present: set[str], tips: list[str], new: list[str]
