@@ -125,4 +125,3 @@ def main() -> None:
         # Interrupted with the sync (Ctrl-C reaches the whole process group), or the sync
         # has gone: it reports what happened, not us.
         sys.exit(1)
-
