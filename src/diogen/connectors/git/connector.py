@@ -97,8 +97,8 @@ class GitConnector:
         # Commits an interrupted run already kept need not be read again.
         kept = set() if reread else stored("commits", new)
         yield from self._commits([sha for sha in new if sha not in kept], boundary)
-        lost, reachable = self._lost_history(old, present, state["tips"], new)
-        finish = partial(self._finish, refs=refs, lost=lost, reachable=reachable)
+        lost = self._lost_history(old, present, state["tips"])
+        finish = partial(self._finish, refs=refs, lost=lost)
         yield Checkpoint({"commits": state}, finish=finish)
 
     def normalize(self, item: RawItem) -> Iterable[SilverRow]:
@@ -156,34 +156,26 @@ class GitConnector:
         ]
         return Prepared("commits", chunk.records, rows, people, chunk.rejected)
 
-    def _lost_history(
-        self, old: list[str], present: set[str], tips: list[str], new: list[str]
-    ) -> tuple[list[str], set[str] | None]:
-        """Commits the previous tips reached that today's refs do not, or, when that cannot be
-        asked of git, the full reachable set for the database to compare against: with no
-        complete previous sync (an interrupted first run may have kept commits since dropped)
-        or with an old tip pruned from the object database."""
-        if not old:
-            return [], set(new)
-        if len(present) < len(old):
-            return [], set(gitrepo.rev_list(self.path, tips, []))
-        return gitrepo.rev_list(self.path, sorted(present), tips), None
+    def _lost_history(self, old: list[str], present: set[str], tips: list[str]) -> list[str] | None:
+        """Commits the previous tips reached that today's refs do not; None when that cannot
+        be asked of git, and the stored commits are to be walked from today's tips instead:
+        with no complete previous sync (an interrupted first run may have kept commits since
+        dropped) or with an old tip pruned from the object database."""
+        if not old or len(present) < len(old):
+            return None
+        return gitrepo.rev_list(self.path, sorted(present), tips)
 
     def _finish(
-        self,
-        session: Session,
-        *,
-        refs: list[gitrepo.Ref],
-        lost: list[str],
-        reachable: set[str] | None,
+        self, session: Session, *, refs: list[gitrepo.Ref], lost: list[str] | None
     ) -> dict[str, Any]:
         current = {ref_id(self.repository_id, ref.kind, ref.name) for ref in refs}
         repo = self.repository_id
         summary: dict[str, Any] = {
             "refs_removed": history.remove_stale_refs(session, repo, current)
         }
-        if reachable is not None:
-            summary["unreachable"] = history.mark_reachable_exactly(session, repo, reachable)
+        if lost is None:
+            tips = sorted({ref.commit_sha for ref in refs})
+            summary["unreachable"] = history.mark_reachable_from(session, repo, tips)
         else:
             summary["unreachable"] = history.mark_unreachable(session, repo, lost)
         summary.update(sync_release_deployments(session, repo, self.config.release_pattern))
