@@ -7,6 +7,7 @@ a linear history it equals "reachable from this deployment and not from the prev
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from datetime import datetime
@@ -20,7 +21,7 @@ from diogen.ids import id_maker, stable_id
 from diogen.silver.base import table_of
 from diogen.silver.code import Commit, GitRef
 from diogen.silver.delivery import Deployment, DeploymentCommit
-from diogen.silver.history import ancestry
+from diogen.silver.history import ancestry, tip_list
 
 TAG_SOURCE = "git-tag"
 PRODUCTION = "production"
@@ -111,14 +112,26 @@ def link_deployed_commits(session: Session, repository_id: str) -> dict[str, int
     """
     dialect = session.get_bind().dialect.name
     session.execute(text(CLAIMS_TABLE[dialect]))
+    walk = ancestry(dialect, tip_list(dialect, "tip"), CLAIMED.format(sha="parent.value"))
+    unclaimed = f"NOT {CLAIMED.format(sha='walk.sha')}"
     claim = text(
-        f"{ancestry(dialect, '(:tip)', CLAIMED)} INSERT INTO deployment_claim "
-        "(environment, deployment_id, commit_id) SELECT :environment, :deployment, id FROM walk"
+        f"{walk} INSERT INTO deployment_claim (environment, sha, deployment_id) "
+        f"SELECT :environment, sha, :deployment FROM walk WHERE {unclaimed}"
     )
     for environment, deployments in _successful_by_environment(session, repository_id).items():
         for deployment_id, sha in deployments:
-            params = {"repo": repository_id, "tip": sha, "environment": environment}
+            params = {"repo": repository_id, "tip": json.dumps([sha]), "environment": environment}
             session.execute(claim, {**params, "deployment": deployment_id})
+    # Walks end at shas not stored (beyond a shallow clone, or never fetched): no commit.
+    session.execute(
+        text(
+            "UPDATE deployment_claim SET commit_id = (SELECT c.id FROM git_commit c WHERE "
+            "c.repository_id = :repo AND c.sha = deployment_claim.sha)"
+        ),
+        {"repo": repository_id},
+    )
+    session.execute(text("DELETE FROM deployment_claim WHERE commit_id IS NULL"))
+    session.execute(text(CLAIMS_INDEX))
     removed = session.execute(
         text(
             "DELETE FROM deployment_commit WHERE deployment_id IN "
@@ -140,14 +153,15 @@ def link_deployed_commits(session: Session, repository_id: str) -> dict[str, int
 
 # Per connection and transaction; dropped again before the transaction ends.
 CLAIMS_TABLE = {
-    dialect: f"CREATE TEMPORARY TABLE deployment_claim (environment VARCHAR(255) NOT NULL, "
-    "deployment_id VARCHAR(32) NOT NULL, commit_id VARCHAR(32) NOT NULL, "
-    f"PRIMARY KEY (environment, commit_id), UNIQUE (deployment_id, commit_id)){suffix}"
+    dialect: "CREATE TEMPORARY TABLE deployment_claim (environment VARCHAR(255) NOT NULL, "
+    "sha VARCHAR(64) NOT NULL, deployment_id VARCHAR(32) NOT NULL, commit_id VARCHAR(32), "
+    f"PRIMARY KEY (environment, sha)){suffix}"
     for dialect, suffix in (("sqlite", ""), ("postgresql", " ON COMMIT DROP"))
 }
+# Made once the claims are complete: comparing them with the stored links needs it.
+CLAIMS_INDEX = "CREATE INDEX deployment_claim_link ON deployment_claim (deployment_id, commit_id)"
 CLAIMED = (
-    "EXISTS (SELECT 1 FROM deployment_claim k WHERE k.environment = :environment "
-    "AND k.commit_id = c.id)"
+    "EXISTS (SELECT 1 FROM deployment_claim k WHERE k.environment = :environment AND k.sha = {sha})"
 )
 LINK_PAGE = 2000
 link_id = id_maker("silver", "deployment_commit")

@@ -98,7 +98,8 @@ class GitConnector:
         kept = set() if reread else stored("commits", new)
         yield from self._commits([sha for sha in new if sha not in kept], boundary)
         lost = self._lost_history(old, present, state["tips"])
-        finish = partial(self._finish, refs=refs, lost=lost)
+        reached = len(new) if not old else None
+        finish = partial(self._finish, refs=refs, lost=lost, reached=reached)
         yield Checkpoint({"commits": state}, finish=finish)
 
     def normalize(self, item: RawItem) -> Iterable[SilverRow]:
@@ -166,14 +167,24 @@ class GitConnector:
         return gitrepo.rev_list(self.path, sorted(present), tips)
 
     def _finish(
-        self, session: Session, *, refs: list[gitrepo.Ref], lost: list[str] | None
+        self,
+        session: Session,
+        *,
+        refs: list[gitrepo.Ref],
+        lost: list[str] | None,
+        reached: int | None,
     ) -> dict[str, Any]:
+        """Refs, reachability and releases once the commits are stored. `reached` is how
+        many commits today's tips reach, when all of them were read or kept by this sync:
+        if the repository holds no more than those, all it holds is reachable."""
         current = {ref_id(self.repository_id, ref.kind, ref.name) for ref in refs}
         repo = self.repository_id
         summary: dict[str, Any] = {
             "refs_removed": history.remove_stale_refs(session, repo, current)
         }
-        if lost is None:
+        if lost is None and reached == history.stored_commits(session, repo):
+            summary["unreachable"] = 0
+        elif lost is None:
             tips = sorted({ref.commit_sha for ref in refs})
             summary["unreachable"] = history.mark_reachable_from(session, repo, tips)
         else:
