@@ -56,9 +56,15 @@ class SerializedJson(dict[str, Any]):
         self.text = text
 
 
+class JsonText(str):
+    """A JSON document given as its text alone: written as it is."""
+
+
 def dumps_json(value: Any) -> str:
     if isinstance(value, SerializedJson):
         return value.text
+    if isinstance(value, JsonText):
+        return str(value)
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -173,22 +179,56 @@ def upsert(
     if dialect == "postgresql":
         # Key order, as the bulk path: concurrent writers lock shared rows in one order.
         rows = sorted(rows, key=lambda row: sortable(tuple(row[k] for k in key)))
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table)
-    if to_update:
-        guard = table.c[protect].is_not(True) if protect else None
-        stmt = stmt.on_conflict_do_update(
-            index_elements=key, set_={c: stmt.excluded[c] for c in to_update}, where=guard
-        )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=key)
+    stmt = _upsert_statement(dialect, table, key, to_update, protect)
     execute_many(session, stmt, columns, rows)
 
 
-def execute_many(
-    session: Session, stmt: ClauseElement, columns: list[str], rows: Sequence[Mapping[str, Any]]
+def upsert_tuples(
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    update: Iterable[str] | None = None,
+    protect: str | None = None,
 ) -> None:
-    """Run `stmt` once per row through the driver's executemany.
+    """`upsert` of rows given as tuples of the values of `columns`, in that order, keyed by
+    id: bulk writers that build tuples need not build a dictionary per row."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        dicts = [dict(zip(columns, row, strict=True)) for row in rows]
+        upsert(session, table, dicts, update=update, protect=protect)
+        return
+    to_update = [c for c in columns if c != "id"] if update is None else list(update)
+    stmt = _upsert_statement(dialect, table, ["id"], to_update, protect)
+    execute_many(session, stmt, list(columns), rows, tuples=True)
+
+
+def _upsert_statement(
+    dialect: str, table: Table, key: list[str], update: list[str], protect: str | None
+) -> ClauseElement:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table)
+    if update:
+        guard = table.c[protect].is_not(True) if protect else None
+        return stmt.on_conflict_do_update(
+            index_elements=key, set_={c: stmt.excluded[c] for c in update}, where=guard
+        )
+    return stmt.on_conflict_do_nothing(index_elements=key)
+
+
+def execute_many(
+    session: Session,
+    stmt: ClauseElement,
+    columns: list[str],
+    rows: Sequence[Any],
+    *,
+    tuples: bool = False,
+) -> None:
+    """Run `stmt` once per row through the driver's executemany; rows are mappings, or with
+    `tuples` tuples of the values of `columns` in that order.
 
     The statement is compiled once and each column's bind processor (the same conversions
     SQLAlchemy applies) is looked up once, instead of per row: for hundreds of thousands of
@@ -199,20 +239,16 @@ def execute_many(
     compiled = stmt.compile(dialect=dialect, column_keys=columns)
     assert isinstance(compiled, SQLCompiler)
     names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
-    pick = itemgetter(*names)
-    # itemgetter of one name returns the bare value, not a 1-tuple.
-    getter: Callable[[Mapping[str, Any]], tuple[Any, ...]] = (
-        (lambda row: (pick(row),)) if len(names) == 1 else pick
-    )
+    getter = _getter([columns.index(n) for n in names] if tuples else names)
     processors = [
         (index, processor)
         for index, name in enumerate(names)
         if (processor := compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
     ]
+    as_given = tuples and names == columns and not processors
     for start in range(0, len(rows), UPSERT_BATCH):
-        params = [
-            _row_values(getter, row, processors) for row in rows[start : start + UPSERT_BATCH]
-        ]
+        chunk = rows[start : start + UPSERT_BATCH]
+        params = chunk if as_given else [_row_values(getter, row, processors) for row in chunk]
         if compiled.positional:
             connection.exec_driver_sql(compiled.string, params)
         else:
@@ -221,9 +257,15 @@ def execute_many(
             )
 
 
+def _getter(keys: list[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    pick = itemgetter(*keys)
+    # itemgetter of one key returns the bare value, not a 1-tuple.
+    return (lambda row: (pick(row),)) if len(keys) == 1 else pick
+
+
 def _row_values(
-    getter: Callable[[Mapping[str, Any]], tuple[Any, ...]],
-    row: Mapping[str, Any],
+    getter: Callable[[Any], tuple[Any, ...]],
+    row: Any,
     processors: list[tuple[int, Any]],
 ) -> tuple[Any, ...]:
     values = getter(row)

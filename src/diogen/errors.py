@@ -6,7 +6,10 @@ the class to an HTTP status in one place.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only annotated: git reader processes import this module, not pydantic
+    from pydantic import ValidationError
 
 
 class DiogenError(Exception):

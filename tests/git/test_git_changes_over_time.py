@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, update
 
-from diogen.connectors.base import Checkpoint, RawItem, StoredKeys
-from diogen.connectors.git import GitConfig, GitConnector
+from diogen.connectors.base import Checkpoint, Prepared, RawItem, StoredKeys
+from diogen.connectors.git import GitConfig, GitConnector, prepare
 from diogen.db import session_scope
 from diogen.ingest.runner import SyncResult, run_sync
 from diogen.silver import Commit, Deployment, Identity
@@ -24,7 +24,10 @@ T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
 
 
 class StopsAfter(GitConnector):
-    """A git connector whose run is cut off (as by Ctrl-C, or `stop`) after `limit` commits."""
+    """A git connector whose run is cut off (as by Ctrl-C, or `stop`) after `limit` commits.
+
+    Commits come in prepared chunks; the tests using it read one commit per chunk
+    (`one_commit_per_chunk`), so that the cut falls between two commits."""
 
     def __init__(
         self, config: GitConfig, limit: int, stop: type[BaseException] = KeyboardInterrupt
@@ -35,13 +38,18 @@ class StopsAfter(GitConnector):
 
     def fetch(
         self, cursors: Mapping[str, dict[str, Any]], stored: StoredKeys
-    ) -> Iterator[RawItem | Checkpoint]:
+    ) -> Iterator[RawItem | Prepared | Checkpoint]:
         seen = 0
         for item in super().fetch(cursors, stored):
-            seen += isinstance(item, RawItem) and item.stream == "commits"
+            seen += len(item.records) if isinstance(item, Prepared) else 0
             if seen > self.limit:
                 raise self.stop("stopped")
             yield item
+
+
+@pytest.fixture
+def one_commit_per_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prepare, "CHUNK_SIZE", 1)
 
 
 def reachability(engine: Engine) -> dict[str, bool]:
@@ -50,7 +58,7 @@ def reachability(engine: Engine) -> dict[str, bool]:
 
 
 def test_interrupted_first_sync_resumes_and_reconciles_reachability(
-    tmp_path: Path, engine: Engine, sync: Sync
+    tmp_path: Path, engine: Engine, sync: Sync, one_commit_per_chunk: None
 ) -> None:
     history = [
         FastCommit(f"c{i}", 1_700_000_000 + i * 60, {"f": f"{i}\n".encode()}) for i in range(30)
@@ -82,7 +90,7 @@ def test_interrupted_first_sync_resumes_and_reconciles_reachability(
 
 @pytest.mark.parametrize("stop", [KeyboardInterrupt, SystemExit, RuntimeError])
 def test_whatever_stops_a_sync_the_batches_read_before_are_kept(
-    tmp_path: Path, engine: Engine, stop: type[BaseException]
+    tmp_path: Path, engine: Engine, stop: type[BaseException], one_commit_per_chunk: None
 ) -> None:
     # Two full batches (20 records) were handed to the writer before the stop; both are
     # written, however far behind the writer thread was: what a failed run keeps must not

@@ -50,6 +50,33 @@ class SilverRow:
     protect: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RowSet:
+    """Rows for `table` as tuples of the values of `columns`, in that order, keyed by id;
+    `update` and `protect` as in SilverRow. The connector guarantees one row per id."""
+
+    table: Table
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+    update: tuple[str, ...] | None = None
+    protect: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Records a connector has read and normalised in bulk (the git connector does it in
+    reader processes, to use more than one core): each record's natural key, payload hash
+    and payload as JSON text, for bronze; the silver rows made from them, in bulk (`rows`)
+    and as single rows (`silver`, merged by id within a batch as normalised rows are); and
+    the records that could not be normalised, by natural key, with the reason."""
+
+    stream: str
+    records: list[tuple[str, str, str]]
+    rows: list[RowSet]
+    silver: list[SilverRow] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+
 @dataclass(slots=True)
 class FetchStats:
     """What a fetch did, for the run summary and the progress display."""
@@ -72,6 +99,6 @@ class Connector(Protocol):
 
     def fetch(
         self, cursors: Mapping[str, dict[str, Any]], stored: StoredKeys
-    ) -> Iterator[RawItem | Checkpoint]: ...
+    ) -> Iterator[RawItem | Prepared | Checkpoint]: ...
 
     def normalize(self, item: RawItem) -> Iterable[SilverRow]: ...

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from diogen.connectors.base import RawItem
-from diogen.db import SerializedJson, upsert
-from diogen.ids import stable_id
+from diogen.connectors.base import Prepared, RawItem
+from diogen.db import JsonText, SerializedJson, upsert, upsert_tuples
+from diogen.ids import id_maker, stable_id
 from diogen.ingest.models import QuarantinedRecord, RawRecord, SyncCursor
 from diogen.silver.base import table_of
 
@@ -43,6 +43,47 @@ def raw_row(source: str, item: RawItem, fetched_at: datetime) -> dict[str, Any]:
         "request": item.request,
         "payload": SerializedJson(item.payload, text),
     }
+
+
+RAW_COLUMNS = (
+    "id",
+    "source",
+    "stream",
+    "natural_key",
+    "payload_hash",
+    "fetched_at",
+    "request",
+    "payload",
+)
+
+
+def prepared_rows(source: str, item: Prepared, fetched_at: datetime) -> list[tuple[Any, ...]]:
+    """The bronze rows of prepared records, as tuples of RAW_COLUMNS: the same rows
+    `raw_row` makes of each record (the connector made the payload text and its hash)."""
+    make_id = id_maker(source, item.stream)
+    return [
+        (make_id(key, digest), source, item.stream, key, digest, fetched_at, None, JsonText(text))
+        for key, digest, text in item.records
+    ]
+
+
+def prepared_quarantine_row(
+    source: str, item: Prepared, key: str, error: str, received_at: datetime
+) -> dict[str, Any]:
+    text = next(text for natural_key, _, text in item.records if natural_key == key)
+    return quarantine_row(source, RawItem(item.stream, key, json.loads(text)), error, received_at)
+
+
+def announced(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """What the outbox announces of bronze rows given as tuples of RAW_COLUMNS."""
+    return [
+        {"id": id_, "source": source, "stream": stream, "natural_key": key, "fetched_at": at}
+        for id_, source, stream, key, _, at, _, _ in rows
+    ]
+
+
+def write_raw_tuples(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    upsert_tuples(session, RAW, RAW_COLUMNS, rows, update=())
 
 
 def quarantine_row(source: str, item: RawItem, error: str, received_at: datetime) -> dict[str, Any]:

@@ -21,7 +21,9 @@ from diogen.bus.embedded import EmbeddedBus
 from diogen.bus.models import OutboxEvent
 from diogen.bus.topics import topic_for
 from diogen.connectors.base import RawItem
+from diogen.db import execute_many
 from diogen.ingest import bronze
+from diogen.silver.base import table_of
 
 CHECKPOINT = "checkpoint"
 
@@ -51,24 +53,33 @@ def event_value(
     )
 
 
+EVENTS = table_of(OutboxEvent)
+EVENT_COLUMNS = ["topic", "key", "source", "value", "created_at"]
+
+
 def announce(session: Session, raw_rows: Sequence[dict[str, Any]], *, normalized: bool) -> None:
     """Outbox rows for bronze rows written in this same transaction."""
     if not raw_rows:
         return
-    session.execute(
-        insert(OutboxEvent),
+    # Through the driver's executemany: the ORM's insert took a quarter of a bulk git sync's
+    # writing time (0.66 s for 30,000 commits, against 0.2 s).
+    execute_many(
+        session,
+        insert(EVENTS),
+        EVENT_COLUMNS,
         [
-            {
-                "topic": topic_for(row["stream"]),
-                "key": partition_key(row["source"], row["natural_key"]),
-                "source": row["source"],
-                "value": event_value(
+            (
+                topic_for(row["stream"]),
+                partition_key(row["source"], row["natural_key"]),
+                row["source"],
+                event_value(
                     row["id"], row["source"], row["stream"], row["natural_key"], normalized
                 ),
-                "created_at": row["fetched_at"],
-            }
+                row["fetched_at"],
+            )
             for row in raw_rows
         ],
+        tuples=True,
     )
 
 

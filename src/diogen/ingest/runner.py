@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, Table, update
 from sqlalchemy.orm import Session
 
-from diogen.connectors.base import Checkpoint, Connector, RawItem, SilverRow
-from diogen.db import session_scope, upsert
+from diogen.connectors.base import Checkpoint, Connector, Prepared, RawItem, RowSet, SilverRow
+from diogen.db import session_scope, upsert, upsert_tuples
 from diogen.errors import RejectedRecord
 from diogen.ids import stable_id
 from diogen.ingest import bronze, outbox
@@ -72,50 +72,71 @@ class SyncResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
+GroupKey = tuple[str, tuple[str, ...] | None, str | None]  # table, update, protect
+
+
 @dataclass
 class _Batch:
     raw: list[dict[str, Any]] = field(default_factory=list)
+    # Bronze rows of prepared records, as tuples (bronze.RAW_COLUMNS).
+    records: list[tuple[Any, ...]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
-    rows: dict[tuple[str, tuple[str, ...] | None, str | None], dict[str, dict[str, Any]]] = field(
-        default_factory=dict
-    )
+    rows: dict[GroupKey, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    sets: dict[GroupKey, list[RowSet]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.raw) + len(self.records)
 
     def add_rows(self, rows: list[SilverRow]) -> None:
         for row in rows:
             group = self.rows.setdefault((row.table.name, row.update, row.protect), {})
             group[row.values["id"]] = row.values
 
+    def add_sets(self, sets: list[RowSet]) -> None:
+        for rows in sets:
+            self.sets.setdefault((rows.table.name, rows.update, rows.protect), []).append(rows)
+
     def repositories(self) -> set[str]:
         """Repositories whose commits, refs or deployments this batch writes."""
-        return {
-            row["repository_id"]
-            for (table, _, _), rows in self.rows.items()
-            if table in LINKED_TABLES
-            for row in rows.values()
-            if row.get("repository_id")
-        }
+        return {r for r in self._repository_ids(LINKED_TABLES) if r}
 
     def work(self) -> tuple[set[str], bool]:
         """Repositories whose commits or pull requests this batch writes; whether it writes
         issues."""
-        repositories = {
-            row["repository_id"]
+        issues = any(table == "issue" for (table, _, _) in [*self.rows, *self.sets])
+        return self._repository_ids(WORK_TABLES), issues
+
+    def _repository_ids(self, tables: set[str]) -> set[str]:
+        found = {
+            row.get("repository_id")
             for (table, _, _), rows in self.rows.items()
-            if table in WORK_TABLES
+            if table in tables
             for row in rows.values()
         }
-        return repositories, any(table == "issue" for (table, _, _) in self.rows)
+        for (table, _, _), sets in self.sets.items():
+            for rows in sets:
+                if table in tables and "repository_id" in rows.columns:
+                    at = rows.columns.index("repository_id")
+                    found.update(values[at] for values in rows.rows)
+        return found  # type: ignore[return-value]
 
     def write(self, session: Session) -> None:
         bronze.write_raw(session, self.raw)
+        bronze.write_raw_tuples(session, self.records)
         # Silver is written inline, below: the events announce records already normalised.
         outbox.announce(session, self.raw, normalized=True)
+        outbox.announce(session, bronze.announced(self.records), normalized=True)
         bronze.write_quarantine(session, self.rejected)
-        for (name, columns, protect), rows in sorted(
-            self.rows.items(), key=lambda g: TABLE_ORDER[g[0][0]]
-        ):
+        for group in sorted({*self.rows, *self.sets}, key=lambda g: TABLE_ORDER[g[0]]):
+            name, columns, protect = group
             table: Table = Base.metadata.tables[name]
-            upsert(session, table, list(rows.values()), update=columns, protect=protect)
+            if group in self.rows:
+                rows = list(self.rows[group].values())
+                upsert(session, table, rows, update=columns, protect=protect)
+            for row_set in self.sets.get(group, ()):
+                upsert_tuples(
+                    session, table, row_set.columns, row_set.rows, update=columns, protect=protect
+                )
 
 
 def run_sync(
@@ -204,15 +225,18 @@ class _Sync:
                 writer.submit(partial(self._checkpoint, item, batch, touched, self.clock()))
                 batch, touched = _Batch(), set()
                 continue
-            self._add(batch, item)
-            if len(batch.raw) >= self.batch_size:
+            if isinstance(item, Prepared):
+                self._add_prepared(batch, item)
+            else:
+                self._add(batch, item)
+            if len(batch) >= self.batch_size:
                 self._note_work(batch)
                 touched |= batch.repositories()
                 writer.submit(batch.write)
                 batch = _Batch()
                 if self.progress is not None:
                     self.progress({**self.connector.stats.counters, "records": self.result.records})
-        if batch.raw:
+        if len(batch):
             self._note_work(batch)
             writer.submit(batch.write)
 
@@ -233,6 +257,17 @@ class _Sync:
             self.result.rejected += 1
             return
         batch.add_rows(rows)
+
+    def _add_prepared(self, batch: _Batch, item: Prepared) -> None:
+        source, now = self.connector.source, self.clock()
+        batch.records.extend(bronze.prepared_rows(source, item, now))
+        batch.add_sets(item.rows)
+        batch.add_rows(item.silver)
+        self.result.records += len(item.records)
+        for key, reason in item.rejected:
+            log.warning("rejected %s/%s: %s", item.stream, key, reason)
+            batch.rejected.append(bronze.prepared_quarantine_row(source, item, key, reason, now))
+            self.result.rejected += 1
 
     def _checkpoint(
         self, item: Checkpoint, batch: _Batch, touched: set[str], now: datetime, session: Session

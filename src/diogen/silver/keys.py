@@ -10,8 +10,11 @@ from collections.abc import Callable
 
 from diogen.ids import id_maker, stable_id
 
-_commit_id = id_maker("silver", "commit")
-_commit_file_id = id_maker("silver", "commit_file")
+# The leading parts of commit and commit-file ids, for whoever makes them in bulk.
+COMMIT_KEY = ("silver", "commit")
+COMMIT_FILE_KEY = ("silver", "commit_file")
+_commit_id = id_maker(*COMMIT_KEY)
+_commit_file_id = id_maker(*COMMIT_FILE_KEY)
 
 
 def repository_id(provider: str, name: str) -> str:
@@ -28,7 +31,7 @@ def commit_file_id(commit: str, path: str) -> str:
 
 def commit_file_ids(commit: str) -> Callable[[str], str]:
     """`commit_file_id(commit, path)` for the files of one commit, the commit hashed once."""
-    return id_maker("silver", "commit_file", commit)
+    return id_maker(*COMMIT_FILE_KEY, commit)
 
 
 def identity_id(provider: str, key: str) -> str:

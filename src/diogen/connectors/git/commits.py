@@ -8,19 +8,27 @@ flat however long the history.
 
 from __future__ import annotations
 
+import pickle
 import queue
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from diogen.connectors.git.log import LOG_ARGS, parse_log
 from diogen.connectors.git.plumbing import stream_git
+from diogen.connectors.git.prepare import Chunk, ReaderSpec, prepare
+from diogen.errors import SourceError
 
 # Below this many commits a second process costs more than it saves.
 PARALLEL_THRESHOLD = 2000
 QUEUE_SIZE = 512
+# Chunks of prepare.CHUNK_SIZE commits waiting for the sync: memory stays bounded.
+PREPARED_QUEUE_SIZE = 8
 _DONE = object()
+READER = "from diogen.connectors.git.prepare import main; main()"
 
 
 def log_commits(repo: Path, shas: list[str], jobs: int) -> Iterator[dict[str, Any]]:
@@ -87,3 +95,109 @@ def _put(results: queue.Queue[Any], item: object, stop: threading.Event) -> bool
         except queue.Full:
             continue
     return False
+
+
+def prepared_commits(spec: ReaderSpec, shas: list[str], jobs: int) -> Iterator[Chunk]:
+    """Chunks of the commits `shas` (in no particular order), made ready to store by up to
+    `jobs` reader processes, each with its own `git log`: reading, parsing, the ids and the
+    bronze text of a commit hold the GIL, so in threads they would share one core."""
+    if not shas:
+        return
+    if jobs == 1 or len(shas) < PARALLEL_THRESHOLD:
+        yield from prepare(spec, shas)
+        return
+    size = -(-len(shas) // jobs)
+    readers = [ReaderProcess(spec, shas[at : at + size]) for at in range(0, len(shas), size)]
+    results: queue.Queue[Any] = queue.Queue(PREPARED_QUEUE_SIZE)
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=reader.forward, args=(results, stop), daemon=True)
+        for reader in readers
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        remaining = len(threads)
+        while remaining:
+            item = results.get()
+            if item is _DONE:
+                remaining -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.stop()
+        for thread in threads:
+            thread.join()
+
+
+class ReaderProcess:
+    """A reader process (`prepare.main`) over one run of shas."""
+
+    def __init__(self, spec: ReaderSpec, shas: list[str]) -> None:
+        # Not `-m`: what it pickles must name its module, not __main__. -P: the working
+        # directory is not put on the reader's import path.
+        command = [sys.executable, "-P", "-c", READER]
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        assert self.process.stdin is not None
+        # From a thread: the pipe holds 64 KiB, and the reader reads its shas only once its
+        # git has started.
+        self._feeder = threading.Thread(
+            target=_feed, args=(self.process.stdin, spec.header(), shas), daemon=True
+        )
+        self._feeder.start()
+
+    def forward(self, results: queue.Queue[Any], stop: threading.Event) -> None:
+        """Put the reader's chunks on `results`, then _DONE, or the exception that ended it."""
+        try:
+            for chunk in self._chunks():
+                if not _put(results, chunk, stop):
+                    return
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            _put(results, exc, stop)
+            return
+        _put(results, _DONE, stop)
+
+    def _chunks(self) -> Iterator[Chunk]:
+        stdout = self.process.stdout
+        assert stdout is not None
+        while True:
+            try:
+                kind, value = pickle.load(stdout)
+            except EOFError:
+                raise SourceError(self._death()) from None
+            if kind == "chunk":
+                yield value
+            elif kind == "error":
+                raise SourceError(value)
+            else:
+                return
+
+    def _death(self) -> str:
+        assert self.process.stderr is not None
+        detail = self.process.stderr.read().decode("utf-8", "replace").strip().splitlines()
+        code = self.process.wait()
+        return f"git reader ended with status {code}" + (f": {detail[-1]}" if detail else "")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self._feeder.join()
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def _feed(stdin: IO[bytes], header: str, shas: list[str]) -> None:
+    try:
+        stdin.write(f"{header}\n".encode())
+        stdin.write("".join(f"{sha}\n" for sha in shas).encode())
+        stdin.close()
+    except (BrokenPipeError, ValueError):  # the reader has gone (or been stopped)
+        return

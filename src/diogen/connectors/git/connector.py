@@ -19,17 +19,29 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from diogen.config import BOT_PATTERN, RELEASE_PATTERN
-from diogen.connectors.base import Checkpoint, FetchStats, RawItem, SilverRow, StoredKeys
+from diogen.connectors.base import (
+    Checkpoint,
+    FetchStats,
+    Prepared,
+    RawItem,
+    RowSet,
+    SilverRow,
+    StoredKeys,
+)
 from diogen.connectors.git import repo as gitrepo
-from diogen.connectors.git.commits import log_commits
+from diogen.connectors.git.commits import prepared_commits
 from diogen.connectors.git.normalize import (
+    COMMIT,
+    COMMIT_FILE,
     CommitNormalizer,
     normalize_ref,
     normalize_repository,
 )
+from diogen.connectors.git.prepare import Chunk, ReaderSpec
+from diogen.connectors.git.rows import ACCOUNT_SLOTS, COMMIT_COLUMNS, FILE_COLUMNS, AccountKey
 from diogen.silver import history
 from diogen.silver.deployments import sync_release_deployments
-from diogen.silver.keys import ref_id, repository_id
+from diogen.silver.keys import COMMIT_FILE_KEY, COMMIT_KEY, ref_id, repository_id
 
 
 class GitConfig(BaseModel):
@@ -68,7 +80,7 @@ class GitConnector:
 
     def fetch(
         self, cursors: Mapping[str, dict[str, Any]], stored: StoredKeys
-    ) -> Iterator[RawItem | Checkpoint]:
+    ) -> Iterator[RawItem | Prepared | Checkpoint]:
         refs = gitrepo.list_refs(self.path)
         boundary = gitrepo.shallow_boundary(self.path)
         cursor = dict(cursors.get("commits") or {})
@@ -85,8 +97,9 @@ class GitConnector:
         # Commits an interrupted run already kept need not be read again.
         kept = set() if reread else stored("commits", new)
         yield from self._commits([sha for sha in new if sha not in kept], boundary)
-        lost, reachable = self._lost_history(old, present, state["tips"], new)
-        finish = partial(self._finish, refs=refs, lost=lost, reachable=reachable)
+        lost = self._lost_history(old, present, state["tips"])
+        reached = len(new) if not old else None
+        finish = partial(self._finish, refs=refs, lost=lost, reached=reached)
         yield Checkpoint({"commits": state}, finish=finish)
 
     def normalize(self, item: RawItem) -> Iterable[SilverRow]:
@@ -105,44 +118,75 @@ class GitConnector:
             "shallow": sorted(boundary),
         }
 
-    def _commits(self, shas: list[str], boundary: set[str]) -> Iterator[RawItem]:
+    def _commits(self, shas: list[str], boundary: set[str]) -> Iterator[Prepared]:
         self.stats.add("commits_to_read", len(shas))
         if boundary:
             self.stats.add("shallow_boundary_commits", len(boundary))
-        for payload in log_commits(self.path, shas, self.config.jobs):
-            if payload["sha"] in boundary:
-                payload["shallow_boundary"] = True
-            self.stats.add("commits")
-            yield RawItem("commits", payload["sha"], payload)
+        spec = ReaderSpec(
+            str(self.path), self.repository_id, COMMIT_KEY, COMMIT_FILE_KEY, tuple(sorted(boundary))
+        )
+        for chunk in prepared_commits(spec, shas, self.config.jobs):
+            self.stats.add("commits", len(chunk.records))
+            yield self._prepared(chunk)
 
-    def _lost_history(
-        self, old: list[str], present: set[str], tips: list[str], new: list[str]
-    ) -> tuple[list[str], set[str] | None]:
-        """Commits the previous tips reached that today's refs do not, or, when that cannot be
-        asked of git, the full reachable set for the database to compare against: with no
-        complete previous sync (an interrupted first run may have kept commits since dropped)
-        or with an old tip pruned from the object database."""
-        if not old:
-            return [], set(new)
-        if len(present) < len(old):
-            return [], set(gitrepo.rev_list(self.path, tips, []))
-        return gitrepo.rev_list(self.path, sorted(present), tips), None
+    def _prepared(self, chunk: Chunk) -> Prepared:
+        """A chunk's rows for the runner: identity ids in place of accounts, and the person
+        and identity rows of the chunk's accounts (in the order of their last commit, as
+        normalising commit by commit would write them)."""
+        identity = self._commit_rows.identity
+        accounts: dict[AccountKey, None] = {}
+        commits = []
+        author_slot, committer_slot = ACCOUNT_SLOTS
+        for values in chunk.commits:
+            author, committer = values[author_slot], values[committer_slot]
+            for account in (author, committer):
+                accounts.pop(account, None)
+                accounts[account] = None
+            commits.append(
+                (
+                    *values[:author_slot],
+                    identity(author)[1].values["id"],
+                    identity(committer)[1].values["id"],
+                    *values[committer_slot + 1 :],
+                )
+            )
+        people = [row for account in accounts for row in identity(account)]
+        rows = [
+            RowSet(COMMIT, COMMIT_COLUMNS, commits),
+            RowSet(COMMIT_FILE, FILE_COLUMNS, chunk.files),
+        ]
+        return Prepared("commits", chunk.records, rows, people, chunk.rejected)
+
+    def _lost_history(self, old: list[str], present: set[str], tips: list[str]) -> list[str] | None:
+        """Commits the previous tips reached that today's refs do not; None when that cannot
+        be asked of git, and the stored commits are to be walked from today's tips instead:
+        with no complete previous sync (an interrupted first run may have kept commits since
+        dropped) or with an old tip pruned from the object database."""
+        if not old or len(present) < len(old):
+            return None
+        return gitrepo.rev_list(self.path, sorted(present), tips)
 
     def _finish(
         self,
         session: Session,
         *,
         refs: list[gitrepo.Ref],
-        lost: list[str],
-        reachable: set[str] | None,
+        lost: list[str] | None,
+        reached: int | None,
     ) -> dict[str, Any]:
+        """Refs, reachability and releases once the commits are stored. `reached` is how
+        many commits today's tips reach, when all of them were read or kept by this sync:
+        if the repository holds no more than those, all it holds is reachable."""
         current = {ref_id(self.repository_id, ref.kind, ref.name) for ref in refs}
         repo = self.repository_id
         summary: dict[str, Any] = {
             "refs_removed": history.remove_stale_refs(session, repo, current)
         }
-        if reachable is not None:
-            summary["unreachable"] = history.mark_reachable_exactly(session, repo, reachable)
+        if lost is None and reached == history.stored_commits(session, repo):
+            summary["unreachable"] = 0
+        elif lost is None:
+            tips = sorted({ref.commit_sha for ref in refs})
+            summary["unreachable"] = history.mark_reachable_from(session, repo, tips)
         else:
             summary["unreachable"] = history.mark_unreachable(session, repo, lost)
         summary.update(sync_release_deployments(session, repo, self.config.release_pattern))

@@ -8,10 +8,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from diogen.connectors.base import SilverRow
+from diogen.connectors.git.rows import (
+    ACCOUNT_SLOTS,
+    COMMIT_COLUMNS,
+    FILE_COLUMNS,
+    AccountKey,
+    CommitValues,
+)
 from diogen.silver import Commit, CommitFile, GitRef, Identity, Person, Repository
 from diogen.silver.base import table_of
 from diogen.silver.identities import Account, git_identity_rows
-from diogen.silver.keys import commit_file_ids, commit_id, ref_id
+from diogen.silver.keys import COMMIT_FILE_KEY, COMMIT_KEY, ref_id
 
 PERSON = table_of(Person)
 IDENTITY = table_of(Identity)
@@ -68,82 +75,33 @@ class CommitNormalizer:
     def __init__(self, repository_id: str, bot: re.Pattern[str]) -> None:
         self.repository_id = repository_id
         self.bot = bot
-        self._accounts: dict[tuple[str, ...], tuple[SilverRow, SilverRow]] = {}
+        self.values = CommitValues(repository_id, COMMIT_KEY, COMMIT_FILE_KEY)
+        self._accounts: dict[AccountKey, tuple[SilverRow, SilverRow]] = {}
 
     def __call__(self, payload: dict[str, Any]) -> Iterator[SilverRow]:
-        author, committer = payload["author"], payload["committer"]
-        author_rows = self._identity(author)
-        committer_rows = self._identity(committer)
+        commit, files = self.values(payload)
+        author_rows = self.identity(commit[ACCOUNT_SLOTS[0]])
+        committer_rows = self.identity(commit[ACCOUNT_SLOTS[1]])
         yield from author_rows
         yield from committer_rows
-        cid = commit_id(self.repository_id, payload["sha"])
-        is_merge = len(payload["parents"]) > 1
-        files = None if is_merge or payload.get("shallow_boundary") else payload["files"]
-        yield SilverRow(
-            COMMIT, self._commit(cid, payload, author_rows[1], committer_rows[1], files)
-        )
-        if not files:
-            return
-        file_id = commit_file_ids(cid)
-        for path, old_path, added, deleted in files:
-            yield SilverRow(
-                COMMIT_FILE,
-                {
-                    "id": file_id(path),
-                    "commit_id": cid,
-                    "path": path,
-                    "old_path": old_path,
-                    "additions": added or 0,
-                    "deletions": deleted or 0,
-                    "is_binary": added is None,
-                },
-            )
+        row = dict(zip(COMMIT_COLUMNS, commit, strict=True))
+        row["author_identity_id"] = author_rows[1].values["id"]
+        row["committer_identity_id"] = committer_rows[1].values["id"]
+        yield SilverRow(COMMIT, row)
+        for values in files:
+            yield SilverRow(COMMIT_FILE, dict(zip(FILE_COLUMNS, values, strict=True)))
 
-    def _identity(self, person: dict[str, Any]) -> tuple[SilverRow, SilverRow]:
-        key = (person["name"], person["email"], person["mailmap_name"], person["mailmap_email"])
-        rows = self._accounts.get(key)
+    def identity(self, account: AccountKey) -> tuple[SilverRow, SilverRow]:
+        """The person and identity rows of an account, made once per account."""
+        rows = self._accounts.get(account)
         if rows is None:
-            person_row, identity_row = git_identity_rows(Account(*key), self.bot)
+            person_row, identity_row = git_identity_rows(Account(*account), self.bot)
             rows = (
                 SilverRow(PERSON, person_row, ()),
                 SilverRow(IDENTITY, identity_row, IDENTITY_UPDATE, "person_locked"),
             )
-            self._accounts[key] = rows
+            self._accounts[account] = rows
         return rows
-
-    def _commit(
-        self,
-        cid: str,
-        payload: dict[str, Any],
-        author_identity: SilverRow,
-        committer_identity: SilverRow,
-        files: list[list[Any]] | None,
-    ) -> dict[str, Any]:
-        """The commit row; stats are None where git shows none (merges, shallow boundary)."""
-        author, committer, message = payload["author"], payload["committer"], payload["message"]
-        return {
-            "id": cid,
-            "repository_id": self.repository_id,
-            "sha": payload["sha"],
-            "parents": " ".join(payload["parents"]),
-            "author_identity_id": author_identity.values["id"],
-            "committer_identity_id": committer_identity.values["id"],
-            "author_name": author["name"],
-            "author_email": author["email"],
-            "committer_name": committer["name"],
-            "committer_email": committer["email"],
-            "authored_at": datetime.fromtimestamp(author["time"], UTC),
-            "author_tz_offset": author["offset"],
-            "committed_at": datetime.fromtimestamp(committer["time"], UTC),
-            "committer_tz_offset": committer["offset"],
-            "subject": message.split("\n", 1)[0],
-            "message": message,
-            "additions": None if files is None else sum(f[2] or 0 for f in files),
-            "deletions": None if files is None else sum(f[3] or 0 for f in files),
-            "files_changed": None if files is None else len(files),
-            "is_merge": len(payload["parents"]) > 1,
-            "reachable": True,
-        }
 
 
 def _raw_date(raw: str) -> datetime:
