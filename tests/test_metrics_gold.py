@@ -32,7 +32,12 @@ from diogen.silver import (
     Review,
 )
 from diogen.silver.base import table_of
-from diogen.silver.gold import GoldChange, GoldChangeLog, GoldPullRequestCommit
+from diogen.silver.gold import (
+    GoldChange,
+    GoldChangeLog,
+    GoldDeploymentAuthor,
+    GoldPullRequestCommit,
+)
 from diogen.testing.synthetic_org import END, append_events, generate_organization
 
 LAST_90_DAYS = Window(END + timedelta(days=1) - timedelta(days=90), END + timedelta(days=1))
@@ -163,17 +168,18 @@ def silver_reports(session: Session) -> list[dict[str, Any]]:
         savepoint.rollback()
 
 
-GoldRows = tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]
+GoldRows = dict[str, set[tuple[Any, ...]]]
 
 
 def gold_rows(session: Session) -> GoldRows:
-    pairs = select(GoldPullRequestCommit.pull_request_id, GoldPullRequestCommit.commit_id)
-    columns = [column for column in table_of(GoldChange).columns]
-    changes = {
-        tuple(tuple(value) if isinstance(value, list) else value for value in row)
-        for row in session.execute(select(*columns))
+    """Every gold table's rows (lists as tuples, to be hashable)."""
+    return {
+        table.name: {
+            tuple(tuple(value) if isinstance(value, list) else value for value in row)
+            for row in session.execute(select(*table.columns))
+        }
+        for table in map(table_of, (GoldPullRequestCommit, GoldChange, GoldDeploymentAuthor))
     }
-    return set(session.execute(pairs)), changes
 
 
 def rebuilt_whole(session: Session) -> GoldRows:
@@ -197,9 +203,10 @@ def test_gold_rows_are_silvers_matching_and_reports_agree(org: Engine) -> None:
         assert done["gold_repositories_refreshed"] == len(repositories)
         assert freshness(session).fresh == repositories
         assert session.scalar(select(func.count()).select_from(GoldChangeLog)) == 0
-        pairs, changes = gold_rows(session)
-        assert pairs == set(session.execute(pull_request_commits()))
-        assert changes
+        rows = gold_rows(session)
+        matching = {(pr, commit, repo) for pr, commit, repo in rows["gold_pull_request_commit"]}
+        assert {pair[:2] for pair in matching} == set(session.execute(pull_request_commits()))
+        assert rows["gold_change"] and rows["gold_deployment_author"]
         assert reports(session) == expected
         # Nothing logged, nothing to do.
         assert refresh_gold(session)["gold_repositories_refreshed"] == 0

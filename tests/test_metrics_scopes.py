@@ -82,6 +82,33 @@ def test_team_scope_follows_membership_at_the_time_of_each_change(session: Sessi
     assert (_deployments(sub), _changes(sub)) == (["D2", "D5"], {"c4"})
 
 
+def test_a_membership_that_began_between_two_commits_of_one_deployment(session: Session) -> None:
+    """Dan's commits in one deployment span his short membership: only a commit written
+    inside it makes the deployment the team's (gold keeps first and last times per author,
+    so this is the case it must ask silver about)."""
+    silver = Silver(session)
+    team = silver.team("payments")
+    dan = silver.person("dan")
+    silver.member(team, "dan", "2024-01-10", "2024-01-12")
+    repo = silver.repo("svc")
+
+    def commits(*dates: str) -> list[str]:
+        return [silver.commit(repo, f"{day}-{n}", day, author=dan) for n, day in enumerate(dates)]
+
+    silver.deploy(repo, "outside", "2024-01-20", commits=commits("2024-01-05", "2024-01-15"))
+    silver.deploy(
+        repo,
+        "inside",
+        "2024-01-21",
+        commits=commits("2024-01-06", "2024-01-11T12:00", "2024-01-16"),
+    )
+    report = dora_report(session, Scope(team="payments"), JANUARY, explain=True)
+    assert _deployments(report) == ["inside"]
+    # Only the commit written while a member is a change of the team: 01-11 12:00 -> 01-21.
+    assert report["lead_time_for_changes"]["changes"] == 1
+    assert report["lead_time_for_changes"]["median_hours"] == 228.0
+
+
 def test_organisation_scope(session: Session) -> None:
     build_teams(Silver(session))
     acme = dora_report(session, Scope(org="acme"), JANUARY, explain=True)

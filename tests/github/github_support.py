@@ -41,7 +41,12 @@ class KillAfter(httpx.BaseTransport):
 # Bronze and the pipeline's own bookkeeping (when each event was announced) are not silver.
 BRONZE = {"raw_record", "quarantined_record", "sync_cursor", "sync_run", "outbox_event"}
 # Gold and its versions are derived, and count writes rather than rows (NOT_SILVER).
-GOLD = {"gold_pull_request_commit", "gold_change", "gold_change_log"}
+GOLD = {
+    "gold_pull_request_commit",
+    "gold_change",
+    "gold_change_log",
+    "gold_deployment_author",
+}
 
 
 def silver(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:

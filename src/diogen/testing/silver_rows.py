@@ -26,6 +26,7 @@ NOT_SILVER = frozenset(
         "gold_pull_request_commit",
         "gold_change",
         "gold_change_log",
+        "gold_deployment_author",
         "raw_record",
         "quarantined_record",
         "sync_cursor",
