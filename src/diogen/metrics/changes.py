@@ -9,8 +9,8 @@ commit is a change: a merge commit only joins work that its parents already carr
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from diogen.metrics.queries import ChangeRecord
 
@@ -23,8 +23,7 @@ NEGATIVE_LEAD_TIME = "negative_lead_time"
 FIRST_COMMIT_UNKNOWN = "first_commit_unknown"
 
 
-@dataclass(frozen=True)
-class Stages:
+class Stages(NamedTuple):
     """A pull request's lead time in hours, cut at ready-for-review, first review and merge.
 
     `pickup` is None when nobody but the author reviewed; `review` then runs from ready to
@@ -40,12 +39,13 @@ class Stages:
         return self.coding + (self.pickup or 0.0) + self.review + self.deploy
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """A change as a report shows it: one commit or one pull request and where it shipped.
 
     `key` is the commit sha or the pull request id; `label` is what a person reads (the sha,
-    or `#number`); `first_commit_at` is when its first commit was authored.
+    or `#number`); `first_commit_at` is when its first commit was authored. Named tuples:
+    a report builds one per change, and tens of thousands over a quarter of a large
+    organisation.
     """
 
     kind: str
@@ -65,8 +65,7 @@ class Change:
         return (self.deployed_at - self.first_commit_at).total_seconds() / 3600
 
 
-@dataclass(frozen=True)
-class ExcludedChange:
+class ExcludedChange(NamedTuple):
     change: Change
     reason: str
     detail: str

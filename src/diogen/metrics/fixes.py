@@ -115,5 +115,6 @@ def marked_hotfix(
     pattern: re.Pattern[str], head_ref: str | None, labels: Iterable[object] | None
 ) -> bool:
     """Whether a pull request's head branch or one of its labels matches the hotfix rule."""
-    names = [head_ref or "", *(str(label) for label in labels or ())]
-    return any(pattern.search(name) for name in names)
+    if pattern.search(head_ref or ""):
+        return True
+    return any(pattern.search(str(label)) for label in labels or ())

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, null, select
 from sqlalchemy.orm import Session
 
 from diogen.metrics.change_inputs import ChangeInputs, ReportDeployments
@@ -24,7 +26,7 @@ from diogen.metrics.queries import ChangeRecord, id_list, in_scope_among
 from diogen.metrics.scope import ResolvedScope
 from diogen.metrics.window import Window
 from diogen.silver import Commit, DeploymentCommit
-from diogen.silver.gold import PULL_REQUEST, GoldChange, GoldPullRequestCommit
+from diogen.silver.gold import COMMIT, PULL_REQUEST, GoldChange, GoldPullRequestCommit
 
 # A change reaching production: (finished at, deployment id), ordered as silver's queries
 # break ties.
@@ -42,42 +44,32 @@ def gold_inputs(
     explain: bool,
 ) -> ChangeInputs:
     counted = set(deployments.counted)
+    reading = _Reading(counted, deployments.finished_at, set(environments))
     inputs = ChangeInputs()
-    first: dict[str, Shipment] = {}
-    shipped: Counter[str] = Counter()
-    pull_requests: dict[str, Any] = {}
     recent = id_list(session, deployments.recent)
-    production = set(environments)
-    elsewhere: set[str] = set()
-    for row in session.execute(_recent_rows(session, scope, recent, explain=explain)):
-        dep, change, kind, repo, sha, first_commit, is_merge, author, author_at, earlier = row[:10]
-        if kind == PULL_REQUEST and marked_hotfix(hotfix, row.head_ref, row.labels):
-            inputs.hotfixes.add(dep)
-        if dep not in counted:
-            continue
-        at = deployments.finished_at[dep]
-        assert at is not None  # counted deployments are finished
-        shipped[change] += 1
-        if change not in first or (at, dep) < first[change]:
-            first[change] = (at, dep)
-        if earlier and not production.isdisjoint(earlier):
-            elsewhere.add(change)
-        if kind == PULL_REQUEST:
-            pull_requests[change] = row
-        elif scope.is_member(author, author_at):
+    # Core, not the ORM: these are the rows a report reads most of, and plain tuples suffice.
+    connection = session.connection()
+    for row in connection.execute(_commit_rows(session, scope, recent, explain=explain)).all():
+        dep, change, repo, sha, first_commit, is_merge, earlier, author, author_at = row
+        if reading.shipped(dep, change, earlier) and scope.is_member(author, author_at):
             inputs.records.append(ChangeRecord(dep, change, sha, repo, first_commit, is_merge))
-    for change, shipment in _earlier_elsewhere(
-        session, scope, environments, window, elsewhere, counted
-    ):
-        shipped[change] += 1
-        first[change] = min(first[change], shipment)
+    pull_requests: list[Any] = []
+    for row in connection.execute(_pull_request_rows(recent)).all():
+        if marked_hotfix(hotfix, row.head_ref, row.labels):
+            inputs.hotfixes.add(row.deployment_id)
+        if reading.shipped(row.deployment_id, row.change_id, row.earlier_environments):
+            pull_requests.append(row)
+    elsewhere = _earlier_elsewhere(session, scope, environments, window, reading.elsewhere, counted)
+    for change, shipment in elsewhere:
+        reading.count[change] += 1
+        reading.first[change] = min(reading.first[change], shipment)
     inputs.first_deploy = {
-        record.commit_id: first[record.commit_id][0]
+        record.commit_id: reading.first[record.commit_id][0]
         for record in inputs.records
-        if shipped[record.commit_id] > 1
+        if reading.count[record.commit_id] > 1
     }
     inputs.pull_requests = {
-        pr_id: _facts(row, first[pr_id], scope) for pr_id, row in pull_requests.items()
+        row.change_id: _facts(row, reading.first[row.change_id], scope) for row in pull_requests
     }
     inputs.in_scope = dict.fromkeys(inputs.pull_requests, True)
     if explain:
@@ -85,37 +77,78 @@ def gold_inputs(
     return inputs
 
 
-def _recent_rows(
+@dataclass
+class _Reading:
+    """Where each change read so far first shipped among the counted deployments, how many of
+    those shipped it, and which changes shipped to production before (`earlier_environments`)."""
+
+    counted: set[str]
+    finished_at: Mapping[str, datetime | None]
+    production: set[str]
+    first: dict[str, Shipment] = field(default_factory=dict)
+    count: Counter[str] = field(default_factory=Counter)
+    elsewhere: set[str] = field(default_factory=set)
+
+    def shipped(self, deployment_id: str, change_id: str, earlier: list[str] | None) -> bool:
+        """Note one row; whether its deployment is counted."""
+        if deployment_id not in self.counted:
+            return False
+        at = self.finished_at[deployment_id]
+        assert at is not None  # counted deployments are finished
+        self.count[change_id] += 1
+        known = self.first.get(change_id)
+        if known is None or (at, deployment_id) < known:
+            self.first[change_id] = (at, deployment_id)
+        if earlier and not self.production.isdisjoint(earlier):
+            self.elsewhere.add(change_id)
+        return True
+
+
+def _commit_rows(
     session: Session, scope: ResolvedScope, recent: Select[Any], *, explain: bool
 ) -> Select[*tuple[Any, ...]]:
-    """The rows of the deployments since the window's start: every pull request's (the hotfix
-    rule reads any of them), commits only where they can be changes of the scope (a team's:
-    written by a member), merge commits only for the evidence (they never count)."""
+    """The commits the recent deployments shipped: only those that can be changes of the
+    scope (a team's: written by a member), merge commits only for the evidence (they never
+    count)."""
     gold = GoldChange
+    team = scope.team_ids is not None
+    author = (gold.author_identity_id, gold.author_at) if team else (null(), null())
     query: Select[*tuple[Any, ...]] = select(
         gold.deployment_id,
         gold.change_id,
-        gold.kind,
         gold.repository_id,
         gold.sha,
         gold.first_commit_at,
         gold.is_merge,
-        gold.author_identity_id,
-        gold.author_at,
+        gold.earlier_environments,
+        *author,
+    ).where(gold.deployment_id.in_(recent), gold.kind == COMMIT)
+    if not explain:
+        query = query.where(gold.is_merge.is_(False))
+    if team:
+        query = query.where(gold.author_identity_id.in_(id_list(session, scope.members)))
+    return query
+
+
+def _pull_request_rows(recent: Select[Any]) -> Select[*tuple[Any, ...]]:
+    """The pull requests the recent deployments shipped: all of them (the hotfix rule reads
+    any), whose authors `_facts` judges."""
+    gold = GoldChange
+    return select(
+        gold.deployment_id,
+        gold.change_id,
+        gold.repository_id,
         gold.earlier_environments,
         gold.number,
+        gold.author_identity_id,
+        gold.author_at,
+        gold.first_commit_at,
         gold.ready_for_review_at,
         gold.first_review_at,
         gold.merged_at,
         gold.head_ref,
         gold.labels,
-    ).where(gold.deployment_id.in_(recent))
-    if not explain:
-        query = query.where(or_(gold.kind == PULL_REQUEST, gold.is_merge.is_(False)))
-    if scope.team_ids is not None:
-        members = id_list(session, scope.members)
-        query = query.where(or_(gold.kind == PULL_REQUEST, gold.author_identity_id.in_(members)))
-    return query
+    ).where(gold.deployment_id.in_(recent), gold.kind == PULL_REQUEST)
 
 
 def _earlier_elsewhere(

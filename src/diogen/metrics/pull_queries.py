@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -44,8 +44,7 @@ class Link:
     commit_in_scope: bool
 
 
-@dataclass(frozen=True)
-class PullRequestFacts:
+class PullRequestFacts(NamedTuple):
     id: str
     repository_id: str
     number: int
@@ -188,14 +187,11 @@ def _with(
     review: datetime | None,
     deployment: tuple[str, datetime] | None,
 ) -> PullRequestFacts:
-    return PullRequestFacts(
-        **{
-            **pr.__dict__,
-            "first_commit_at": first_commit,
-            "first_review_at": review,
-            "deployment_id": deployment[0] if deployment else None,
-            "deployed_at": deployment[1] if deployment else None,
-        }
+    return pr._replace(
+        first_commit_at=first_commit,
+        first_review_at=review,
+        deployment_id=deployment[0] if deployment else None,
+        deployed_at=deployment[1] if deployment else None,
     )
 
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Boolean,
@@ -61,8 +61,7 @@ class DeploymentRecord:
         return (self.repository_id, self.service_id, self.environment)
 
 
-@dataclass(frozen=True)
-class ChangeRecord:
+class ChangeRecord(NamedTuple):
     deployment_id: str
     commit_id: str
     sha: str
