@@ -27,21 +27,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from diogen.db import UTCDateTime
-from diogen.metrics.queries import SUCCESS
+from diogen.metrics.matching import pull_request_commits
+from diogen.metrics.queries import SUCCESS, not_an_index
 from diogen.metrics.reviews import first_review_at
 from diogen.silver import Commit, Deployment, DeploymentCommit, PullRequest, PullRequestCommit
 from diogen.silver.gold import COMMIT, PULL_REQUEST, GoldPullRequestCommit
 
 
-def repository_matching(
-    repository_id: str, pull_requests: Select[Any] | None = None
-) -> Select[tuple[str, str, str]]:
+def repository_matching(repository_id: str) -> Select[Any]:
     """(pull request, commit, repository): silver's matching (`matching.pull_request_commits`)
-    for the pull requests of one repository (of `pull_requests`, when given)."""
+    for the pull requests of one repository."""
     listed_commit, copy = aliased(Commit), aliased(Commit)
     own = [PullRequest.repository_id == repository_id]
-    if pull_requests is not None:
-        own.append(PullRequest.id.in_(pull_requests))
     # A listed commit of one of the repository's pull requests, found in the repository.
     listed_join = (
         select(PullRequestCommit.pull_request_id)
@@ -81,11 +78,21 @@ def repository_matching(
     return select(pairs.c.pull_request_id, pairs.c.commit_id, literal(repository_id))
 
 
-def repository_pull_requests_of(repository_id: str, commits: Select[Any]) -> Select[Any]:
-    """The pull requests of one repository that silver's matching gives the commits `commits`
-    (the repository's): listing one, merged as one, or listing a commit one is a copy of."""
+def matching_of_pull_requests(pull_requests: Select[Any]) -> Select[Any]:
+    """(pull request, commit, repository): silver's matching for the `pull_requests`."""
+    pairs = pull_request_commits(pull_requests=pull_requests).subquery()
+    return select(pairs.c.pull_request_id, pairs.c.commit_id, PullRequest.repository_id).join(
+        PullRequest, PullRequest.id == pairs.c.pull_request_id
+    )
+
+
+def pull_requests_of_commits(commits: Select[Any]) -> Select[Any]:
+    """The pull requests silver's matching gives the `commits`: listing one, merged as one,
+    or listing a commit one is a copy of (in the commit's repository)."""
     changed, original = aliased(Commit), aliased(Commit)
-    own = PullRequest.repository_id == repository_id
+    # Checked on the pull requests found, not a way in: SQLite walked every pull request of
+    # the repository for each commit through the (repository, number) index.
+    own = not_an_index(PullRequest.repository_id) == changed.repository_id
     listed = (
         select(PullRequestCommit.pull_request_id)
         .select_from(changed)
@@ -105,7 +112,7 @@ def repository_pull_requests_of(repository_id: str, commits: Select[Any]) -> Sel
         .join(
             original,
             and_(
-                original.repository_id == repository_id,
+                original.repository_id == changed.repository_id,
                 original.authored_at == changed.authored_at,
                 original.author_email == changed.author_email,
                 original.subject == changed.subject,
