@@ -157,6 +157,31 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    # On SQLite one function each way instead of SQLAlchemy's text conversion wrapped in ours:
+    # reports read and syncs write hundreds of thousands of these (a third of the cost).
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name == "sqlite":
+            return _sqlite_text
+        return super().bind_processor(dialect)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+        if dialect.name == "sqlite":
+            return _sqlite_utc
+        return super().result_processor(dialect, coltype)
+
+
+def _sqlite_text(value: datetime | None) -> str | None:
+    """The text SQLAlchemy's SQLite DATETIME writes ("2024-01-02 03:04:05.000000"), in UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: Diogen stores aware UTC times only")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_utc(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
 
 def upsert(
     session: Session,

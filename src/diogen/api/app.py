@@ -115,7 +115,13 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
 def _state(settings: Settings, clock: Clock) -> ApiState:
     engine = make_engine(settings.database_url, pre_ping=False)
     client = Redis.from_url(settings.redis_url) if settings.redis_url else None
-    limiter: Limiter = RedisLimiter(client) if client else MemoryLimiter()
+
+    # The limiter's minutes are the app's clock's, so a test's fixed clock keeps its requests in
+    # one window instead of now and then straddling two.
+    def seconds() -> float:
+        return clock().timestamp()
+
+    limiter: Limiter = RedisLimiter(client, seconds) if client else MemoryLimiter(seconds)
     cache: Cache = RedisCache(client) if client else MemoryCache()
     return ApiState(
         settings=settings,

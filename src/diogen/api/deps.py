@@ -24,6 +24,7 @@ from diogen.api.access import Principal
 from diogen.api.logs import request_id
 from diogen.api.ratelimit import Limit, enforce
 from diogen.api.state import ApiState
+from diogen.metrics.gold import refresh_gold
 
 READS = ("GET", "HEAD")
 
@@ -64,6 +65,9 @@ async def db_session(request: Request, state: StateDep) -> AsyncIterator[Session
 
 def _commit(session: Session) -> None:
     try:
+        # Gold for whatever the request wrote (the database logged it), in its transaction:
+        # edits, merges of developers, pushed events and webhooks alike.
+        refresh_gold(session)
         session.commit()
     except BaseException:
         session.rollback()

@@ -29,6 +29,7 @@ from diogen.errors import InputError, RejectedRecord
 from diogen.ids import stable_id
 from diogen.ingest import bronze
 from diogen.ingest.event_schema import EVENT, MAX_EVENTS, DeploymentEvent, IncidentEvent
+from diogen.metrics.gold import refresh_gold
 from diogen.silver import Commit, Deployment, Incident, PullRequest, Repository, Service
 from diogen.silver.base import table_of
 from diogen.silver.deployments import link_deployed_commits
@@ -73,6 +74,7 @@ def ingest_events(
     bronze.write_quarantine(session, rejected)
     for repository_id in sorted(touched):
         link_deployed_commits(session, repository_id)
+    refresh_gold(session, touched)
     return result
 
 

@@ -200,14 +200,13 @@ class _Sync:
 
     def _link_work(self) -> None:
         """Once the run is complete: new issues may be named by any change; new changes are
-        read in their repositories."""
-        if not self.work_repositories and not self.wrote_issues:
-            return
+        read in their repositories; gold follows whatever the run wrote (the database logged
+        it: commits, pull requests, deployments, reviews, identities)."""
         with session_scope(self.engine) as session:
-            scope = None if self.wrote_issues else self.work_repositories
-            self.result.summary.update(link_work(session, repositories=scope))
-            # The gold matching of the repositories whose commits or pull requests changed.
-            refresh_gold(session, self.work_repositories)
+            if self.work_repositories or self.wrote_issues:
+                scope = None if self.wrote_issues else self.work_repositories
+                self.result.summary.update(link_work(session, repositories=scope))
+            refresh_gold(session)
 
     def _note_work(self, batch: _Batch) -> None:
         repositories, issues = batch.work()

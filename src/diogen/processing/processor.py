@@ -188,10 +188,11 @@ class Processor:
         bronze.write_quarantine(session, [p.quarantine for p in good if p.quarantine])
         for repository in sorted(_with_deployments(session, _linked_repositories(good))):
             outcome.summary.update(link_deployed_commits(session, repository))
-        # In the batch's transaction, so gold is fresh when its silver rows become visible.
-        refresh_gold(session, _named_repositories(good))
         for source in dict.fromkeys(p.finish for p in good if p.finish):
             outcome.summary.update(self.normalisers.finish(session, source))
+        # In the batch's transaction, after everything it wrote (finishing steps included), so
+        # gold is fresh when its silver rows become visible.
+        refresh_gold(session)
         now = self.clock()
         windows.mark(session, set().union(*(p.windows for p in good)), now)
         deadletters.record(session, self.group, [_failure(p) for p in failed], now)
@@ -254,17 +255,6 @@ def _linked_repositories(plans: list[Planned]) -> set[str]:
         for p in plans
         for row in p.rows
         if row.table.name in LINKED_TABLES and row.values.get("repository_id")
-    }
-
-
-def _named_repositories(plans: list[Planned]) -> set[str]:
-    """Repositories a batch's rows name (a listed commit names none: its repository stays on
-    silver's matching until a batch naming it refreshes it)."""
-    return {
-        row.values["repository_id"]
-        for p in plans
-        for row in p.rows
-        if row.values.get("repository_id")
     }
 
 
