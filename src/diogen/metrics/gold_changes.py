@@ -57,7 +57,10 @@ def gold_inputs(
     for row in connection.execute(_pull_request_rows(recent)).all():
         if marked_hotfix(hotfix, row.head_ref, row.labels):
             inputs.hotfixes.add(row.deployment_id)
-        if reading.shipped(row.deployment_id, row.change_id, row.earlier_environments):
+        # A pull request counts for its author's scope only (the hotfix rule reads them all).
+        if scope.is_member(row.author_identity_id, row.author_at) and reading.shipped(
+            row.deployment_id, row.change_id, row.earlier_environments
+        ):
             pull_requests.append(row)
     elsewhere = _earlier_elsewhere(session, scope, environments, window, reading.elsewhere, counted)
     for change, shipment in elsewhere:
@@ -69,7 +72,7 @@ def gold_inputs(
         if reading.count[record.commit_id] > 1
     }
     inputs.pull_requests = {
-        row.change_id: _facts(row, reading.first[row.change_id], scope) for row in pull_requests
+        row.change_id: _facts(row, reading.first[row.change_id]) for row in pull_requests
     }
     inputs.in_scope = dict.fromkeys(inputs.pull_requests, True)
     if explain:
@@ -176,7 +179,7 @@ def _earlier_elsewhere(
     return [(change, (at, dep)) for change, dep, at in rows if dep in in_scope]
 
 
-def _facts(row: Any, first: Shipment, scope: ResolvedScope) -> PullRequestFacts:
+def _facts(row: Any, first: Shipment) -> PullRequestFacts:
     return PullRequestFacts(
         id=row.change_id,
         repository_id=row.repository_id,
@@ -184,7 +187,7 @@ def _facts(row: Any, first: Shipment, scope: ResolvedScope) -> PullRequestFacts:
         created_at=row.author_at,
         ready_for_review_at=row.ready_for_review_at,
         merged_at=row.merged_at,
-        author_in_scope=scope.is_member(row.author_identity_id, row.author_at),
+        author_in_scope=True,
         first_commit_at=row.first_commit_at,
         first_review_at=row.first_review_at,
         deployment_id=first[1],
