@@ -171,6 +171,9 @@ def run(args: argparse.Namespace) -> None:
     try:
         describe(url)
         print_generation(generate(url, args))
+        # Statistics of the load, then of gold: autovacuum would give both, and PostgreSQL's
+        # plans for building gold without them took minutes a repository.
+        print(f"statistics: {analyze(url, args.analyze)}")
         print(f"gold: {prepare_gold(url, gold=not args.no_gold)}")
         print(f"statistics: {analyze(url, args.analyze)}")
         cases = make_cases(url, args)

@@ -10,13 +10,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 from test_metrics_support import Silver, engine_for
 
 from diogen.db import make_engine, upsert
 from diogen.ids import stable_id
 from diogen.metrics import Scope, Window, dora_report
+from diogen.metrics import gold_refresh
 from diogen.metrics.gold import freshness, mark_stale, refresh_gold
 from diogen.metrics.matching import pull_request_commits
 from diogen.pgupsert import COPY_MIN_ROWS
@@ -442,3 +443,23 @@ def test_a_refresh_in_another_transaction_waits_for_nothing_and_misses_nothing(
         refresh_gold(refresher)
         assert not freshness(refresher).stale
         assert reports(refresher) == silver_reports(refresher)
+
+
+def test_a_first_build_describes_the_matching_to_postgresql(
+    org: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole rebuild of many repositories analyses the matching it wrote, in its own
+    transaction (its plans walked the whole table per pull request otherwise), and builds
+    the same rows."""
+    monkeypatch.setattr(gold_refresh, "LARGE_REBUILD", 1)  # as many as this org has
+    with Session(org) as session:
+        expected = rebuilt_whole(session)
+        assert len(freshness(session).stale) >= gold_refresh.LARGE_REBUILD
+        assert refresh_gold(session)["gold_rebuilt_whole"] >= gold_refresh.LARGE_REBUILD
+        if org.dialect.name == "postgresql":
+            rows = text(
+                "SELECT reltuples FROM pg_class WHERE oid = 'gold_pull_request_commit'::regclass"
+            )
+            assert session.scalar(rows) > 0  # -1 before: never analysed
+        assert gold_rows(session) == expected
+        assert reports(session) == silver_reports(session)

@@ -89,6 +89,7 @@ def make_engine(url: str, *, pre_ping: bool = True) -> Engine:
             connect_args={"connect_timeout": 5},
             json_serializer=dumps_json,
         )
+        event.listen(engine, "connect", _postgresql_utc)
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -119,6 +120,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # log) keeps one per executed row, and in a temp file that cost 30 µs a row.
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
+
+
+def _postgresql_utc(dbapi_connection: Any, _record: Any) -> None:
+    # Times then arrive in `UTC` itself, which `UTCDateTime` passes through as they are;
+    # committed, or the rollback that ends the pool's first use would undo it.
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'UTC'")
+    dbapi_connection.commit()
 
 
 @contextmanager
@@ -153,8 +162,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
+        if value is None or value.tzinfo is UTC:
+            return value
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     # On SQLite one function each way instead of SQLAlchemy's text conversion wrapped in ours:

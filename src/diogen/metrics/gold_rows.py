@@ -127,10 +127,12 @@ def pull_requests_of_commits(commits: Select[Any]) -> Select[Any]:
 
 
 def repository_change_rows(repository_id: str) -> list[Select[Any]]:
-    """Every `gold_change` row of one repository, entered by its deployments. Reads the
-    repository's matching from `gold_pull_request_commit`, so that comes first."""
-    owned = Deployment.repository_id == repository_id
-    return [_pull_request_rows(owned), _commit_rows(owned)]
+    """Every `gold_change` row of one repository: its pull requests' entered by its matching
+    in `gold_pull_request_commit` (which comes first), its commits' by its deployments.
+    Entered by the deployments too, PostgreSQL's forced index lookups walked the whole
+    matching table for each repository: quadratic in a whole rebuild."""
+    matched = GoldPullRequestCommit.repository_id == repository_id
+    return [_pull_request_rows(matched), _commit_rows(Deployment.repository_id == repository_id)]
 
 
 def keyed_change_rows(
