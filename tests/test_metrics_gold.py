@@ -16,8 +16,7 @@ from test_metrics_support import Silver, engine_for
 
 from diogen.db import make_engine, upsert
 from diogen.ids import stable_id
-from diogen.metrics import Scope, Window, dora_report
-from diogen.metrics import gold_refresh
+from diogen.metrics import Scope, Window, dora_report, gold_refresh
 from diogen.metrics.gold import freshness, mark_stale, refresh_gold
 from diogen.metrics.matching import pull_request_commits
 from diogen.pgupsert import COPY_MIN_ROWS
