@@ -16,7 +16,7 @@ import typer
 from diogen.bus import make_bus
 from diogen.cli.app import ConfigOption, DatabaseOption, app, database, info, settings_for
 from diogen.processing.locks import make_locks
-from diogen.processing.worker import Worker
+from diogen.processing.worker import BATCH_SIZE, Worker
 
 BusOption = Annotated[
     str | None,
@@ -45,7 +45,7 @@ def worker(
     drain: Annotated[
         bool, typer.Option("--drain", help="Exit once the outbox and the bus are empty.")
     ] = False,
-    batch_size: Annotated[int, typer.Option(min=1, help="Events per batch.")] = 1000,
+    batch_size: Annotated[int, typer.Option(min=1, help="Events per batch.")] = BATCH_SIZE,
     db: DatabaseOption = None,
     config: ConfigOption = None,
 ) -> None:
