@@ -94,7 +94,16 @@ def merge_by_key(
             by_key[place] = row
         elif update and not (protect and first.get(protect) is True):
             by_key[place] = {**first, **{c: row[c] for c in update}}
-    return [by_key[place] for place in sorted(by_key, key=sortable)]
+    return [by_key[place] for place in key_order(by_key)]
+
+
+def key_order(places: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """`places` sorted, None after every value. Plain tuples sort several times faster than
+    `sortable`'s, and a key is rarely None."""
+    try:
+        return sorted(places)
+    except TypeError:  # None beside a value
+        return sorted(places, key=sortable)
 
 
 def sortable(place: tuple[Any, ...]) -> tuple[tuple[bool, Any], ...]:
