@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 LATER = (IntegrityError,)
 POISON_WRITES = (IntegrityError, DataError)
 ID_ARRAY: Any = postgresql.ARRAY(String)
+# Bronze payloads are loaded and normalised this many at a time: decoded, a batch's payloads
+# take far more memory than its rows (a GitHub pull request or a Jira issue can be 100 KB of
+# JSON), and a worker's batch may be 5,000 events.
+PLAN_CHUNK = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +145,11 @@ class Processor:
                 plan.event = parse_event(plan.message.value)
             except (ValueError, KeyError, TypeError) as exc:
                 plan.error = f"malformed event: {exc.__class__.__name__}: {exc}"
+        for start in range(0, len(plans), PLAN_CHUNK):
+            self._plan_chunk(session, plans[start : start + PLAN_CHUNK], retrying)
+        return plans
+
+    def _plan_chunk(self, session: Session, plans: list[Planned], retrying: bool) -> None:
         records = _load_raw(session, {p.event.raw_id for p in plans if p.event and p.event.raw_id})
         for plan in plans:
             if plan.event is None:
@@ -152,7 +161,6 @@ class Processor:
             except Exception as exc:  # a bug or a gap in one record must not stop the partition
                 log.exception("cannot process %s", plan.event)
                 plan.error = f"{exc.__class__.__name__}: {_first_line(exc)}"
-        return plans
 
     def _plan_one(
         self,
