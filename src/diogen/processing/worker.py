@@ -39,7 +39,7 @@ RELAY_LOCK = "relay"
 SCHEDULE_CHECK_SECONDS = 30.0
 TRIM_EVERY_SECONDS = 600.0
 ERROR_PAUSE_SECONDS = 2.0
-# A batch's write ends with a gold refresh costing ~30 ms of worker CPU whatever its size:
+# A batch's write ends with a gold refresh costing ~45 ms of worker CPU whatever its size:
 # 1,000 events paid 60 µs each for it, 5,000 pay 25 (bench/bus_throughput.py). A poll
 # returns what arrived within its wait, so a worker that keeps up still writes small batches.
 BATCH_SIZE = 5000
