@@ -51,7 +51,7 @@ from diogen.ingest import outbox
 from diogen.migrations import upgrade
 from diogen.processing.locks import make_locks
 from diogen.processing.processor import Outcome, Planned, Processor
-from diogen.processing.worker import Worker
+from diogen.processing.worker import Worker, collect_garbage_less_often
 
 POSTGRES = os.environ.get("DIOGEN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REPOSITORIES = 8
@@ -179,6 +179,7 @@ def cpu_seconds(pid: int) -> float:
 def work(url: str, settings: dict[str, Any], log_path: Path, go: Any, done: Any, cpu: Any) -> None:
     """A worker that joins its group at once, works from `go` until `done` and caught up,
     and reports its CPU time and its backends' (at `go`, at each `cpu` request, at the end)."""
+    collect_garbage_less_often()  # as `diogen worker` does
     engine = make_engine(url)
     backends = BackendClock(engine)
     engine.dispose()  # connections opened from here on are counted

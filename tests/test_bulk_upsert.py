@@ -171,3 +171,9 @@ def test_merge_keeps_key_order_and_first_row_when_protected() -> None:
         {"id": "a", "v": 2, "locked": True},
         {"id": "b", "v": 4, "locked": False},
     ]
+
+
+def test_merge_orders_keys_with_none_after_every_value() -> None:
+    rows = [{"a": a, "b": b} for a, b in [("y", None), (None, "x"), ("y", "x"), ("x", "z")]]
+    merged = merge_by_key(rows, ["a", "b"], [], None)
+    assert [(r["a"], r["b"]) for r in merged] == [("x", "z"), ("y", "x"), ("y", None), (None, "x")]

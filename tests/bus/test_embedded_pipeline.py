@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from bus_support import Snapshot, copy_bronze, drain, snapshot
 from sqlalchemy import Engine, func, insert, select
 
@@ -16,7 +17,7 @@ from diogen.db import session_scope
 from diogen.ingest.models import RawRecord, SyncRun
 from diogen.ingest.outbox import event_value
 from diogen.ingest.replay import replay
-from diogen.processing import deadletters
+from diogen.processing import deadletters, processor
 from diogen.processing.locks import make_locks
 from diogen.processing.processor import Processor
 from diogen.testing.gold_check import gold_agrees_with_silver
@@ -110,6 +111,24 @@ def test_inline_sync_announces_its_records_and_processors_only_mark_windows(
     assert count(engine, OutboxEvent) == 0
     assert snapshot(engine) == expected
     assert count(engine, StaleWindow) > 0
+
+
+def test_a_batch_planned_in_chunks_builds_the_same_silver(
+    reference: tuple[Engine, Snapshot],
+    target: Engine,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Bronze is loaded a chunk at a time; 7 puts chunk boundaries inside every batch.
+    monkeypatch.setattr(processor, "PLAN_CHUNK", 7)
+    _, expected = reference
+    records = copy_bronze(reference[0], target, announce=True)
+    assert records > 7
+
+    run_worker(target, settings)
+
+    assert snapshot(target) == expected
+    assert count(target, DeadLetter) == 0
 
 
 def test_poison_goes_to_the_dead_letters_and_the_rest_goes_on(

@@ -19,9 +19,12 @@ from sqlalchemy.orm import Session
 from diogen.bus.base import Message, Record, partition_for
 from diogen.bus.models import BusEvent, BusOffset
 from diogen.db import session_scope, upsert
+from diogen.pgupsert import copy_rows
 from diogen.silver.base import table_of
 
+EVENTS = table_of(BusEvent)
 OFFSETS = table_of(BusOffset)
+_COLUMNS = ("topic", "partition", "key", "value", "published_at")
 # Any constant shared by every Diogen process; differs from the migration lock's.
 _APPEND_LOCK_KEY = 0x64696F67656E01
 IDLE_SLEEP = 0.05
@@ -44,22 +47,18 @@ class EmbeddedBus:
         """Append within the caller's transaction (the outbox relay moves rows atomically)."""
         if not records:
             return
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
         now = self.clock()
-        session.execute(
-            insert(BusEvent),
-            [
-                {
-                    "topic": r.topic,
-                    "partition": partition_for(r.key, self.partitions),
-                    "key": r.key,
-                    "value": r.value,
-                    "published_at": now,
-                }
-                for r in records
-            ],
-        )
+        rows = [
+            [r.topic, partition_for(r.key, self.partitions), r.key, r.value, now] for r in records
+        ]
+        if session.get_bind().dialect.name != "postgresql":
+            session.execute(
+                insert(BusEvent), [dict(zip(_COLUMNS, row, strict=True)) for row in rows]
+            )
+            return
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
+        # One COPY: an executemany costs a statement per event (~20 µs of client CPU each).
+        copy_rows(session, EVENTS, _COLUMNS, rows)
 
     def consumer(self, group: str, topics: Sequence[str]) -> EmbeddedConsumer:
         return EmbeddedConsumer(self.engine, group, topics, self.clock)

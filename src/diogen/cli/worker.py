@@ -16,7 +16,7 @@ import typer
 from diogen.bus import make_bus
 from diogen.cli.app import ConfigOption, DatabaseOption, app, database, info, settings_for
 from diogen.processing.locks import make_locks
-from diogen.processing.worker import Worker
+from diogen.processing.worker import BATCH_SIZE, Worker, collect_garbage_less_often
 
 BusOption = Annotated[
     str | None,
@@ -45,12 +45,13 @@ def worker(
     drain: Annotated[
         bool, typer.Option("--drain", help="Exit once the outbox and the bus are empty.")
     ] = False,
-    batch_size: Annotated[int, typer.Option(min=1, help="Events per batch.")] = 1000,
+    batch_size: Annotated[int, typer.Option(min=1, help="Events per batch.")] = BATCH_SIZE,
     db: DatabaseOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Process events into silver and run scheduled syncs, until SIGTERM or Ctrl-C."""
     settings = settings_for(db, config, bus=bus, kafka_bootstrap_servers=kafka)
+    collect_garbage_less_often()
     with database(settings) as engine:
         events = make_bus(settings, engine)
         locks = make_locks(settings, engine)
