@@ -80,23 +80,20 @@ def refresh_keys(session: Session, keys: Keys) -> None:
         return
     with index_lookups(session):
         pull_requests = set(keys.pull_requests) | _pull_requests_of(session, set(keys.commits))
-        before = _matched_commits(session, pull_requests)
-        prs = id_list(session, pull_requests)
-        stale = delete(GoldPullRequestCommit).where(GoldPullRequestCommit.pull_request_id.in_(prs))
-        session.execute(stale.execution_options(synchronize_session=False))
-        insert_matching(session, matching_of_pull_requests(prs))
+        prs = _refresh_matching(session, pull_requests)
         # Commits that joined or left a pull request gain or lose rows of their own.
-        commits = set(keys.commits) | before | _matched_commits(session, pull_requests)
-        deployments = id_list(session, keys.deployments)
+        commits = set(keys.commits) | prs.joined_or_left
+        deployments = id_list(session, keys.deployments) if keys.deployments else None
         changes = pull_requests | commits | _changes_of(session, deployments)
-        for rows in (
-            GoldChange.change_id.in_(id_list(session, pull_requests | commits)),
-            GoldChange.deployment_id.in_(deployments),
-        ):
+        stale = [GoldChange.change_id.in_(id_list(session, pull_requests | commits))]
+        if deployments is not None:
+            stale.append(GoldChange.deployment_id.in_(deployments))
+        for rows in stale:
             session.execute(
                 delete(GoldChange).where(rows).execution_options(synchronize_session=False)
             )
-        insert_changes(session, keyed_change_rows(prs, id_list(session, commits), deployments))
+        commit_ids = id_list(session, commits) if commits else None
+        insert_changes(session, keyed_change_rows(prs.ids, commit_ids, deployments))
         changes |= _changes_of(session, deployments)
         _refresh_authors(session, keys)
     # Every row of a change whose rows changed: when it shipped elsewhere before may be new.
@@ -114,6 +111,23 @@ def _pull_requests_of(session: Session, commits: set[str]) -> set[str]:
     return set(session.scalars(stored)) | set(session.scalars(pull_requests_of_commits(ids)))
 
 
+@dataclass(frozen=True)
+class _Matching:
+    ids: Select[Any] | None  # the pull requests as a bound list; None for none
+    joined_or_left: set[str]  # commits matched to them before or after
+
+
+def _refresh_matching(session: Session, pull_requests: set[str]) -> _Matching:
+    if not pull_requests:
+        return _Matching(None, set())
+    before = _matched_commits(session, pull_requests)
+    prs = id_list(session, pull_requests)
+    stale = delete(GoldPullRequestCommit).where(GoldPullRequestCommit.pull_request_id.in_(prs))
+    session.execute(stale.execution_options(synchronize_session=False))
+    insert_matching(session, matching_of_pull_requests(prs))
+    return _Matching(prs, before | _matched_commits(session, pull_requests))
+
+
 def _matched_commits(session: Session, pull_requests: set[str]) -> set[str]:
     if not pull_requests:
         return set()
@@ -123,7 +137,9 @@ def _matched_commits(session: Session, pull_requests: set[str]) -> set[str]:
     return set(session.scalars(query))
 
 
-def _changes_of(session: Session, deployments: Select[Any]) -> set[str]:
+def _changes_of(session: Session, deployments: Select[Any] | None) -> set[str]:
+    if deployments is None:
+        return set()
     query = select(GoldChange.change_id).where(GoldChange.deployment_id.in_(deployments))
     return set(session.scalars(query))
 
@@ -133,7 +149,10 @@ def _refresh_authors(session: Session, keys: Keys) -> None:
     shipping = select(DeploymentCommit.deployment_id).where(
         DeploymentCommit.commit_id.in_(id_list(session, keys.commits))
     )
-    deployments = id_list(session, set(keys.deployments) | set(session.scalars(shipping)))
+    found = set(keys.deployments) | (set(session.scalars(shipping)) if keys.commits else set())
+    if not found:
+        return
+    deployments = id_list(session, found)
     stale = delete(GoldDeploymentAuthor).where(GoldDeploymentAuthor.deployment_id.in_(deployments))
     session.execute(stale.execution_options(synchronize_session=False))
     insert_authors(session, Deployment.id.in_(deployments))

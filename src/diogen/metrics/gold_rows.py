@@ -136,16 +136,33 @@ def repository_change_rows(repository_id: str) -> list[Select[Any]]:
 
 
 def keyed_change_rows(
-    pull_requests: Select[Any], commits: Select[Any], deployments: Select[Any]
-) -> list[CompoundSelect[*tuple[Any, ...]]]:
+    pull_requests: Select[Any] | None, commits: Select[Any] | None, deployments: Select[Any] | None
+) -> list[Select[Any] | CompoundSelect[Any]]:
     """The `gold_change` rows of the given pull requests and commits and of the given
-    deployments, entered by those keys so that the cost follows them."""
-    by_deployment = DeploymentCommit.deployment_id.in_(deployments)
-    by_pull_request = GoldPullRequestCommit.pull_request_id.in_(pull_requests)
-    return [
-        union(_pull_request_rows(by_pull_request), _pull_request_rows(by_deployment)),
-        union(_commit_rows(Commit.id.in_(commits)), _commit_rows(by_deployment)),
+    deployments (None: none), entered by those keys so that the cost follows them."""
+    by_deployment = None if deployments is None else DeploymentCommit.deployment_id.in_(deployments)
+    pull_request_keys = [
+        None if pull_requests is None else GoldPullRequestCommit.pull_request_id.in_(pull_requests),
+        by_deployment,
     ]
+    commit_keys = [None if commits is None else Commit.id.in_(commits), by_deployment]
+    return [
+        rows
+        for rows in (
+            _either([_pull_request_rows(keys) for keys in pull_request_keys if keys is not None]),
+            _either([_commit_rows(keys) for keys in commit_keys if keys is not None]),
+        )
+        if rows is not None
+    ]
+
+
+def _either(
+    queries: list[Select[Any]] | list[Select[*tuple[Any, ...]]],
+) -> Select[Any] | CompoundSelect[Any] | None:
+    """The rows of any of the queries, each once (None for none)."""
+    if len(queries) > 1:
+        return union(*queries)
+    return queries[0] if queries else None
 
 
 def _shipping(keys: ColumnElement[bool]) -> list[ColumnElement[bool]]:
