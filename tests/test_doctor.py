@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 from typer.testing import CliRunner
 
 from diogen.cli.app import app
@@ -22,7 +22,9 @@ from diogen.errors import NotFoundError
 from diogen.ingest.runner import run_sync
 from diogen.metrics import QUALITY_CHECKS, Scope, data_quality
 from diogen.migrations import upgrade
+from diogen.silver import Commit, DeploymentCommit, PullRequest, PullRequestCommit
 from diogen.testing.gitrepo import GitRepo
+from diogen.testing.synthetic_org import generate_organization
 
 DIOGEN = str(Path(sys.executable).parent / "diogen")
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)  # a Monday
@@ -212,3 +214,40 @@ def test_cli_unknown_repository_exits_1_with_one_line(tmp_path: Path) -> None:
     assert result.stderr == (
         "error: unknown repository 'nope': the database has no repositories yet\n"
     )
+
+
+def test_undeployed_pull_requests_are_those_no_deployment_ships(engine: Engine) -> None:
+    """Counted over a synthetic organisation against a walk in Python: a merged pull request
+    is shipped when a deployed commit of its repository is its merge commit or one it lists."""
+    generate_organization(engine, 0.005, seed=5)
+    with session_scope(engine) as session:
+        # Some pull requests shipped only by their listed commits, some by nothing.
+        merges = session.execute(select(PullRequest.id, PullRequest.merge_commit_sha)).all()
+        for pr_id, _ in merges[::7]:
+            session.execute(
+                update(PullRequest).where(PullRequest.id == pr_id).values(merge_commit_sha="0" * 40)
+            )
+        deployed = set(
+            session.execute(
+                select(Commit.repository_id, Commit.sha).join(
+                    DeploymentCommit, DeploymentCommit.commit_id == Commit.id
+                )
+            )
+        )
+        listed: dict[str, set[str]] = {}
+        for pr_id, sha in session.execute(
+            select(PullRequestCommit.pull_request_id, PullRequestCommit.sha)
+        ):
+            listed.setdefault(pr_id, set()).add(sha)
+        expected = sum(
+            1
+            for pr_id, repo, merge_sha in session.execute(
+                select(
+                    PullRequest.id, PullRequest.repository_id, PullRequest.merge_commit_sha
+                ).where(PullRequest.merged_at.is_not(None))
+            )
+            if not {(repo, sha) for sha in {merge_sha} | listed.get(pr_id, set())} & deployed
+        )
+        report = data_quality(session)
+    assert 0 < expected < len(merges)
+    assert counts(report)["undeployed_pull_requests"] == expected
