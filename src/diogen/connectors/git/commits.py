@@ -13,7 +13,8 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -48,16 +49,25 @@ def _read(repo: Path, shas: list[str]) -> Iterator[dict[str, Any]]:
 
 
 def _read_parallel(repo: Path, runs: list[list[str]]) -> Iterator[dict[str, Any]]:
-    results: queue.Queue[Any] = queue.Queue(QUEUE_SIZE)
+    yield from _gathered([partial(_worker, repo, run) for run in runs], QUEUE_SIZE)
+
+
+Producer = Callable[["queue.Queue[Any]", threading.Event], None]
+
+
+def _gathered(
+    producers: list[Producer], size: int, on_stop: Callable[[], None] = lambda: None
+) -> Iterator[Any]:
+    """What the producers put, each in its own thread, until every one has put `_DONE`; a
+    producer's exception is raised here. However the consumer stops, the producers are told
+    (`stop`, then `on_stop`) and joined."""
+    results: queue.Queue[Any] = queue.Queue(size)
     stop = threading.Event()
-    workers = [
-        threading.Thread(target=_worker, args=(repo, run, results, stop), daemon=True)
-        for run in runs
-    ]
-    for worker in workers:
-        worker.start()
+    threads = [threading.Thread(target=p, args=(results, stop), daemon=True) for p in producers]
+    for thread in threads:
+        thread.start()
     try:
-        remaining = len(workers)
+        remaining = len(threads)
         while remaining:
             item = results.get()
             if item is _DONE:
@@ -68,8 +78,9 @@ def _read_parallel(repo: Path, runs: list[list[str]]) -> Iterator[dict[str, Any]
                 yield item
     finally:
         stop.set()
-        for worker in workers:
-            worker.join()
+        on_stop()
+        for thread in threads:
+            thread.join()
 
 
 def _worker(repo: Path, shas: list[str], results: queue.Queue[Any], stop: threading.Event) -> None:
@@ -108,30 +119,12 @@ def prepared_commits(spec: ReaderSpec, shas: list[str], jobs: int) -> Iterator[C
         return
     size = -(-len(shas) // jobs)
     readers = [ReaderProcess(spec, shas[at : at + size]) for at in range(0, len(shas), size)]
-    results: queue.Queue[Any] = queue.Queue(PREPARED_QUEUE_SIZE)
-    stop = threading.Event()
-    threads = [
-        threading.Thread(target=reader.forward, args=(results, stop), daemon=True)
-        for reader in readers
-    ]
-    for thread in threads:
-        thread.start()
-    try:
-        remaining = len(threads)
-        while remaining:
-            item = results.get()
-            if item is _DONE:
-                remaining -= 1
-            elif isinstance(item, BaseException):
-                raise item
-            else:
-                yield item
-    finally:
-        stop.set()
+
+    def stop_readers() -> None:
         for reader in readers:
             reader.stop()
-        for thread in threads:
-            thread.join()
+
+    yield from _gathered([r.forward for r in readers], PREPARED_QUEUE_SIZE, stop_readers)
 
 
 class ReaderProcess:
