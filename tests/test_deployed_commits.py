@@ -4,17 +4,14 @@ random histories, against the definitions; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from diogen.db import make_engine, session_scope
-from diogen.migrations import upgrade
+from diogen.db import session_scope
 from diogen.silver import Commit, Deployment, DeploymentCommit, Repository
 from diogen.silver.deployments import link_deployed_commits
 from diogen.silver.history import mark_reachable_from
@@ -25,14 +22,6 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 SHARED = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @st.composite

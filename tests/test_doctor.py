@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,10 @@ from typer.testing import CliRunner
 
 from diogen.cli.app import app
 from diogen.connectors.git import GitConfig, GitConnector
-from diogen.db import make_engine, session_scope
+from diogen.db import session_scope
 from diogen.errors import NotFoundError
 from diogen.ingest.runner import run_sync
 from diogen.metrics import QUALITY_CHECKS, Scope, data_quality
-from diogen.migrations import upgrade
 from diogen.silver import Commit, DeploymentCommit, PullRequest, PullRequestCommit
 from diogen.testing.gitrepo import GitRepo
 from diogen.testing.synthetic_org import generate_organization
@@ -30,14 +28,6 @@ DIOGEN = str(Path(sys.executable).parent / "diogen")
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)  # a Monday
 ANN_WORK = ("Ann Lee", "ann@work.example")
 ANN_HOME = ("ann lee", "ann@home.example")
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def sync(engine: Engine, path: Path, name: str, tmp_path: Path) -> None:

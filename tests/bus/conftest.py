@@ -69,14 +69,6 @@ def sync_twice(engine: Engine, repo: GitRepo) -> None:
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def reference(engine: Engine, history: GitRepo) -> tuple[Engine, Snapshot]:
     """`engine` after two inline syncs of the history, and the silver they left."""
     sync_twice(engine, history)

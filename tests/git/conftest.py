@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,19 +10,9 @@ import pytest
 from sqlalchemy import Engine
 
 from diogen.connectors.git import GitConfig, GitConnector
-from diogen.db import make_engine
 from diogen.ingest.runner import SyncResult, run_sync
-from diogen.migrations import upgrade
 
 Sync = Callable[..., SyncResult]
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -15,22 +15,12 @@ from sqlalchemy import Engine
 
 from diogen.connectors.github import GitHubConfig, GitHubConnector
 from diogen.connectors.http import RetryPolicy
-from diogen.db import make_engine
 from diogen.ingest.runner import SyncResult, run_sync
-from diogen.migrations import upgrade
 from diogen.testing.fake_github import FakeGitHub
 from diogen.testing.gitrepo import GitRepo
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 TOKEN = "ghp_test_token_one"
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -22,20 +22,10 @@ from diogen.connectors.asana import AsanaConfig, AsanaConnector
 from diogen.connectors.http import RetryPolicy
 from diogen.connectors.jira import JiraConnector
 from diogen.connectors.linear import LinearConfig, LinearConnector
-from diogen.db import make_engine
 from diogen.ingest.runner import SyncResult, run_sync
-from diogen.migrations import upgrade
 from diogen.testing.fake_asana import FakeAsana
 from diogen.testing.fake_jira import FakeJira
 from diogen.testing.fake_linear import FakeLinear
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture(params=["cloud", "server"])
