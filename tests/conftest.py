@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
 
 POSTGRES_URL = os.environ.get(
     "DIOGEN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -63,6 +64,18 @@ def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def session(database_url: str) -> Iterator[Session]:
+    """A session on the models' schema (`create_all`), on each engine; flushes are the
+    tests' own, nothing commits (test files needing another session override it)."""
+    from test_metrics_support import engine_for
+
+    engine = engine_for(database_url)
+    with Session(engine) as session:
+        yield session
+    engine.dispose()
 
 
 @pytest.fixture

@@ -5,13 +5,12 @@ Each test runs on SQLite and on PostgreSQL (the `database_url` fixture).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
-from test_metrics_support import Silver, engine_for, utc
+from test_metrics_support import Silver, utc
 
 from diogen.errors import InputError, NotFoundError
 from diogen.ids import stable_id
@@ -35,14 +34,6 @@ NO_RESTORES = {"incidents": 0, "restored": 0, **NO_SAMPLES}
 
 # Monday 2024-01-01 to Monday 2024-01-29: 28 days, exactly four Monday weeks.
 JANUARY = Window(utc("2024-01-01"), utc("2024-01-29"))
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    engine = engine_for(database_url)
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
 
 
 def build_api(silver: Silver) -> dict[str, str]:

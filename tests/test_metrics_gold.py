@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
-from test_metrics_support import Silver, engine_for
+from test_metrics_support import Silver
 
 from diogen.db import make_engine, upsert
 from diogen.ids import stable_id
@@ -47,14 +47,6 @@ YEAR = Window(END - timedelta(weeks=52), END)
 def logged(session: Session) -> set[tuple[str, str, str]]:
     log = GoldChangeLog
     return set(session.execute(select(log.repository_id, log.kind, log.key)))
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    engine = engine_for(database_url)
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
 
 
 def test_every_write_gold_reads_is_logged(session: Session) -> None:
@@ -150,11 +142,15 @@ def org(database_url: str) -> Iterator[Engine]:
 
 
 def reports(session: Session) -> list[dict[str, Any]]:
+    repository = session.scalars(select(Repository.name).order_by(Repository.name)).first()
     return [
         dora_report(session, Scope(), LAST_90_DAYS, explain=True),
         dora_report(session, Scope(), YEAR, bucket="week", explain=True),
         dora_report(session, Scope(team="payments"), YEAR, bucket="week", explain=True),
+        # Without the evidence and with gold fresh: gold's precomputed lead times.
         dora_report(session, Scope(), YEAR, bucket="month"),
+        dora_report(session, Scope(team="payments"), YEAR, bucket="week"),
+        dora_report(session, Scope(repo=repository), LAST_90_DAYS),
     ]
 
 

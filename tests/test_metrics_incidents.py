@@ -6,11 +6,9 @@ PostgreSQL (the `database_url` fixture).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy.orm import Session
-from test_metrics_support import Silver, engine_for, utc
+from test_metrics_support import Silver, utc
 
 from diogen.errors import InputError
 from diogen.ids import stable_id
@@ -21,14 +19,6 @@ from diogen.silver import PullRequest
 pytestmark = pytest.mark.usefixtures("matching_source")
 
 JANUARY = Window(utc("2024-01-01"), utc("2024-01-29"))
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    engine = engine_for(database_url)
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
 
 
 def build_checkout(silver: Silver) -> dict[str, str]:

@@ -12,6 +12,7 @@ from diogen.metrics import BENCHMARK_YEARS, TIERS, Window, median, percentile
 from diogen.metrics.buckets import bucket_rows
 from diogen.metrics.failures import Verdict
 from diogen.metrics.frequency import deployment_frequency
+from diogen.metrics.lead_times import LeadTimes
 from diogen.metrics.queries import DeploymentRecord
 from diogen.metrics.tiers import (
     FrequencyFacts,
@@ -97,7 +98,7 @@ def _verdict(index: int, finished: datetime) -> Verdict:
 def test_bucket_deployments_sum_to_total(case: tuple[Window, list[datetime]], unit: str) -> None:
     window, times = case
     verdicts = {f"d{i}": _verdict(i, t) for i, t in enumerate(times)}
-    rows = bucket_rows(window, unit, verdicts, [])  # type: ignore[arg-type]
+    rows = bucket_rows(window, unit, verdicts, LeadTimes.of([]))  # type: ignore[arg-type]
     assert sum(row["deployments"] for row in rows) == len(times)
     assert sum(row["failed"] for row in rows) == sum(v.failed for v in verdicts.values())
     assert all(row["start"] < rows[i + 1]["start"] for i, row in enumerate(rows[:-1]))
@@ -109,7 +110,7 @@ def test_weekly_median_matches_the_full_week_buckets(case: tuple[Window, list[da
     verdicts = {f"d{i}": _verdict(i, t) for i, t in enumerate(times)}
     full = [
         row["deployments"]
-        for row in bucket_rows(window, "week", verdicts, [])
+        for row in bucket_rows(window, "week", verdicts, LeadTimes.of([]))
         if not row["partial"]
     ]
     frequency = deployment_frequency(times, window)

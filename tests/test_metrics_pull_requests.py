@@ -6,12 +6,11 @@ PostgreSQL (the `database_url` fixture).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
-from test_metrics_support import Silver, engine_for, utc
+from test_metrics_support import Silver, utc
 
 from diogen.metrics import Scope, Window, dora_report
 
@@ -19,14 +18,6 @@ from diogen.metrics import Scope, Window, dora_report
 pytestmark = pytest.mark.usefixtures("matching_source")
 
 JANUARY = Window(utc("2024-01-01"), utc("2024-01-29"))
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    engine = engine_for(database_url)
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
 
 
 def build_shop(silver: Silver) -> dict[str, str]:

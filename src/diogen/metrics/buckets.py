@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from diogen.metrics.changes import Change
 from diogen.metrics.failures import Verdict
+from diogen.metrics.lead_times import LeadTimes
 from diogen.metrics.stats import HOURS_DIGITS, median, ratio, rounded
 from diogen.metrics.window import Bucket, Window, calendar_buckets, isoformat_z
 
@@ -44,7 +44,7 @@ def bucket_rows(
     window: Window,
     unit: Bucket,
     verdicts: Mapping[str, Verdict],
-    changes: Iterable[Change],
+    lead_times: LeadTimes,
     *,
     failure_data: bool = True,
 ) -> list[dict[str, Any]]:
@@ -65,6 +65,6 @@ def bucket_rows(
             tally = tally_for(finished)
             tally.deployments.append(finished)
             tally.failed += verdict.failed
-    for change in changes:
-        tally_for(change.deployed_at).hours.append(change.hours)
+    for deployed_at, hours in lead_times.by_deployment():
+        tally_for(deployed_at).hours.append(hours)
     return [tally.to_json(window, failure_data=failure_data) for tally in tallies]

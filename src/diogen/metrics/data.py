@@ -11,13 +11,11 @@ from sqlalchemy.orm import Session
 from diogen.config import PRODUCTION_ENVIRONMENT_PATTERN
 from diogen.errors import InputError
 from diogen.metrics import fixes, queries
-from diogen.metrics.change_inputs import ChangeInputs, ReportDeployments, silver_inputs
-from diogen.metrics.changes import Change, ExcludedChange, classify_changes
+from diogen.metrics.changes import Change, ExcludedChange
+from diogen.metrics.counted_changes import ChangeRules, counted_changes
 from diogen.metrics.deployments import ExcludedDeployment, classify_deployments
 from diogen.metrics.failures import UnlinkedFixes, Verdict, assess
 from diogen.metrics.fixes import DEFAULT_HOTFIX_PATTERN
-from diogen.metrics.gold import freshness
-from diogen.metrics.gold_changes import gold_inputs
 from diogen.metrics.incidents import (
     DEFAULT_ATTRIBUTION_HOURS,
     Attribution,
@@ -26,7 +24,7 @@ from diogen.metrics.incidents import (
     attributed_to,
     load_incidents,
 )
-from diogen.metrics.pulls import fold_pull_requests
+from diogen.metrics.lead_times import LeadTimes
 from diogen.metrics.queries import DeploymentRecord
 from diogen.metrics.scope import (
     ResolvedScope,
@@ -50,6 +48,9 @@ class DoraData:
     environments: tuple[str, ...]
     counted: list[DeploymentRecord]
     excluded: list[ExcludedDeployment]
+    lead_times: LeadTimes
+    # The changes one by one, for the evidence; empty when the lead times came from gold's
+    # precomputed rows (never with the evidence asked for).
     changes: list[Change]
     excluded_changes: list[ExcludedChange]
     verdicts: dict[str, Verdict]
@@ -77,6 +78,13 @@ class Rules:
                 f"{self.incident_attribution_hours} h",
                 hours=self.incident_attribution_hours,
             )
+
+    def precomputed_in_gold(self) -> bool:
+        """Whether gold's precomputed lead times follow these rules (`gold_shipments`)."""
+        return (
+            self.production_environment == PRODUCTION_ENVIRONMENT_PATTERN
+            and self.hotfix_pattern == DEFAULT_HOTFIX_PATTERN
+        )
 
     def hotfix_regex(self) -> re.Pattern[str]:
         try:
@@ -106,16 +114,13 @@ def load(
     in_window = {d.id for d in later if d.finished_at is not None and d.finished_at < window.end}
     counted_ids = queries.id_list(session, in_window)
     deployed_at = {d.id: d.finished_at for d in counted if d.finished_at is not None}
-    inputs = _change_inputs(
-        session, resolved, environments, window, rules, in_window, later, explain=explain
-    )
-    commits, excluded_commits = classify_changes(inputs.records, deployed_at, inputs.first_deploy)
-    folded = fold_pull_requests(
-        commits,
-        excluded_commits,
-        inputs,
-        deployed_at,
-        team_scope=resolved.team_ids is not None,
+    changes = counted_changes(
+        session,
+        resolved,
+        ChangeRules(environments, rules.hotfix_regex(), rules.precomputed_in_gold()),
+        window,
+        later,
+        explain=explain,
     )
     attributions = attribute(
         session,
@@ -133,7 +138,7 @@ def load(
         UnlinkedFixes(
             redeploys=queries.redeploys(session, recent_ids),
             reverts=fixes.reverts(session, recent_ids),
-            hotfixes=inputs.hotfixes,
+            hotfixes=changes.hotfixes,
         ),
     )
     # A fixer outside the scope can still link to a deployment in it: its signal is data too.
@@ -147,46 +152,14 @@ def load(
         environments=environments,
         counted=counted,
         excluded=excluded,
-        changes=folded.counted,
-        excluded_changes=folded.excluded,
+        lead_times=changes.lead_times,
+        changes=changes.counted,
+        excluded_changes=changes.excluded,
         verdicts=verdicts,
         failure_data=failure_data,
         repositories=queries.repository_names(session),
         incidents=_incidents_in_scope(session, resolved, window, attributions),
     )
-
-
-def _change_inputs(
-    session: Session,
-    resolved: ResolvedScope,
-    environments: tuple[str, ...],
-    window: Window,
-    rules: Rules,
-    counted: set[str],
-    later: list[DeploymentRecord],
-    *,
-    explain: bool,
-) -> ChangeInputs:
-    """Gold for the deployments of fresh repositories, silver for the rest. Gold rows carry
-    no file paths, so a monorepo service's scope (changes under a path) reads silver."""
-    deployments = ReportDeployments(
-        counted,
-        [d.id for d in later],
-        {d.id: d.repository_id for d in later},
-        {d.id: d.finished_at for d in later},
-    )
-    repositories = {repo for repo in deployments.repository_of.values() if repo is not None}
-    fresh = frozenset() if resolved.service_paths else freshness(session, repositories).fresh
-    from_gold, from_silver = deployments.split(fresh)
-    hotfix = rules.hotfix_regex()
-    inputs = ChangeInputs()
-    if from_gold.recent:
-        inputs.extend(
-            gold_inputs(session, resolved, environments, window, from_gold, hotfix, explain=explain)
-        )
-    if from_silver.recent:
-        inputs.extend(silver_inputs(session, resolved, environments, window, from_silver, hotfix))
-    return inputs
 
 
 def _incidents_in_scope(
@@ -200,7 +173,10 @@ def _incidents_in_scope(
     attributed = {a.deployment_id for a in started if a.deployment_id is not None}
     in_scope = set(
         session.scalars(
-            select(Deployment.id).where(Deployment.id.in_(attributed), resolved.deployment_filter())
+            select(Deployment.id).where(
+                Deployment.id.in_(queries.id_list(session, attributed)),
+                resolved.deployment_filter(),
+            )
         )
     )
     return [a for a in started if a.deployment_id in in_scope or _names_scope(a.incident, resolved)]

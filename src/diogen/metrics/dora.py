@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from diogen.config import PRODUCTION_ENVIRONMENT_PATTERN
 from diogen.metrics.buckets import bucket_rows
-from diogen.metrics.changes import COMMIT, PULL_REQUEST, Change
+from diogen.metrics.changes import Stages
 from diogen.metrics.data import DoraData, Rules, load
 from diogen.metrics.evidence import evidence
 from diogen.metrics.fixes import DEFAULT_HOTFIX_PATTERN
@@ -35,8 +36,7 @@ NO_FAILURE_DATA = (
 )
 
 
-def _stage_summaries(changes: list[Change]) -> dict[str, Any]:
-    staged = [change.stages for change in changes if change.stages is not None]
+def _stage_summaries(staged: Sequence[Stages]) -> dict[str, Any]:
     summaries = {
         name: summarize_hours(
             [hours for stages in staged if (hours := getattr(stages, name)) is not None]
@@ -47,14 +47,15 @@ def _stage_summaries(changes: list[Change]) -> dict[str, Any]:
 
 
 def lead_time_section(data: DoraData, table: Benchmarks) -> dict[str, Any]:
-    summary = summarize_hours([change.hours for change in data.changes])
+    lead_times = data.lead_times
+    summary = summarize_hours(lead_times.hours)
     # Tiers judge the figure the reader sees, so a shown 24.0 h is never "less than a day".
     return {
         **summary.to_json("changes"),
         "tier": lead_time_tier(rounded(summary.median, HOURS_DIGITS), table),
-        "pull_requests": sum(change.kind == PULL_REQUEST for change in data.changes),
-        "commits": sum(change.kind == COMMIT for change in data.changes),
-        "stages": _stage_summaries(data.changes),
+        "pull_requests": lead_times.pull_requests,
+        "commits": lead_times.commits,
+        "stages": _stage_summaries(lead_times.stages),
     }
 
 
@@ -124,7 +125,7 @@ def build_report(
     unit = check_bucket(bucket)
     if unit is not None:
         report["buckets"] = bucket_rows(
-            data.window, unit, data.verdicts, data.changes, failure_data=data.failure_data
+            data.window, unit, data.verdicts, data.lead_times, failure_data=data.failure_data
         )
     if explain:
         report["evidence"] = evidence(data)

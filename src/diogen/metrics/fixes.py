@@ -20,6 +20,7 @@ from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session, aliased
 
 from diogen.config import HOTFIX_PATTERN
+from diogen.metrics.pull_facts import marked_hotfix
 from diogen.metrics.pull_queries import CHUNK
 from diogen.metrics.queries import SUCCESS, not_an_index
 from diogen.silver import Commit, Deployment, DeploymentCommit, PullRequest
@@ -109,12 +110,3 @@ def hotfixes(
             if marked_hotfix(pattern, head_ref, labels):
                 found |= by_pull_request[pr_id]
     return found
-
-
-def marked_hotfix(
-    pattern: re.Pattern[str], head_ref: str | None, labels: Iterable[object] | None
-) -> bool:
-    """Whether a pull request's head branch or one of its labels matches the hotfix rule."""
-    if pattern.search(head_ref or ""):
-        return True
-    return any(pattern.search(str(label)) for label in labels or ())

@@ -20,7 +20,7 @@ from sqlalchemy import Select, null, select
 from sqlalchemy.orm import Session
 
 from diogen.metrics.change_inputs import ChangeInputs, ReportDeployments
-from diogen.metrics.fixes import marked_hotfix
+from diogen.metrics.pull_facts import marked_hotfix
 from diogen.metrics.pull_queries import PullRequestFacts
 from diogen.metrics.queries import ChangeRecord, id_list, in_scope_among
 from diogen.metrics.scope import ResolvedScope

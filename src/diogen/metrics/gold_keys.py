@@ -13,11 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, delete, insert, select, text, update
+from sqlalchemy import ColumnElement, CompoundSelect, Select, delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from diogen.metrics.gold_rows import (
@@ -26,6 +24,7 @@ from diogen.metrics.gold_rows import (
     matching_of_pull_requests,
     pull_requests_of_commits,
 )
+from diogen.metrics.gold_shipments import note_shipments
 from diogen.metrics.queries import id_list
 from diogen.silver import Deployment, DeploymentCommit
 from diogen.silver.gold import (
@@ -96,8 +95,8 @@ def refresh_keys(session: Session, keys: Keys) -> None:
         insert_changes(session, keyed_change_rows(prs.ids, commit_ids, deployments))
         changes |= _changes_of(session, deployments)
         _refresh_authors(session, keys)
-    # Every row of a change whose rows changed: when it shipped elsewhere before may be new.
-    note_earlier_environments(session, GoldChange.change_id.in_(id_list(session, changes)))
+    # Every row of a change whose rows changed: where it shipped before may be new.
+    note_shipments(session, GoldChange.change_id.in_(id_list(session, changes)))
 
 
 def _pull_requests_of(session: Session, commits: set[str]) -> set[str]:
@@ -166,49 +165,13 @@ def insert_matching(session: Session, pairs: Select[Any]) -> None:
 def insert_changes(session: Session, rows: Sequence[Select[Any] | CompoundSelect[Any]]) -> None:
     for query in rows:
         columns = [column.name for column in query.selected_columns]
-        session.execute(insert(GoldChange).from_select(columns, query))
+        session.execute(insert(GoldChange).from_select(columns, query, include_defaults=False))
 
 
 def insert_authors(session: Session, deployments: ColumnElement[bool]) -> None:
     rows = deployment_author_rows(deployments)
     columns = [column.name for column in rows.selected_columns]
     session.execute(insert(GoldDeploymentAuthor).from_select(columns, rows))
-
-
-def note_earlier_environments(session: Session, rows: ColumnElement[bool]) -> None:
-    """Set `earlier_environments` on the `rows` of `gold_change`, every row of each of their
-    changes among them."""
-    query = (
-        select(
-            GoldChange.change_id,
-            GoldChange.deployment_id,
-            GoldChange.environment,
-            GoldChange.deployed_at,
-            GoldChange.earlier_environments,
-        )
-        .where(rows)
-        .order_by(GoldChange.change_id, GoldChange.deployed_at)
-    )
-    updates: list[dict[str, Any]] = []
-    for change_id, shipments in groupby(session.execute(query), key=itemgetter(0)):
-        ordered = list(shipments)
-        before: set[str] = set()
-        passed = 0
-        for _, deployment_id, _, deployed_at, stored in ordered:
-            while ordered[passed][3] < deployed_at:
-                before.add(ordered[passed][2])
-                passed += 1
-            earlier = sorted(before) or None
-            if earlier != stored:
-                updates.append(
-                    {
-                        "deployment_id": deployment_id,
-                        "change_id": change_id,
-                        "earlier_environments": earlier,
-                    }
-                )
-    if updates:
-        session.execute(update(GoldChange), updates)
 
 
 # Every join of the refresh has an index to look rows up by; these leave the planner nothing

@@ -23,10 +23,10 @@ from diogen.metrics.gold_keys import (
     insert_authors,
     insert_changes,
     insert_matching,
-    note_earlier_environments,
     refresh_keys,
 )
 from diogen.metrics.gold_rows import repository_change_rows, repository_matching
+from diogen.metrics.gold_shipments import note_shipments
 from diogen.metrics.queries import id_list
 from diogen.silver import Commit, Deployment, PullRequest
 from diogen.silver.gold import (
@@ -132,7 +132,7 @@ def _rebuild(session: Session, repository_ids: list[str]) -> None:
             insert_changes(session, repository_change_rows(repository_id))
             insert_authors(session, Deployment.repository_id == repository_id)
     for repository_id in repository_ids:
-        note_earlier_environments(session, GoldChange.repository_id == repository_id)
+        note_shipments(session, GoldChange.repository_id == repository_id)
 
 
 # A whole rebuild of this many repositories is a first build (after a load or a migration).

@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, or_, select
@@ -161,9 +162,13 @@ def _recent_deployments(
         or_(Deployment.service_id.in_(services), Deployment.repository_id.in_(repos)),
     )
     streams: dict[tuple[str, str], list[_Shipped]] = defaultdict(list)
-    rows = session.execute(query.order_by(Deployment.finished_at, Deployment.id))
-    for dep_id, at, env, service_id, repo_id in rows:
-        if at is None or not pattern.search(env):
+    # Core, not the ORM: every deployment of a year for a year's incidents.
+    rows = session.connection().execute(query.order_by(Deployment.finished_at, Deployment.id))
+    production: dict[str, bool] = {}  # per environment name: a few names, many rows
+    for dep_id, at, env, service_id, repo_id in rows.all():
+        if env not in production:
+            production[env] = pattern.search(env) is not None
+        if at is None or not production[env]:
             continue
         shipped = _Shipped(dep_id, at, env)
         if service_id in services:
@@ -186,7 +191,7 @@ def _latest_before(
         reason = "names no deployment, commit, pull request, service or repository"
         return Attribution(incident, None, None, reason)
     shipped = streams.get(key, [])
-    position = bisect_right([s.finished_at for s in shipped], incident.started_at)
+    position = bisect_right(shipped, incident.started_at, key=attrgetter("finished_at"))
     if position and incident.started_at - shipped[position - 1].finished_at <= window:
         return Attribution(incident, shipped[position - 1].deployment_id, LATEST_DEPLOYMENT)
     hours = window.total_seconds() / 3600

@@ -23,6 +23,7 @@ from diogen.metrics.changes import (
     Stages,
     lead_time_exclusion,
 )
+from diogen.metrics.pull_facts import stage_cuts
 from diogen.metrics.pull_queries import PullRequestFacts
 
 
@@ -32,15 +33,12 @@ def _hours(start: datetime, end: datetime) -> float:
 
 def stages(pr: PullRequestFacts, first_commit: datetime, deployed: datetime) -> Stages:
     ready = pr.ready_for_review_at or pr.created_at
-    cuts = [first_commit]
-    for moment in (ready, pr.first_review_at, pr.merged_at):
-        previous = cuts[-1]
-        cuts.append(previous if moment is None else min(max(moment, previous), deployed))
+    cuts = stage_cuts(first_commit, ready, pr.first_review_at, pr.merged_at, deployed)
     return Stages(
         coding=_hours(cuts[0], cuts[1]),
         pickup=None if pr.first_review_at is None else _hours(cuts[1], cuts[2]),
         review=_hours(cuts[2], cuts[3]),
-        deploy=_hours(cuts[3], max(deployed, cuts[3])),
+        deploy=_hours(cuts[3], cuts[4]),
     )
 
 

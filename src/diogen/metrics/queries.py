@@ -18,6 +18,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    Text,
     and_,
     case,
     exists,
@@ -26,7 +27,6 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -137,7 +137,13 @@ def id_list(session: Session, ids: Collection[str]) -> Select[Any]:
     without the bound-parameter limits a long IN list would hit."""
     values = sorted(ids)
     if session.get_bind().dialect.name == "postgresql":
-        unnested = func.unnest(literal(values, ARRAY(String))).table_valued("value")
+        # One text, split by the server: psycopg dumps a list element by element in Python
+        # (17 ms for 5,000 ids, several times a report). Ids never hold a comma.
+        joined = ",".join(values)
+        if values and joined.count(",") != len(values) - 1:
+            raise ValueError("an id holds a comma")
+        array = func.string_to_array(literal(joined, Text), literal(",", Text))
+        unnested = func.unnest(array).table_valued("value")
         return select(unnested.render_derived().c.value)
     return select(func.json_each(json.dumps(values)).table_valued("value").c.value)
 

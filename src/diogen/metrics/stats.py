@@ -76,9 +76,10 @@ class DurationSummary:
 
 
 def summarize_hours(hours: Sequence[float]) -> DurationSummary:
+    ordered = sorted(hours)  # once: each statistic sorts what it is given
     return DurationSummary(
-        count=len(hours),
-        median=median(hours),
-        p75=percentile(hours, 0.75),
-        p90=percentile(hours, 0.90),
+        count=len(ordered),
+        median=median(ordered),
+        p75=percentile(ordered, 0.75),
+        p90=percentile(ordered, 0.90),
     )

@@ -39,7 +39,9 @@ def with_team_shipments(session: Session, resolved: ResolvedScope) -> ResolvedSc
         query = query.where(authors.repository_id.not_in(id_list(session, stale)))
     shipped: set[str] = set()
     unsure: set[str] = set()
-    for deployment_id, identity_id, first_at, last_at in session.execute(query):
+    # Core, not the ORM: a team's rows over its whole history, tens of thousands.
+    rows = session.connection().execute(query).all()
+    for deployment_id, identity_id, first_at, last_at in rows:
         verdict = _shipped_by_member(resolved.members[identity_id], first_at, last_at)
         if verdict is None:
             unsure.add(deployment_id)

@@ -1,0 +1,106 @@
+"""Lead times read from gold's precomputed rows: one narrow row per counted change.
+
+`gold_shipments` marks each change's first production deployment (for the default rules) and
+notes there its lead time and stages. A change counts in a report when that deployment is
+one of the report's counted deployments, it is not a merge commit, its lead time is known and
+not negative, and, in a team scope, its author was a member when writing it: the rules of
+`changes.classify_changes` and `pulls.fold_pull_requests`, decided ahead of the report.
+
+One case needs the general way: a change whose first production deployment lies outside the
+scope (a team's pull request first shipped only through other people's commits). Its first
+deployment in scope is a later one, which only the general way finds; `gold_lead_times`
+then answers None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, false, select, true
+from sqlalchemy.orm import Session
+
+from diogen.metrics.lead_times import LeadTimes, hours, stage_hours
+from diogen.metrics.queries import id_list, in_scope_among
+from diogen.metrics.scope import ResolvedScope, Scope
+from diogen.silver.gold import PULL_REQUEST, GoldChange
+
+
+def gold_lead_times(
+    session: Session, scope: ResolvedScope, counted: Mapping[str, datetime]
+) -> LeadTimes | None:
+    """The lead times of the changes the `counted` deployments (id → finish) count, or None
+    when one of their changes first shipped outside the scope."""
+    deployments = id_list(session, counted)
+    if not _first_shipments_in_scope(session, scope, deployments):
+        return None
+    gold = GoldChange
+    query = _changes_of(session, scope, deployments).add_columns(
+        gold.deployment_id,
+        gold.kind,
+        gold.lead_time_us,
+        *(gold.coding_us, gold.pickup_us, gold.review_us, gold.deploy_us),
+    )
+    query = query.where(gold.production_first == true(), gold.lead_time_us >= 0)
+    rows = session.execute(query).all()
+    if scope.team_ids is not None:
+        rows = [row for row in rows if scope.is_member(row.author_identity_id, row.author_at)]
+    # Comprehensions over plain rows: tens of thousands of changes in a large report.
+    pull_requests = sum(row.kind == PULL_REQUEST for row in rows)
+    return LeadTimes(
+        hours=[hours(row.lead_time_us) for row in rows],
+        deployed_at=[counted[row.deployment_id] for row in rows],
+        pull_requests=pull_requests,
+        commits=len(rows) - pull_requests,
+        stages=[
+            stage_hours(row.coding_us, row.pickup_us, row.review_us, row.deploy_us)
+            for row in rows
+            if row.coding_us is not None
+        ],
+    )
+
+
+def gold_hotfixes(session: Session, recent: Select[Any]) -> set[str]:
+    """The `recent` deployments that shipped a pull request the default hotfix rule marks."""
+    gold = GoldChange
+    query = select(gold.deployment_id).where(
+        gold.deployment_id.in_(recent), gold.kind == PULL_REQUEST, gold.hotfix == true()
+    )
+    return set(session.scalars(query.distinct()))
+
+
+def _changes_of(session: Session, scope: ResolvedScope, deployments: Select[Any]) -> Select[Any]:
+    """The rows of the deployments' changes that can count: no merge commit; in a team scope
+    only its members' (the membership's times are checked on the rows read)."""
+    gold = GoldChange
+    query = select().where(gold.deployment_id.in_(deployments), gold.is_merge.is_(False))
+    if scope.team_ids is None:
+        return query
+    members = gold.author_identity_id.in_(id_list(session, scope.members))
+    return query.add_columns(gold.author_identity_id, gold.author_at).where(members)
+
+
+def _first_shipments_in_scope(
+    session: Session, scope: ResolvedScope, deployments: Select[Any]
+) -> bool:
+    """Whether every change the deployments shipped again first reached production in scope
+    (always, for the whole organisation: every deployment is in it)."""
+    if scope.scope == Scope():
+        return True
+    gold = GoldChange
+    again = _changes_of(session, scope, deployments).add_columns(gold.change_id)
+    team = scope.team_ids is not None
+    changes = {
+        row.change_id
+        for row in session.execute(again.where(gold.production_first == false()))
+        if not team or scope.is_member(row.author_identity_id, row.author_at)
+    }
+    if not changes:
+        return True
+    firsts = select(gold.deployment_id).where(
+        gold.change_id.in_(id_list(session, changes)), gold.production_first == true()
+    )
+    first_ids = set(session.scalars(firsts))
+    in_scope = set(session.scalars(in_scope_among(scope, id_list(session, first_ids))))
+    return first_ids <= in_scope
