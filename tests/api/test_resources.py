@@ -188,7 +188,13 @@ def test_membership_validity_and_filter_by_time(world: World) -> None:
 
     assert backwards.status_code == 400
     assert made.status_code == 201
-    assert [m["person_id"] for m in in_2023] == [rows.other_person]
+    assert made.json()["display_name"] == in_2023[0]["display_name"]
+    # The person's name comes with each membership: a member list needs no request per member.
+    with world.session() as session:
+        person = session.get(Person, rows.other_person)
+        assert person is not None
+        expected = person.display_name
+    assert [(m["person_id"], m["display_name"]) for m in in_2023] == [(rows.other_person, expected)]
 
 
 def test_merge_and_unmerge_lock_identities(world: World) -> None:

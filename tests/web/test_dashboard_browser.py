@@ -171,6 +171,10 @@ def test_empty_states_say_what_to_configure(page: Any, served: Served) -> None:
     assert "No sprint of this team completed in this window" in text
     assert "Sync an issue tracker with sprints" in text
     assert "Review load per person" in text and "No reviews in this window" not in text
+    # Members by name, from the membership list itself (no request per member).
+    members = page.locator("section.panel", has=page.locator("h2", has_text="Members"))
+    names = [row.split("\t")[0] for row in members.locator("tbody tr").all_inner_texts()]
+    assert sorted(names) == ["carol", "dan"]
     visit(page, served, "quality")
     assert "are on the Sources page" in page.inner_text("main")
 

@@ -31,7 +31,7 @@ from diogen.api.routes.common import (
 from diogen.api.routes.developers import visible_person
 from diogen.errors import InputError
 from diogen.ids import stable_id
-from diogen.silver import Team, TeamMembership
+from diogen.silver import Person, Team, TeamMembership
 
 router = api_router("teams")
 SORTS = {"name": Team.name, "id": Team.id}
@@ -49,6 +49,7 @@ MEMBER_EXAMPLE: JsonDict = {
     "id": "88bb...",
     "team_id": "77aa...",
     "person_id": "99cc...",
+    "display_name": "Ada Lovelace",
     "role": "engineer",
     "valid_from": "2024-01-01T00:00:00Z",
     "valid_to": None,
@@ -91,9 +92,24 @@ class MembershipOut(BaseModel):
     id: str
     team_id: str
     person_id: str
+    # The person's name, so a team's member list needs no request per member.
+    display_name: str | None = None
     role: str | None
     valid_from: datetime
     valid_to: datetime | None
+
+
+def memberships_out(session: Session, rows: list[TeamMembership]) -> list[MembershipOut]:
+    """The memberships with their people's names, read in one statement."""
+    ids = {row.person_id for row in rows}
+    people = select(Person.id, Person.display_name).where(Person.id.in_(ids))
+    names = {person_id: name for person_id, name in session.execute(people)}
+    return [
+        MembershipOut.model_validate(row).model_copy(
+            update={"display_name": names.get(row.person_id)}
+        )
+        for row in rows
+    ]
 
 
 class MembershipIn(BaseModel):
@@ -264,9 +280,7 @@ def list_memberships(
         limit=limit,
     )
     return answer(
-        Page[MembershipOut](
-            items=[MembershipOut.model_validate(r) for r in rows], next_cursor=after
-        )
+        Page[MembershipOut](items=memberships_out(session, list(rows)), next_cursor=after)
     )
 
 
@@ -303,7 +317,7 @@ def add_membership(
         team.organization_id,
         body.model_dump(mode="json"),
     )
-    return MembershipOut.model_validate(membership)
+    return memberships_out(session, [membership])[0]
 
 
 def _membership(session: Session, team_id: str, membership_id: str) -> TeamMembership:
@@ -341,7 +355,7 @@ def update_membership(
         team.organization_id,
         body.model_dump(mode="json", exclude_unset=True),
     )
-    return MembershipOut.model_validate(membership)
+    return memberships_out(session, [membership])[0]
 
 
 @router.delete("/teams/{team_id}/members/{membership_id}", status_code=204)

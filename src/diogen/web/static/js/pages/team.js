@@ -1,5 +1,5 @@
 // A team: its DORA metrics, pull request stages, flow panels and members.
-import {get, getAll} from "../api.js";
+import {getAll} from "../api.js";
 import {findTeam, scopeParams} from "../catalog.js";
 import {empty, pageHead, panel, table} from "../components.js";
 import {h} from "../dom.js";
@@ -7,7 +7,6 @@ import {bucketFor, doraSection} from "../dora.js";
 import {showEvidence} from "../evidence.js";
 import {flowPanels} from "../flow.js";
 import * as fmt from "../format.js";
-import {mapLimited} from "../pool.js";
 import {link} from "../state.js";
 import {reviewPanel} from "../reviews.js";
 import {sprintPanel} from "../sprints.js";
@@ -31,9 +30,8 @@ async function members(team) {
     return empty("No members", "Add people to the team on the Administration page; changes count ",
       "for the team their author belonged to at the time.");
   }
-  const people = await mapLimited(rows, 4, (m) => get(`/developers/${m.person_id}`));
   return table([
-    {title: "Person", value: (r) => people[rows.indexOf(r)].display_name || r.person_id},
+    {title: "Person", value: (r) => r.display_name || r.person_id},
     {title: "Role", value: (r) => r.role || fmt.DASH},
     {title: "From", value: (r) => fmt.day(r.valid_from)},
     {title: "To", value: (r) => (r.valid_to ? fmt.day(r.valid_to) : "now")},
