@@ -1,6 +1,8 @@
 """A read's statements end with the read, on the real PostgreSQL: they are limited to
 `read_timeout_seconds` (answered 504), writes are not, and a client that disconnects has its
-statement cancelled. A statement is made to take long by a lock the test holds on its table."""
+statement cancelled. A statement is made to take long by a lock the test holds on its table.
+On SQLite (no timeout, no locks that stop readers) the interrupt, with a statement that runs
+long by itself."""
 
 from __future__ import annotations
 
@@ -9,13 +11,17 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import copy_context
 from typing import Any
 
+import pytest
 import uvicorn
 from api_support import NOW, World, make_world, seed, settings_for
 from sqlalchemy import Connection
 
 from diogen.api import create_app
+from diogen.api.statements import ClientGone, reading, watch
+from diogen.db import make_engine
 
 V = "/api/v1"
 
@@ -140,3 +146,37 @@ def test_a_client_that_disconnects_has_its_statement_cancelled(postgres_url: str
                 f"Authorization: Bearer {world.tokens['alpha:viewer']}\r\n\r\n".encode()
             )
             assert again.recv(64).startswith(b"HTTP/1.1 200")
+
+
+def test_an_abandoned_reading_interrupts_sqlite_and_refuses_the_next_statement(
+    tmp_path: Any,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'diogen.db'}")
+    watch(engine)
+    # A real statement that would run for minutes: counting to ten billion.
+    endless = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1e10) "
+        "SELECT count(*) FROM n"
+    )
+    failures: list[BaseException] = []
+    try:
+        with engine.connect() as connection, reading() as current:
+
+            def run() -> None:
+                try:
+                    connection.exec_driver_sql(endless)
+                except BaseException as exc:  # what the request's thread would raise
+                    failures.append(exc)
+
+            # In this context, as FastAPI runs a route in its thread pool.
+            worker = threading.Thread(target=copy_context().run, args=(run,), daemon=True)
+            worker.start()
+            assert wait_until(lambda: current.running, 5)
+            current.abandon()
+            worker.join(5)
+            assert not worker.is_alive()
+            with pytest.raises(ClientGone):
+                connection.exec_driver_sql("SELECT 1")
+    finally:
+        engine.dispose()
+    assert len(failures) == 1 and "interrupted" in str(failures[0])

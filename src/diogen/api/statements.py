@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -24,6 +27,8 @@ from diogen.errors import DiogenError
 
 API_PREFIX = "/api/"
 WATCH_AFTER_SECONDS = 0.25
+CANCEL_ATTEMPTS = 100
+CANCEL_INTERVAL_SECONDS = 0.05
 _reading: ContextVar[Reading | None] = ContextVar("diogen_reading", default=None)
 
 
@@ -59,10 +64,16 @@ class Reading:
         return self._running is not None
 
     def abandon(self) -> None:
+        """Refuse the request's next statements and cancel the running one, again until it
+        ends: a cancel that reaches the database before the statement does is ignored."""
         with self._lock:
             self.abandoned = True
-            if self._running is not None:
+        for _ in range(CANCEL_ATTEMPTS):
+            with self._lock:
+                if self._running is None:
+                    return
                 _cancel(self._running)
+            time.sleep(CANCEL_INTERVAL_SECONDS)
 
 
 def _cancel(dbapi_connection: Any) -> None:
@@ -71,6 +82,17 @@ def _cancel(dbapi_connection: Any) -> None:
         dbapi_connection.interrupt()  # sqlite3's, thread-safe
     else:
         cancel(timeout=5)
+
+
+@contextmanager
+def reading() -> Iterator[Reading]:
+    """The `Reading` of the statements run in this context (and the threads it starts)."""
+    current = Reading()
+    token = _reading.set(current)
+    try:
+        yield current
+    finally:
+        _reading.reset(token)
 
 
 def client_gone() -> bool:
@@ -122,21 +144,19 @@ class CancelOnDisconnect:
         ):
             await self.app(scope, receive, send)
             return
-        reading = Reading()
-        token = _reading.set(reading)
         loop = asyncio.get_running_loop()
         watchers: list[asyncio.Task[None]] = []
-        timer = loop.call_later(
-            WATCH_AFTER_SECONDS,
-            lambda: watchers.append(loop.create_task(_watch(receive, reading))),
-        )
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            timer.cancel()
-            for watcher in watchers:
-                watcher.cancel()
-            _reading.reset(token)
+        with reading() as current:
+            timer = loop.call_later(
+                WATCH_AFTER_SECONDS,
+                lambda: watchers.append(loop.create_task(_watch(receive, current))),
+            )
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                timer.cancel()
+                for watcher in watchers:
+                    watcher.cancel()
 
 
 async def _watch(receive: Receive, reading: Reading) -> None:
