@@ -122,6 +122,12 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         1_048_576, ge=1024, description="Largest request body the API accepts, in bytes."
     )
+    read_timeout_seconds: float = Field(
+        30,
+        ge=0,
+        description="Longest a PostgreSQL statement of an API read (GET) may run before it is "
+        "cancelled and the request answered 504; 0: no limit. Writes are never limited.",
+    )
     analytics_cache_seconds: int = Field(
         300,
         ge=0,

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -68,12 +69,13 @@ def dumps_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def make_engine(url: str, *, pre_ping: bool = True) -> Engine:
+def make_engine(url: str, *, pre_ping: bool = True, statement_timeout: float = 0) -> Engine:
     """An engine for `url`, checked to be reachable; SQLite gets WAL and foreign keys.
 
     `pre_ping=False` (the API) saves the round trip that checks every PostgreSQL connection
     before each use: a connection dropped meanwhile then fails the one request using it (a
     503), and the pool replaces every connection older than that failure.
+    `statement_timeout` (seconds, PostgreSQL only; 0: none) is set on every connection.
     """
     parsed = normalize_url(url)
     shown = parsed.render_as_string(hide_password=True)
@@ -89,7 +91,7 @@ def make_engine(url: str, *, pre_ping: bool = True) -> Engine:
             connect_args={"connect_timeout": 5},
             json_serializer=dumps_json,
         )
-        event.listen(engine, "connect", _postgresql_utc)
+        event.listen(engine, "connect", partial(_postgresql_session, statement_timeout))
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -122,11 +124,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _postgresql_utc(dbapi_connection: Any, _record: Any) -> None:
+def _postgresql_session(statement_timeout: float, dbapi_connection: Any, _record: Any) -> None:
     # Times then arrive in `UTC` itself, which `UTCDateTime` passes through as they are;
     # committed, or the rollback that ends the pool's first use would undo it.
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET TIME ZONE 'UTC'")
+        if statement_timeout:
+            cursor.execute(f"SET statement_timeout = {max(1, round(statement_timeout * 1000))}")
     dbapi_connection.commit()
 
 

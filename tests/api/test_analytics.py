@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from api_support import World, seed
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from diogen.api.access import Principal
@@ -14,7 +16,7 @@ from diogen.api.routes.scopes import analytics_scope
 from diogen.errors import NotFoundError
 from diogen.ids import stable_id
 from diogen.metrics import Scope, data_quality, dora_report, make_window
-from diogen.silver import DeploymentCommit
+from diogen.silver import Commit, DeploymentCommit, PullRequest
 
 V = "/api/v1"
 WINDOW = "from=2024-02-01&to=2024-03-02"
@@ -56,6 +58,52 @@ def test_dora_is_the_metrics_document(world: World) -> None:
     assert detailed.json() == _report(
         world, rows.repo_name, bucket="week", explain=True, benchmarks="2024"
     )
+
+
+def test_parts_of_the_evidence_are_cut_from_the_whole_report(world: World) -> None:
+    rows = _shipped(world)
+    with world.session() as session:
+        # The other commit, shipped too, merges a pull request: changes of both kinds.
+        merge = session.scalars(
+            select(Commit).where(Commit.repository_id == rows.repo, Commit.id != rows.commit)
+        ).one()
+        session.add_all(
+            [
+                DeploymentCommit(
+                    id=stable_id("test", "deployment_commit", merge.id),
+                    deployment_id=rows.deployment,
+                    commit_id=merge.id,
+                ),
+                PullRequest(
+                    id=stable_id("test", "pull_request", merge.id),
+                    repository_id=rows.repo,
+                    number=7,
+                    state="merged",
+                    created_at=merge.authored_at - timedelta(hours=5),
+                    merged_at=merge.committed_at,
+                    merge_commit_sha=merge.sha,
+                    source="test",
+                    external_id=merge.sha,
+                ),
+            ]
+        )
+    url = f"{V}/analytics/dora?repo={rows.repo_name}&{WINDOW}"
+
+    # Parts first: the whole report is computed for them, then answered from the cache.
+    pulls = world.get("alpha:viewer", f"{url}&evidence=pull_requests").json()
+    parts = world.get("alpha:viewer", f"{url}&evidence=incidents,deployments").json()
+    whole = world.get("alpha:viewer", f"{url}&explain=true").json()
+    unknown = world.get("alpha:viewer", f"{url}&evidence=commits")
+
+    assert whole == _report(world, rows.repo_name, explain=True)
+    evidence = whole["evidence"]
+    assert {c["kind"] for c in evidence["changes"]} == {"commit", "pull_request"}
+    environments = {"production_environments": evidence["production_environments"]}
+    shipped = [c for c in evidence["changes"] if c["kind"] == "pull_request"]
+    assert pulls == {**whole, "evidence": {**environments, "changes": shipped}}
+    kept = {name: evidence[name] for name in ("deployments", "incidents")}
+    assert parts == {**whole, "evidence": {**environments, **kept}}
+    assert unknown.status_code == 422
 
 
 def test_bad_parameters_are_400_or_422(world: World) -> None:

@@ -236,13 +236,14 @@ def test_a_read_by_api_key_is_two_statements(world: World) -> None:
     def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
         statements.append(statement)
 
+    # A GET reads through the readers' engine (its own pool on PostgreSQL).
     event.listen(world.engine, "before_cursor_execute", seen)
-    event.listen(world.state.engine, "before_cursor_execute", seen)
+    event.listen(world.state.reader, "before_cursor_execute", seen)
     try:
         answer = world.client.get(f"{V}/organizations/{alpha}", headers=key)
     finally:
         event.remove(world.engine, "before_cursor_execute", seen)
-        event.remove(world.state.engine, "before_cursor_execute", seen)
+        event.remove(world.state.reader, "before_cursor_execute", seen)
 
     assert answer.status_code == 200
     assert len(statements) == 2, statements

@@ -220,8 +220,9 @@ def test_a_dropped_database_connection_fails_one_request_then_recovers(postgres_
     world = make_world(postgres_url)
     try:
         assert world.get("alpha:viewer", f"{V}/me").status_code == 200
-        assert world.state.engine.pool.checkedin() == 1
-        with world.state.engine.connect() as connection:
+        # A GET's pool: the readers' own on PostgreSQL.
+        assert world.state.reader.pool.checkedin() == 1
+        with world.state.reader.connect() as connection:
             pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
         with world.engine.connect() as admin:
             # Waits (up to 10 s) until the backend is gone.

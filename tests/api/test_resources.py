@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from api_support import World, seed
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from diogen.silver import Identity, Person, TeamMembership
 
@@ -299,3 +302,38 @@ def test_values_the_database_cannot_hold_are_400(world: World) -> None:
     if world.engine.dialect.name == "postgresql":
         assert query.status_code == body.status_code == 400
         assert query.json()["type"] == "urn:diogen:problem:invalid-input"
+
+
+def _plan(world: World, statement: str, parameters: Any) -> str:
+    """The plan of a captured statement; PostgreSQL told to avoid sorting if it can at all,
+    so that a tiny table's plan shows whether an index gives the order."""
+    with world.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            return "\n".join(str(row[-1]) for row in rows)
+        connection.exec_driver_sql("SET enable_sort = off")
+        rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+        return "\n".join(row[0] for row in rows)
+
+
+@pytest.mark.parametrize("who", ["alpha:viewer", "root"])
+def test_newest_deployments_are_read_in_index_order_not_sorted(world: World, who: str) -> None:
+    with world.session() as session:
+        for _ in range(3):
+            seed(session, world.org_ids["alpha"])
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "FROM deployment" in statement:
+            captured.append((statement, parameters))
+
+    event.listen(world.state.reader, "before_cursor_execute", capture)
+    try:
+        answer = world.get(who, f"{V}/deployments?limit=2&finished_from=2020-01-01T00:00:00Z")
+    finally:
+        event.remove(world.state.reader, "before_cursor_execute", capture)
+    assert answer.status_code == 200 and len(answer.json()["items"]) == 2
+    (statement, parameters), *_ = captured
+    plan = _plan(world, statement, parameters)
+    assert "ix_deployment_newest" in plan, plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan

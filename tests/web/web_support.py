@@ -69,10 +69,10 @@ def _iso(moment: datetime) -> str:
 class _Scenario:
     """Half a year of two teams shipping pull requests through weekly deployments."""
 
-    def __init__(self, silver: Silver) -> None:
+    def __init__(self, silver: Silver, org: str | None = None, first_number: int = 1) -> None:
         self.s = silver
-        self.org = silver.org(ORG)
-        self.pr_numbers = itertools.count(1)
+        self.org = org or silver.org(ORG)
+        self.pr_numbers = itertools.count(first_number)
 
     def people(self) -> None:
         for repo, (team, members, _days, _every) in REPOS.items():
@@ -266,6 +266,22 @@ def seed(engine: Engine) -> None:
         create_user(session, ADMIN, PASSWORD, now=now, superuser=True)
         viewer = create_user(session, VIEWER, PASSWORD, now=now)
         grant_role(session, viewer.id, scenario.org, "viewer", now=now)
+
+
+def ship_many(engine: Engine, start: datetime, count: int) -> None:
+    """`count` production deployments of checkout from `start`, an hour apart, each shipping
+    one pull request (numbered from 1000): more rows than a dashboard table first shows."""
+    with session_scope(engine) as session:
+        silver = Silver(session)
+        scenario = _Scenario(silver, stable_id("test", "organization", ORG), first_number=1000)
+        repo_id = stable_id("git", "repository", "checkout")
+        alice, bob = silver.person("alice"), silver.person("bob")
+        for n in range(count):
+            shipped = start + timedelta(hours=n)
+            commits = scenario.pull(repo_id, alice, bob, shipped, n % 3)
+            number = next(scenario.pr_numbers) - 1
+            sha = f"{repo_id[:6]}-merge{number}"
+            silver.deploy(repo_id, f"many-{n}", _iso(shipped), commits=commits, sha=sha)
 
 
 @dataclass

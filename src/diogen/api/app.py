@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry
 from redis import Redis
+from sqlalchemy import Engine
 
 from diogen.accounts.clock import Clock, utc_now
 from diogen.api import problems
@@ -43,6 +44,7 @@ from diogen.api.routes import (
     users,
 )
 from diogen.api.state import ApiState
+from diogen.api.statements import CancelOnDisconnect, watch
 from diogen.config import Settings, load_settings
 from diogen.db import make_engine
 from diogen.web import mount_dashboard
@@ -79,6 +81,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         state.engine.dispose()
+        state.reader.dispose()
         if state.redis is not None:
             state.redis.close()
 
@@ -98,6 +101,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     problem_content_types(app)
     mount_dashboard(app, poll_seconds=settings.dashboard_poll_seconds)
     # Added last runs first: the request id and timing wrap everything else.
+    app.add_middleware(CancelOnDisconnect)
     app.add_middleware(ETags)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     if settings.cors_origins:
@@ -126,13 +130,27 @@ def _state(settings: Settings, clock: Clock) -> ApiState:
     return ApiState(
         settings=settings,
         engine=engine,
-        reader=engine.execution_options(isolation_level="AUTOCOMMIT"),
+        reader=_reader(settings, engine),
         limiter=limiter,
         cache=cache,
         clock=clock,
         registry=CollectorRegistry(),
         redis=client,
     )
+
+
+def _reader(settings: Settings, engine: Engine) -> Engine:
+    """The engine of GET requests, in autocommit (see `api.deps`), whose statements end when
+    their client leaves. On PostgreSQL it has a pool of its own, whose connections are limited
+    to `read_timeout_seconds` a statement: writes are not (the first after a migration
+    rebuilds gold for minutes). SQLite has no statement timeout: there the pool is shared."""
+    if engine.dialect.name == "postgresql" and settings.read_timeout_seconds:
+        engine = make_engine(
+            settings.database_url, pre_ping=False, statement_timeout=settings.read_timeout_seconds
+        )
+    reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+    watch(reader)
+    return reader
 
 
 def app_from_environment() -> FastAPI:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -19,9 +20,11 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
+from diogen.api.statements import ClientGone, client_gone
 from diogen.errors import DiogenError
 
 PROBLEM_JSON = "application/problem+json"
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement_timeout or a cancel request
 TYPE_PREFIX = "urn:diogen:problem:"
 log = logging.getLogger("diogen.api")
 # Starlette's own errors, by status; fixed here because reason phrases differ between Pythons.
@@ -81,10 +84,11 @@ def problem(
     *,
     errors: list[dict[str, str]] | None = None,
     headers: Mapping[str, str] | None = None,
+    title: str | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": TYPE_PREFIX + slug,
-        "title": HTTPStatus(status).phrase,
+        "title": title or HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
     }
@@ -140,9 +144,33 @@ async def _data(_request: Request, _exc: Exception) -> JSONResponse:
     return problem(400, "invalid-input", "a value in the request cannot be stored or searched")
 
 
-async def _database(_request: Request, exc: Exception) -> JSONResponse:
+async def _database(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OperationalError)
+    if _is_cancel(exc.orig):
+        return _cancelled(request)
     log.warning("database unavailable: %s", str(exc).splitlines()[0])
     return problem(503, "storage-unavailable", "the database is unavailable; retry later")
+
+
+def _is_cancel(error: BaseException | None) -> bool:
+    if getattr(error, "sqlstate", None) == QUERY_CANCELED:
+        return True
+    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT
+
+
+def _cancelled(request: Request) -> JSONResponse:
+    """A read's statement cancelled: its client left (see `api.statements`), or it ran out of
+    `read_timeout_seconds` (PostgreSQL's statement_timeout on the readers' connections)."""
+    if client_gone():
+        log.info("statement cancelled: the client disconnected")
+        return from_error(ClientGone("the client disconnected: its statement was cancelled"))
+    seconds = request.app.state.diogen.settings.read_timeout_seconds
+    log.warning("statement cancelled after read_timeout_seconds (%g s)", seconds)
+    detail = (
+        f"the database took longer than the {seconds:g} s a read may take "
+        "(read_timeout_seconds); narrow the scope or the window, or retry later"
+    )
+    return problem(504, "query-timeout", detail, title="Query timed out")
 
 
 async def _pool_exhausted(_request: Request, exc: Exception) -> JSONResponse:
@@ -181,5 +209,6 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         422: "A parameter or body field is invalid; `errors` names them.",
         429: "Too many requests; retry after `Retry-After` seconds.",
         503: "The database is unavailable, or the server too busy; retry later.",
+        504: "A read's query ran longer than `read_timeout_seconds`.",
     }.items()
 }

@@ -21,7 +21,8 @@ from diogen.db import session_scope
 class ApiState:
     settings: Settings
     engine: Engine
-    # The same pool, its connections in autocommit while a GET reads (see `api.deps`).
+    # GET requests' engine, in autocommit (see `api.deps`); on PostgreSQL a pool of its own,
+    # whose statements are limited to `read_timeout_seconds` (see `api.app._reader`).
     reader: Engine
     limiter: Limiter
     cache: Cache

@@ -11,7 +11,10 @@ from typing import Any, ClassVar
 
 from sqlalchemy import JSON, ForeignKey, MetaData, String, Table
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.schema import CreateIndex
+from sqlalchemy.sql.compiler import DDLCompiler
 
 from diogen.db import UTCDateTime
 from diogen.ids import ID_LENGTH
@@ -26,6 +29,14 @@ NAMING = {
 
 # None is SQL NULL, not the JSON text "null".
 JsonDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+@compiles(CreateIndex, "sqlite")
+def _sqlite_index(create: CreateIndex, compiler: DDLCompiler, **kw: Any) -> str:
+    """SQLite refuses NULLS LAST in an index, where it is what DESC means there anyway (NULL
+    sorts first ascending): the same index as PostgreSQL's, for the same ORDER BY."""
+    created: str = compiler.visit_create_index(create, **kw)  # type: ignore[no-untyped-call]
+    return created.replace(" DESC NULLS LAST", " DESC")
 
 
 class Base(DeclarativeBase):

@@ -63,6 +63,11 @@ class Deployment(Origin, Base):
     fixes_deployment_id: Mapped[str | None] = ref("deployment.id", ondelete="SET NULL")
 
 
+# The newest deployments first, as the API lists them (nulls after values): read in index
+# order instead of sorting every deployment of an organisation.
+Index("ix_deployment_newest", Deployment.finished_at.desc().nulls_last(), Deployment.id.desc())
+
+
 class DeploymentCommit(Base):
     """A commit first shipped by a deployment (DESIGN.md §5, deployed changes)."""
 

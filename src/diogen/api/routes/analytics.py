@@ -1,30 +1,19 @@
-"""DORA and data quality reports: exactly the documents of `diogen.metrics`, cached.
-
-The cache key holds every parameter, the resolved scope and the data version (API writes)
-with the count and latest end of sync runs (syncs), so any change is seen at once; entries
-also expire after `analytics_cache_seconds` for changes made some other way.
-"""
+"""DORA and data quality reports: exactly the documents of `diogen.metrics`, cached
+(`diogen.api.reports`)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
 from fastapi.responses import Response
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from diogen.accounts.audit import DATA_VERSION
-from diogen.accounts.models import AppState
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
-from diogen.api.middleware import etag_of
+from diogen.api.reports import EVIDENCE_PARTS, cached, cached_evidence
 from diogen.api.routes.common import api_router
 from diogen.api.routes.scopes import analytics_scope, team_scope
 from diogen.api.state import ApiState
-from diogen.ingest.models import SyncRun
 from diogen.metrics import Scope, data_quality, dora_report, make_window
 
 router = api_router("analytics")
@@ -115,54 +104,17 @@ Benchmarks = Annotated[
     Query(description="DORA report year whose tiers to use."),
 ]
 Explain = Annotated[bool, Query(description="Add the rows behind every number (`evidence`).")]
+_PARTS = "|".join(EVIDENCE_PARTS)
+Evidence = Annotated[
+    str | None,
+    Query(
+        pattern=f"^({_PARTS})(,({_PARTS}))*$",
+        description="Only these lists of the evidence, comma-separated (implies `explain`): "
+        f"{', '.join(EVIDENCE_PARTS)} (`changes` of pull requests only). A page showing part "
+        "of the evidence of a large organisation reads a tenth of the document.",
+    ),
+]
 Name = Annotated[str | None, Query(max_length=255)]
-
-
-# Cache entries are "<ETag>\n<JSON>"; the format is part of the key, so that entries of
-# another format (another version of Diogen sharing the Redis) are never read as this one.
-ENTRY_FORMAT = "etag+json"
-
-
-def _version(session: Session) -> str:
-    """The data version and the count and latest end of sync runs, in one round trip."""
-    version, runs, finished = session.execute(_VERSIONS).one()
-    return f"{version or 0}:{runs}:{finished}"
-
-
-# Built once: every analytics request reads it.
-_VERSIONS = select(
-    select(AppState.int_value).where(AppState.name == DATA_VERSION).scalar_subquery(),
-    select(func.count(SyncRun.id)).scalar_subquery(),
-    select(func.max(SyncRun.finished_at)).scalar_subquery(),
-)
-
-
-def cached(
-    state: ApiState, session: Session, key: dict[str, Any], compute: Callable[[], dict[str, Any]]
-) -> Response:
-    ttl = state.settings.analytics_cache_seconds
-    versioned = {**key, "version": _version(session), "format": ENTRY_FORMAT}
-    digest = hashlib.sha256(json.dumps(versioned, sort_keys=True, default=str).encode()).hexdigest()
-
-    def compute_and_store() -> bytes:
-        body = json.dumps(compute()).encode()
-        entry = etag_of(body).encode() + b"\n" + body
-        if ttl:
-            state.cache.set(digest, entry, ttl)
-        return entry
-
-    entry = state.cache.get(digest) if ttl else None
-    if entry is None:
-        # A waiting request has read nothing it needs again: its connection goes back to the
-        # pool, so that waiters cannot exhaust it while reports are computed.
-        entry = state.flights.run(
-            digest,
-            compute_and_store,
-            lambda: state.cache.get(digest) if ttl else None,
-            session.rollback,
-        )
-    etag, _, body = entry.partition(b"\n")
-    return Response(body, media_type="application/json", headers={"ETag": etag.decode()})
 
 
 def _dora(
@@ -174,8 +126,10 @@ def _dora(
     bucket: str | None,
     benchmarks: str | None,
     explain: bool,
+    evidence: str | None = None,
 ) -> Response:
     window = make_window(start, end, now=state.clock())
+    explain = explain or evidence is not None
     settings = state.settings
     year = benchmarks or settings.benchmarks
     key = {
@@ -187,11 +141,9 @@ def _dora(
         "explain": explain,
         "environment": settings.production_environment,
     }
-    return cached(
-        state,
-        session,
-        key,
-        lambda: dora_report(
+
+    def compute() -> dict[str, Any]:
+        return dora_report(
             session,
             scope,
             window,
@@ -199,8 +151,11 @@ def _dora(
             benchmarks=year,
             production_environment=settings.production_environment,
             explain=explain,
-        ),
-    )
+        )
+
+    if evidence is None:
+        return cached(state, session, key, compute)
+    return cached_evidence(state, session, key, compute, set(evidence.split(",")))
 
 
 @router.get("/analytics/dora", response_class=Response, responses=document(DORA_EXAMPLE, DORA_KEYS))
@@ -213,6 +168,7 @@ def dora(
     bucket: Bucket = None,
     benchmarks: Benchmarks = None,
     explain: Explain = False,
+    evidence: Evidence = None,
     org: Name = None,
     team: Name = None,
     repo: Name = None,
@@ -223,7 +179,7 @@ def dora(
     Scope by names: `repo`, `service`, `team` (with `org`), `org`; none means your organisation.
     """
     scope = analytics_scope(session, principal, org=org, team=team, repo=repo, service=service)
-    return _dora(state, session, scope, start, end, bucket, benchmarks, explain)
+    return _dora(state, session, scope, start, end, bucket, benchmarks, explain, evidence)
 
 
 @router.get(
@@ -241,10 +197,11 @@ def team_dora(
     bucket: Bucket = None,
     benchmarks: Benchmarks = None,
     explain: Explain = False,
+    evidence: Evidence = None,
 ) -> Response:
     """The DORA report of one team, counting events by team membership at their time."""
     scope = team_scope(session, principal, team_id)
-    return _dora(state, session, scope, start, end, bucket, benchmarks, explain)
+    return _dora(state, session, scope, start, end, bucket, benchmarks, explain, evidence)
 
 
 @router.get(

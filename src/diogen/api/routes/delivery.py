@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from diogen.accounts.roles import Role
@@ -142,6 +142,17 @@ def _deployment_org() -> Any:
     return func.coalesce(Repository.organization_id, Service.organization_id)
 
 
+def _visible_deployments(principal: Principal) -> ColumnElement[bool]:
+    """`principal.visible(_deployment_org())`, said without the COALESCE, whose selectivity
+    PostgreSQL cannot estimate: guessing that 1 % of the rows pass, it sorted every
+    deployment (130 ms at 50,000) instead of reading the newest in index order (6 ms)."""
+    by_repository = principal.visible(Repository.organization_id)
+    by_service = and_(
+        Repository.organization_id.is_(None), principal.visible(Service.organization_id)
+    )
+    return or_(by_repository, by_service)
+
+
 def _deployments() -> Select[Any]:
     return (
         select(Deployment)
@@ -187,7 +198,7 @@ def list_deployments(
     limit: Limit = DEFAULT_PAGE,
 ) -> Response:
     """Deployments of your organisations' repositories and services, newest first."""
-    stmt = _deployments().where(principal.visible(_deployment_org()))
+    stmt = _deployments().where(_visible_deployments(principal))
     for column, value in (
         (Deployment.repository_id, repository_id),
         (Deployment.service_id, service_id),

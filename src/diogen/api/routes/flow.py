@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from diogen.api.access import Principal
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
+from diogen.api.reports import cached
 from diogen.api.routes.analytics import (
     Benchmarks,
     Bucket,
@@ -22,7 +23,6 @@ from diogen.api.routes.analytics import (
     From,
     Name,
     To,
-    cached,
     document,
 )
 from diogen.api.routes.common import api_router, missing

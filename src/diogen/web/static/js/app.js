@@ -53,7 +53,7 @@ async function render() {
     byId("who").textContent = cat.me.email;
     const f = filters(query);
     const module = PAGES[page];
-    renderFilters(page, f, cat, module.environments ? await module.environments(cat) : null);
+    renderFilters(page, f, cat, module.environments ? module.environments(cat) : null);
     document.title = `${module.title} · Diogen`;
     const node = await module.render({f, cat, query, window: windowOf(f), page});
     if (mine !== generation) return;

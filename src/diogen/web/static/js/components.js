@@ -31,14 +31,52 @@ export function metricCard({key, label, text, raw, tier, delta, detail, onExplai
     detail ? h("span", {class: "sub"}, detail) : null);
 }
 
+function tableRow(columns, row, rowClass) {
+  return h("tr", {class: rowClass ? rowClass(row) : null},
+    columns.map((c) => h("td", {class: c.num ? "num" : null}, c.value(row))));
+}
+
 export function table(columns, rows, {rowClass, caption} = {}) {
   const head = h("tr", {}, columns.map((c) => h("th", {class: c.num ? "num" : null, scope: "col"},
     c.title)));
-  const body = rows.map((row) => h("tr", {class: rowClass ? rowClass(row) : null},
-    columns.map((c) => h("td", {class: c.num ? "num" : null}, c.value(row)))));
+  const body = rows.map((row) => tableRow(columns, row, rowClass));
   return h("div", {class: "table-wrap"},
     h("table", {}, caption ? h("caption", {class: "muted"}, caption) : null,
       h("thead", {}, head), h("tbody", {}, body)));
+}
+
+/**
+ * A table of its first rows and a button adding the next: `more()` resolves to `{rows, more}`,
+ * the next rows and what gives the ones after them (null after the last). Tens of thousands
+ * of rows drawn at once took the browser seconds to lay out, for a page nobody scrolls through.
+ */
+export function growingTable(columns, rows, more, {rowClass, label = "Show more"} = {}) {
+  const wrap = table(columns, rows, {rowClass});
+  if (!more) return wrap;
+  const body = wrap.querySelector("tbody");
+  let next = more;
+  const button = h("button", {type: "button", class: "ghost more"}, label);
+  const error = h("p", {class: "error", role: "alert", hidden: true});
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const page = await next();
+      body.append(...page.rows.map((row) => tableRow(columns, row, rowClass)));
+      next = page.more;
+    } catch (failed) {
+      error.textContent = `Could not load more: ${failed.message}`;
+      error.hidden = false;
+    }
+    if (next) button.disabled = false;
+    else button.remove();
+  });
+  return h("div", {}, wrap, button, error);
+}
+
+/** `more` of a growingTable over rows already at hand, `size` at a time from `start`. */
+export function sliced(rows, start, size) {
+  if (start >= rows.length) return null;
+  return async () => ({rows: rows.slice(start, start + size), more: sliced(rows, start + size, size)});
 }
 
 /** What to do when there is nothing to show: say why and what to configure. */

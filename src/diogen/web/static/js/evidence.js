@@ -8,11 +8,14 @@ import * as fmt from "./format.js";
 const SHOWN = 300;
 const cache = new Map();
 
-/** The report with evidence for these parameters (one request per distinct query). */
-export function explained(params) {
-  const key = JSON.stringify(params);
+/** The report with evidence for these parameters (one request per distinct query); with
+ * `parts`, only those lists of its evidence (the API's `evidence`): a page that shows one
+ * reads a tenth of a large organisation's 27 MB. */
+export function explained(params, parts = null) {
+  const query = parts ? {...params, evidence: parts.join(",")} : {...params, explain: true};
+  const key = JSON.stringify(query);
   if (!cache.has(key)) {
-    const request = get("/analytics/dora", {...params, explain: true});
+    const request = get("/analytics/dora", query);
     request.catch(() => cache.delete(key));
     cache.set(key, request);
   }

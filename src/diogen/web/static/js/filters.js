@@ -20,6 +20,19 @@ function names(rows, org, cat) {
     .map((r) => r.name))].sort();
 }
 
+/** The environment box; its suggestions (a promise of names) are added when they come, as
+ * the page does not wait for them. */
+function environmentField(page, f, environments) {
+  const list = h("datalist", {id: "environments"});
+  Promise.resolve(environments)
+    .then((known) => list.append(...known.map((e) => h("option", {value: e}))))
+    .catch(() => null);
+  return h("label", {}, "Environment",
+    h("input", {name: "env", value: f.env, list: "environments", placeholder: "any",
+      onchange: (e) => go(page, {env: e.target.value.trim()})}),
+    list);
+}
+
 export function renderFilters(page, f, cat, environments) {
   const form = byId("filters");
   const window = windowOf(f);
@@ -43,12 +56,7 @@ export function renderFilters(page, f, cat, environments) {
     h("div", {class: "presets", role: "group", "aria-label": "Quick ranges"},
       PRESETS.map((days) => h("button", {type: "button", class: "ghost",
         onclick: () => go(page, daysBack(days, window))}, `${days} d`))),
-    environments
-      ? h("label", {}, "Environment",
-        h("input", {name: "env", value: f.env, list: "environments", placeholder: "any",
-          onchange: (e) => go(page, {env: e.target.value.trim()})}),
-        h("datalist", {id: "environments"}, environments.map((e) => h("option", {value: e}))))
-      : null,
+    environments ? environmentField(page, f, environments) : null,
   ].filter(Boolean));
   form.hidden = false;
   form.onsubmit = (e) => e.preventDefault();

@@ -1,8 +1,9 @@
-// Deployments: a timeline of production deployments (failures marked) and the list of every
-// deployment; each opens its changes, pull requests and incidents.
+// Deployments: a timeline of production deployments (failures marked) and the list of
+// deployments, newest first, a page at a time; each opens its changes, pull requests and
+// incidents.
 import {get, getAll} from "../api.js";
 import {findRepo, findService, scopeParams} from "../catalog.js";
-import {explain, empty, numberLink, pageHead, panel, table} from "../components.js";
+import {explain, empty, growingTable, numberLink, pageHead, panel, table} from "../components.js";
 import {h} from "../dom.js";
 import {doraParams} from "../dora.js";
 import {CHANGE_COLUMNS, INCIDENT_COLUMNS, explained} from "../evidence.js";
@@ -10,21 +11,24 @@ import * as fmt from "../format.js";
 import {timeline} from "../chart.js";
 
 export const title = "Deployments";
+const PAGE_SIZE = 200;
 
 export async function environments() {
   const recent = await get("/deployments", {limit: 200});
   return [...new Set(recent.items.map((d) => d.environment))].sort();
 }
 
-export async function openDeployment(id, evidence) {
+/** A deployment with what the report of `params` says of it: its verdict, changes and
+ * incidents (the whole evidence, read once per page when a deployment is first opened). */
+export async function openDeployment(id, params) {
   explain("Deployment", h("p", {class: "muted"}, "Loading…"));
-  const [deployment, incidents] = await Promise.all([
-    get(`/deployments/${id}`), getAll("/incidents", {deployment_id: id}),
+  const [deployment, incidents, {evidence}] = await Promise.all([
+    get(`/deployments/${id}`), getAll("/incidents", {deployment_id: id}), explained(params),
   ]);
-  const verdict = evidence?.deployments.find((d) => d.id === id);
-  const changes = (evidence?.changes || []).filter((c) => c.deployment_id === id);
+  const verdict = evidence.deployments.find((d) => d.id === id);
+  const changes = evidence.changes.filter((c) => c.deployment_id === id);
   const pulls = changes.filter((c) => c.kind === "pull_request");
-  const attributed = (evidence?.incidents || []).filter((i) => i.deployment_id === id);
+  const attributed = evidence.incidents.filter((i) => i.deployment_id === id);
   explain(`Deployment ${deployment.ref_name || fmt.shortSha(deployment.sha)}`,
     table([{title: "Field", value: (r) => r[0]}, {title: "Value", value: (r) => r[1]}], [
       ["Environment", deployment.environment], ["Status", deployment.status],
@@ -49,7 +53,7 @@ export async function openDeployment(id, evidence) {
     !incidents.length && !attributed.length ? h("p", {class: "muted"}, "None.") : null);
 }
 
-function timelinePanel(evidence, window) {
+function timelinePanel(evidence, window, params) {
   const deployments = evidence.deployments;
   if (!deployments.length) {
     return empty("No production deployments in this window",
@@ -62,38 +66,50 @@ function timelinePanel(evidence, window) {
     points: deployments.map((d) => ({x: Date.parse(d.finished_at), lane: d.repo || "unknown",
       failed: d.failed, data: d,
       label: `${d.repo} ${d.ref || fmt.shortSha(d.sha)} at ${fmt.moment(d.finished_at)}${d.failed ? " (failed)" : ""}`})),
-    onPoint: (p) => openDeployment(p.data.id, evidence),
+    onPoint: (p) => openDeployment(p.data.id, params),
   });
+}
+
+/** `more` of the listing's table: the page at `cursor` (its rows that `keep` keeps). */
+function following(query, keep, cursor) {
+  if (!cursor) return null;
+  return async () => {
+    const page = await get("/deployments", {...query, limit: PAGE_SIZE, cursor});
+    return {rows: page.items.filter(keep), more: following(query, keep, page.next_cursor)};
+  };
 }
 
 export async function render({f, cat, window}) {
   const repo = findRepo(f, cat);
   const service = findService(f, cat);
-  const [report, listed] = await Promise.all([
-    explained(doraParams(scopeParams(f, cat), window)),
-    getAll("/deployments", {
-      repository_id: repo?.id, service_id: service?.id, environment: f.env,
-      finished_from: `${window.from}T00:00:00Z`, finished_to: `${window.to}T00:00:00Z`,
-    }),
+  const params = doraParams(scopeParams(f, cat), window);
+  const query = {
+    repository_id: repo?.id, service_id: service?.id, environment: f.env,
+    finished_from: `${window.from}T00:00:00Z`, finished_to: `${window.to}T00:00:00Z`,
+  };
+  const [{evidence}, first] = await Promise.all([
+    explained(params, ["deployments"]), get("/deployments", {...query, limit: PAGE_SIZE}),
   ]);
-  const evidence = report.evidence;
   const verdicts = new Map(evidence.deployments.map((d) => [d.id, d]));
   // A team is no property of a deployment row: its deployments are those the metrics counted.
-  const rows = f.team ? listed.filter((d) => verdicts.has(d.id)) : listed;
+  const keep = (d) => !f.team || verdicts.has(d.id);
+  const rows = first.items.filter(keep);
+  const more = following(query, keep, first.next_cursor);
   const repoName = (id) => cat.repos.find((r) => r.id === id)?.name || fmt.DASH;
   return h("div", {},
     pageHead("Deployments", `${window.from} to ${window.to} (excluded). Failed deployments are marked in red.`),
-    panel("Production timeline", timelinePanel(evidence, window)),
-    panel(`All deployments (${rows.length})`, rows.length ? table([
-      {title: "Finished", value: (d) => numberLink(fmt.moment(d.finished_at),
-        () => openDeployment(d.id, evidence), {"aria-label": `Open deployment of ${fmt.moment(d.finished_at)}`})},
-      {title: "Repository", value: (d) => repoName(d.repository_id)},
-      {title: "Environment", value: (d) => d.environment},
-      {title: "Status", value: (d) => d.status},
-      {title: "Ref / sha", value: (d) => h("code", {}, d.ref_name || fmt.shortSha(d.sha))},
-      {title: "Failed", value: (d) => (verdicts.get(d.id)?.failed || d.marked_failed
-        ? h("span", {class: "badge bad"}, "failed") : fmt.DASH)},
-    ], rows, {rowClass: (d) => (verdicts.get(d.id)?.failed ? "failed" : null)})
-      : empty("No deployments match", "Change the filters or the date range.")));
+    panel("Production timeline", timelinePanel(evidence, window, params)),
+    panel(more ? "Deployments, newest first" : `All deployments (${rows.length})`,
+      rows.length || more ? growingTable([
+        {title: "Finished", value: (d) => numberLink(fmt.moment(d.finished_at),
+          () => openDeployment(d.id, params), {"aria-label": `Open deployment of ${fmt.moment(d.finished_at)}`})},
+        {title: "Repository", value: (d) => repoName(d.repository_id)},
+        {title: "Environment", value: (d) => d.environment},
+        {title: "Status", value: (d) => d.status},
+        {title: "Ref / sha", value: (d) => h("code", {}, d.ref_name || fmt.shortSha(d.sha))},
+        {title: "Failed", value: (d) => (verdicts.get(d.id)?.failed || d.marked_failed
+          ? h("span", {class: "badge bad"}, "failed") : fmt.DASH)},
+      ], rows, more, {rowClass: (d) => (verdicts.get(d.id)?.failed ? "failed" : null),
+        label: `Show ${PAGE_SIZE} more`})
+        : empty("No deployments match", "Change the filters or the date range.")));
 }
-

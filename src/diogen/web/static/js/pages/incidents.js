@@ -20,7 +20,7 @@ export async function render({f, cat, window}) {
   const service = findService(f, cat);
   const params = doraParams(scopeParams(f, cat), window);
   const [report, listed] = await Promise.all([
-    explained(params),
+    explained(params, ["incidents"]),
     getAll("/incidents", {
       repository_id: repo?.id, service_id: service?.id,
       started_from: `${window.from}T00:00:00Z`, started_to: `${window.to}T00:00:00Z`,
@@ -48,7 +48,7 @@ export async function render({f, cat, window}) {
       {title: "Deployment", value: (i) => {
         const link = i.deployment_id || attributed.get(i.id)?.deployment_id;
         const rule = i.deployment_id ? "linked" : attributed.get(i.id)?.attributed_by;
-        return link ? numberLink(`${rule || "attributed"}: open`, () => openDeployment(link, evidence))
+        return link ? numberLink(`${rule || "attributed"}: open`, () => openDeployment(link, params))
           : (attributed.get(i.id)?.reason || "unattributed");
       }},
     ], rows) : empty("No incidents in this window",

@@ -1,0 +1,116 @@
+"""Report answers as cached: the JSON of a report, computed once per data version, and parts
+of a report's evidence, cut from the whole report's entry.
+
+The cache key holds every parameter, the resolved scope and the data version (API writes)
+with the count and latest end of sync runs (syncs), so any change is seen at once; entries
+also expire after `analytics_cache_seconds` for changes made some other way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Collection
+from typing import Any
+
+from fastapi.responses import Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from diogen.accounts.audit import DATA_VERSION
+from diogen.accounts.models import AppState
+from diogen.api.middleware import etag_of
+from diogen.api.state import ApiState
+from diogen.ingest.models import SyncRun
+
+# Cache entries are "<ETag>\n<JSON>"; the format is part of the key, so that entries of
+# another format (another version of Diogen sharing the Redis) are never read as this one.
+ENTRY_FORMAT = "etag+json"
+# The lists of a report's evidence one may ask for alone; `pull_requests` is `changes` of
+# pull requests only (a dashboard page of them needs no direct commits: half the document).
+EVIDENCE_PARTS = ("deployments", "changes", "pull_requests", "incidents", "excluded")
+Compute = Callable[[], dict[str, Any]]
+
+# Built once: every analytics request reads it.
+_VERSIONS = select(
+    select(AppState.int_value).where(AppState.name == DATA_VERSION).scalar_subquery(),
+    select(func.count(SyncRun.id)).scalar_subquery(),
+    select(func.max(SyncRun.finished_at)).scalar_subquery(),
+)
+
+
+def _version(session: Session) -> str:
+    """The data version and the count and latest end of sync runs, in one round trip."""
+    version, runs, finished = session.execute(_VERSIONS).one()
+    return f"{version or 0}:{runs}:{finished}"
+
+
+def _digest(key: dict[str, Any], version: str) -> str:
+    versioned = {**key, "version": version, "format": ENTRY_FORMAT}
+    return hashlib.sha256(json.dumps(versioned, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _store(state: ApiState, digest: str, document: dict[str, Any]) -> bytes:
+    body = json.dumps(document).encode()
+    entry = etag_of(body).encode() + b"\n" + body
+    if state.settings.analytics_cache_seconds:
+        state.cache.set(digest, entry, state.settings.analytics_cache_seconds)
+    return entry
+
+
+def _lookup(state: ApiState, digest: str) -> bytes | None:
+    return state.cache.get(digest) if state.settings.analytics_cache_seconds else None
+
+
+def _answer(state: ApiState, session: Session, digest: str, compute: Compute) -> Response:
+    entry = _lookup(state, digest)
+    if entry is None:
+        # A waiting request has read nothing it needs again: its connection goes back to the
+        # pool, so that waiters cannot exhaust it while reports are computed.
+        entry = state.flights.run(
+            digest,
+            lambda: _store(state, digest, compute()),
+            lambda: _lookup(state, digest),
+            session.rollback,
+        )
+    etag, _, body = entry.partition(b"\n")
+    return Response(body, media_type="application/json", headers={"ETag": etag.decode()})
+
+
+def cached(state: ApiState, session: Session, key: dict[str, Any], compute: Compute) -> Response:
+    """The answer of `compute()` for `key` at the current data version, computed once."""
+    return _answer(state, session, _digest(key, _version(session)), compute)
+
+
+def cached_evidence(
+    state: ApiState, session: Session, key: dict[str, Any], compute: Compute, parts: Collection[str]
+) -> Response:
+    """The report of `key` (computed with evidence by `compute`) with only these `parts` of its
+    evidence: cut from the whole report's entry, which is computed and stored first when
+    missing, so that the page asking for the whole next finds it."""
+    version = _version(session)
+    whole = _digest(key, version)
+
+    def narrowed() -> dict[str, Any]:
+        entry = _lookup(state, whole)
+        if entry is None:
+            document = compute()
+            _store(state, whole, document)
+        else:
+            document = json.loads(entry.partition(b"\n")[2])
+        return only(document, parts)
+
+    return _answer(state, session, _digest({**key, "evidence": sorted(parts)}, version), narrowed)
+
+
+def only(document: dict[str, Any], parts: Collection[str]) -> dict[str, Any]:
+    """`document` with the evidence lists named in `parts`, the others left out."""
+    evidence = {
+        name: rows
+        for name, rows in document["evidence"].items()
+        if name in parts or name not in EVIDENCE_PARTS
+    }
+    if "pull_requests" in parts and "changes" not in parts:
+        changes = document["evidence"]["changes"]
+        evidence["changes"] = [c for c in changes if c["kind"] == "pull_request"]
+    return {**document, "evidence": evidence}
