@@ -22,12 +22,13 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from diogen.config import HOTFIX_PATTERN, PRODUCTION_ENVIRONMENT_PATTERN
 from diogen.metrics.pull_facts import marked_hotfix, stage_cuts
 from diogen.metrics.scope import environment_pattern
+from diogen.silver.base import table_of
 from diogen.silver.gold import PULL_REQUEST, GoldChange
 
 MICROSECOND = timedelta(microseconds=1)
@@ -58,6 +59,17 @@ _READ = (
 )
 
 
+_TABLE = table_of(GoldChange)
+_UPDATE = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.deployment_id == bindparam("key_deployment_id"),
+        _TABLE.c.change_id == bindparam("key_change_id"),
+    )
+    .values({name: bindparam(name) for name in NOTED})
+)
+
+
 def note_shipments(session: Session, rows: ColumnElement[bool]) -> None:
     """Note on the `rows` of `gold_change`, every row of each of their changes among them, what
     the change's other rows tell (see the module)."""
@@ -72,7 +84,8 @@ def note_shipments(session: Session, rows: ColumnElement[bool]) -> None:
     for _, shipments in groupby(session.execute(query), key=itemgetter(0)):
         updates += _changed(list(shipments), production, hotfix)
     if updates:
-        session.execute(update(GoldChange), updates)
+        # Core, not the ORM's bulk update: nothing of the session to bring up to date.
+        session.connection().execute(_UPDATE, updates)
 
 
 def _changed(
@@ -96,9 +109,8 @@ def _changed(
             "hotfix": row.kind == PULL_REQUEST and marked_hotfix(hotfix, row.head_ref, row.labels),
         }
         if tuple(noted.values()) != tuple(getattr(row, name) for name in NOTED):
-            updates.append(
-                {"deployment_id": row.deployment_id, "change_id": row.change_id, **noted}
-            )
+            key = {"key_deployment_id": row.deployment_id, "key_change_id": row.change_id}
+            updates.append(key | noted)
     return updates
 
 
