@@ -14,13 +14,15 @@ database triggers: whichever writer it is (a sync, a webhook, the events API, a 
 a replay, a test's session, PostgreSQL's COPY), none can forget it. A repository with log rows
 is stale: reports compute its part from silver until `metrics.gold.refresh_gold` has
 recomputed the logged keys and deleted their rows. Updates of columns gold does not read (a
-pull request's state, a deployment's verdict) log nothing.
+pull request's state, a deployment's verdict) log nothing. On SQLite neither do writes to a
+repository logged whole (`REPOSITORY`: a bulk sync logs it so, `ingest.runner`), which the
+refresh rebuilds whole anyway: a first sync of 30,000 commits logged 60,000 keys for nothing.
 
 The triggers are created by migration 0011 and, for `create_all`, by `install_triggers` after
-the tables (the same statements; a change to them is a new migration, and 0011 then keeps a
-copy of today's, as 0010 keeps its own). SQLite runs a row trigger per written row; PostgreSQL runs
-a statement trigger over the statement's transition table, so a COPY of a million commits
-logs them in one statement.
+the tables (the same statements; a change to them is a new migration: 0012 recreated SQLite's
+with that guard, and 0011 asks for them without it, as 0010 keeps its own copy). SQLite runs
+a row trigger per written row; PostgreSQL runs a statement trigger over the statement's
+transition table, so a COPY of a million commits logs them in one statement.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ PULL_REQUEST = "pull_request"
 DEPLOYMENT = "deployment"
 # Logged by hand (`metrics.gold.mark_stale`), never by a trigger: rebuild the whole repository.
 REPOSITORY = "repository"
+WHOLE_CONDITION = f"kind = '{REPOSITORY}'"
 
 
 class GoldPullRequestCommit(Base):
@@ -137,7 +140,17 @@ class GoldChangeLog(Base):
     """A key written since gold was last refreshed: (repository, kind, id of the row)."""
 
     __tablename__ = "gold_change_log"
-    __table_args__ = (Index("ix_gold_change_log_repository_id", "repository_id"),)
+    __table_args__ = (
+        Index("ix_gold_change_log_repository_id", "repository_id"),
+        # What SQLite's triggers look up before logging a key: is its repository logged
+        # whole? An index of the whole log would have them walk every key of a bulk write.
+        Index(
+            "ix_gold_change_log_whole",
+            "repository_id",
+            sqlite_where=text(WHOLE_CONDITION),
+            postgresql_where=text(WHOLE_CONDITION),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     repository_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     kind: Mapped[str] = mapped_column(String(20))
@@ -240,25 +253,52 @@ _WATCHED = (
 _LOG = "INSERT INTO gold_change_log (repository_id, kind, key)"
 
 
-def _sqlite_triggers(watched: _Watched) -> list[str]:
+# A repository logged whole is rebuilt whole: its keys need no logging until the refresh
+# claims that row. SQLite only: it has one writer at a time, so a refresh cannot claim the row
+# while a writer's trigger is reading it. On PostgreSQL a writer could read it just before a
+# refresh's uncommitted claim, and its keys would be logged nowhere.
+def _whole(repository: str) -> str:
+    return (
+        "EXISTS (SELECT 1 FROM gold_change_log AS whole"
+        f" WHERE whole.repository_id = {repository} AND whole.{WHOLE_CONDITION})"
+    )
+
+
+def _sqlite_triggers(watched: _Watched, *, skip_whole: bool) -> list[str]:
+    # A row that is its own key is skipped by the trigger's WHEN, which spares running its body
+    # (a third of a bulk insert's cost); keys found through other rows are skipped one by one.
+    itself = skip_whole and watched.sources == _ITSELF
+    guard = f" AND NOT {_whole('stale.repository_id')}" if skip_whole and not itself else ""
+
     def log(row: str) -> str:
         return " ".join(
             f"{_LOG} SELECT stale.repository_id, '{watched.kind}', stale.id"
             f" FROM ({source.format(row=row)}) AS stale"
-            " WHERE stale.repository_id IS NOT NULL;"
+            f" WHERE stale.repository_id IS NOT NULL{guard};"
             for source in watched.sources
         )
 
+    def unless_whole(*rows: str) -> str:
+        skipped = " AND ".join(_whole(f"{row}.repository_id") for row in rows)
+        return f"NOT ({skipped})"
+
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in watched.columns)
+    inserted, deleted = (unless_whole("NEW"), unless_whole("OLD")) if itself else ("", "")
+    if itself:
+        changed = f"({changed}) AND {unless_whole('OLD', 'NEW')}"
     name = f"gold_{watched.table}"
     return [
         f"CREATE TRIGGER IF NOT EXISTS {name}_insert AFTER INSERT ON {watched.table}"
-        f" FOR EACH ROW BEGIN {log('NEW')} END",
+        f" FOR EACH ROW{_when(inserted)} BEGIN {log('NEW')} END",
         f"CREATE TRIGGER IF NOT EXISTS {name}_delete AFTER DELETE ON {watched.table}"
-        f" FOR EACH ROW BEGIN {log('OLD')} END",
+        f" FOR EACH ROW{_when(deleted)} BEGIN {log('OLD')} END",
         f"CREATE TRIGGER IF NOT EXISTS {name}_update AFTER UPDATE ON {watched.table}"
-        f" FOR EACH ROW WHEN {changed} BEGIN {log('OLD')} {log('NEW')} END",
+        f" FOR EACH ROW{_when(changed)} BEGIN {log('OLD')} {log('NEW')} END",
     ]
+
+
+def _when(condition: str) -> str:
+    return f" WHEN {condition}" if condition else ""
 
 
 def _postgres_log(watched: _Watched, rows: str, *, update: bool) -> str:
@@ -304,10 +344,14 @@ def _postgres_triggers(watched: _Watched) -> list[str]:
     return statements
 
 
-def trigger_statements(dialect: str) -> list[str]:
-    """The statements creating the change-log triggers on `dialect` (idempotent)."""
-    build = _postgres_triggers if dialect == "postgresql" else _sqlite_triggers
-    return [sql for watched in _WATCHED for sql in build(watched)]
+def trigger_statements(dialect: str, *, skip_whole: bool = True) -> list[str]:
+    """The statements creating the change-log triggers on `dialect` (idempotent).
+
+    `skip_whole=False` gives SQLite's triggers as migration 0011 made them, logging every key
+    of a repository logged whole too."""
+    if dialect == "postgresql":
+        return [sql for watched in _WATCHED for sql in _postgres_triggers(watched)]
+    return [sql for watched in _WATCHED for sql in _sqlite_triggers(watched, skip_whole=skip_whole)]
 
 
 def drop_statements(dialect: str, tables: tuple[str, ...] | None = None) -> list[str]:
