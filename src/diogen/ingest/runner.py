@@ -132,7 +132,7 @@ class _Batch:
         bronze.write_raw_tuples(session, self.records)
         # Silver is written inline, below: the events announce records already normalised.
         outbox.announce(session, self.raw, normalized=True)
-        outbox.announce(session, bronze.announced(self.records), normalized=True)
+        outbox.announce_records(session, bronze.announced(self.records), normalized=True)
         bronze.write_quarantine(session, self.rejected)
         for group in sorted({*self.rows, *self.sets}, key=lambda g: TABLE_ORDER[g[0]]):
             name, columns, protect = group
