@@ -6,7 +6,7 @@ Create Date: 2026-12-07 04:00:00.000000
 
 The per-repository version counters of 0010 told that a repository was stale, not what in it;
 the change log records the written keys, so a refresh recomputes those alone. The triggers
-come from `diogen.silver.gold.trigger_statements`, as they were before 0012. Every repository
+come from `diogen.silver.gold_triggers.trigger_statements`, as they were before 0012. Every repository
 starts stale (a whole-repository log row): reports read silver for it until a refresh.
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from diogen.silver.gold import drop_statements, trigger_statements
+from diogen.silver.gold_triggers import drop_statements, trigger_statements
 
 revision: str = "0011"
 down_revision: str | Sequence[str] | None = "0010"

@@ -5,7 +5,7 @@ Revises: 0011
 Create Date: 2026-12-07 10:00:00.000000
 
 A bulk sync logs its repository whole, for a whole rebuild; SQLite's triggers then skip its
-keys, looking the whole-repository row up in a partial index (`diogen.silver.gold`).
+keys, looking the whole-repository row up in a partial index (`diogen.silver.gold_triggers`).
 PostgreSQL's triggers are unchanged: there a writer could skip a key while a concurrent
 refresh claims that row.
 """
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from diogen.silver.gold import drop_statements, trigger_statements
+from diogen.silver.gold_triggers import drop_statements, trigger_statements
 
 revision: str = "0012"
 down_revision: str | Sequence[str] | None = "0011"
