@@ -51,3 +51,13 @@ def test_a_failed_job_is_rolled_back_and_raised(engine: Engine) -> None:
     with pytest.raises(Exception, match="no_such_table"):
         writer.close()
     assert logged(engine) == [1]
+
+
+def test_the_connection_goes_back_to_the_pool_with_foreign_keys_on(engine: Engine) -> None:
+    writer = BatchWriter(engine)
+    writer.submit(insert(1))
+    writer.close()
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    assert logged(engine) == [1]

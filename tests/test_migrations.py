@@ -9,24 +9,30 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, delete, inspect, select, text
+from sqlalchemy.orm import Session
+from test_metrics_support import Silver
 
 from diogen.db import make_engine, session_scope
 from diogen.errors import StorageError
 from diogen.ids import stable_id
 from diogen.ingest.models import SyncRun
+from diogen.metrics.gold import log_new_whole
 from diogen.migrations import (
     HEAD,
     alembic_config,
     current_revision,
     head_revision,
+    migration_transaction,
     target_metadata,
     upgrade,
 )
 from diogen.silver import Organization
+from diogen.silver.gold import GoldChangeLog
 
 DIOGEN = Path(sys.executable).parent / "diogen"
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/test"
@@ -222,3 +228,30 @@ def test_migrated_timestamps_come_back_aware_and_equal(engine: Engine) -> None:
 
     assert stored == started
     assert stored.tzinfo == UTC
+
+
+def logs_keys_of_a_repository_logged_whole(engine: Engine) -> bool:
+    with Session(engine) as session:
+        silver = Silver(session)
+        repository = silver.repo("api")
+        session.execute(delete(GoldChangeLog))
+        log_new_whole(session, [repository])
+        silver.commit(repository, "aaaa1111", "2024-01-02T00:00")
+        kinds = set(session.scalars(select(GoldChangeLog.kind)))
+        session.rollback()
+    return kinds != {"repository"}
+
+
+def test_0014_skips_keys_of_repositories_logged_whole_on_sqlite_only(engine: Engine) -> None:
+    upgrade(engine)
+    on_postgresql = engine.dialect.name == "postgresql"
+    assert logs_keys_of_a_repository_logged_whole(engine) == on_postgresql
+
+    with migration_transaction(engine) as connection:
+        command.downgrade(alembic_config(connection), "0013")
+    indexes = {index["name"] for index in inspect(engine).get_indexes("gold_change_log")}
+    assert "ix_gold_change_log_whole" not in indexes
+    assert logs_keys_of_a_repository_logged_whole(engine)
+
+    upgrade(engine)
+    assert logs_keys_of_a_repository_logged_whole(engine) == on_postgresql

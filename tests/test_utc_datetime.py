@@ -32,6 +32,18 @@ def test_stored_text_is_sqlalchemys(moment: datetime) -> None:
     assert ours(moment) == theirs(moment.astimezone(UTC).replace(tzinfo=None))
 
 
+@given(MOMENTS, MOMENTS)
+def test_a_time_written_again_is_written_alike(first: datetime, second: datetime) -> None:
+    """The last conversion is remembered (a batch repeats its fetch time on every row)."""
+    dialect = sqlite.dialect()
+    ours = UTCDateTime().bind_processor(dialect)
+    theirs = sqlite.DATETIME().bind_processor(dialect)
+    assert ours is not None and theirs is not None
+    for moment in (first, first, None, second, first, second):
+        expected = None if moment is None else theirs(moment.astimezone(UTC).replace(tzinfo=None))
+        assert ours(moment) == expected
+
+
 @given(MOMENTS)
 def test_read_back_is_the_same_instant_in_utc(moment: datetime) -> None:
     dialect = sqlite.dialect()

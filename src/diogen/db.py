@@ -183,13 +183,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         return super().result_processor(dialect, coltype)
 
 
+# The last time converted and its text: a bulk write repeats one time over many rows (its
+# bronze rows' fetch time and their outbox events', half of a git sync's 120,000 times).
+# Holding the value keeps its identity from being reused; the pair is replaced whole, so a
+# thread reading it never sees one value with another's text.
+_last_text: tuple[datetime | None, str | None] = (None, None)
+
+
 def _sqlite_text(value: datetime | None) -> str | None:
     """The text SQLAlchemy's SQLite DATETIME writes ("2024-01-02 03:04:05.000000"), in UTC."""
+    global _last_text
+    last, text = _last_text
+    if value is last:
+        return text
     if value is None:
         return None
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: Diogen stores aware UTC times only")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    _last_text = (value, text)
+    return text
 
 
 def _sqlite_utc(value: str | None) -> datetime | None:

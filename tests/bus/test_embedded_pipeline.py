@@ -3,6 +3,7 @@ inline sync built, poison goes to the dead letters, and the outbox only announce
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -36,6 +37,29 @@ def run_worker(engine: Engine, settings: Settings) -> None:
         drain(engine, settings, make_bus(settings, engine), locks)
     finally:
         locks.close()
+
+
+@pytest.mark.parametrize(
+    ("raw_id", "natural_key", "normalized"),
+    [
+        (None, "", False),
+        ("0" * 32, "acme/api#12", True),
+        ("x", 'quote " backslash \\ tab \t nul \x00 é ☃ \U0001f600', False),
+    ],
+)
+def test_an_event_says_what_json_says(
+    raw_id: str | None, natural_key: str, normalized: bool
+) -> None:
+    """Events are put together from quoted strings: the same text as dumping the object."""
+    fields = {
+        "raw_id": raw_id,
+        "source": "jira:ü",
+        "stream": "issues",
+        "natural_key": natural_key,
+        "normalized": normalized,
+    }
+    expected = json.dumps(fields, separators=(",", ":"))
+    assert event_value(raw_id, "jira:ü", "issues", natural_key, normalized) == expected
 
 
 def test_processors_build_what_the_inline_sync_built(

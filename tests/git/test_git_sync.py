@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from diogen.db import session_scope
+from diogen.ingest import runner
 from diogen.ingest.models import RawRecord, SyncCursor
 from diogen.ingest.runner import CONFIG_CURSOR, SyncResult
+from diogen.metrics.gold import refresh_gold
 from diogen.silver import Commit, CommitFile, Deployment, DeploymentCommit, GitRef, Identity, Person
+from diogen.silver.gold import GoldChangeLog
+from diogen.silver.keys import repository_id
 from diogen.testing.gitrepo import GitRepo
+from diogen.testing.gold_check import gold_agrees_with_silver
 from diogen.testing.numstat import numstat_totals as reference_totals
 
 Sync = Callable[..., SyncResult]
@@ -243,3 +251,33 @@ def test_raw_records_are_kept_and_cursor_committed(
     assert (
         cursor.stream == "commits" and len(cursor.value["tips"]) == 4
     )  # c3, f2, c2b (v1.0.0), merge (v1.1.0)
+
+
+def test_a_first_sync_logs_its_repository_whole_then_keys(
+    tmp_path: Path, engine: Engine, sync: Sync, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gold would rebuild a repository's first commits whole: it is logged so before them (on
+    SQLite its keys are then not logged one by one); later syncs log their new keys."""
+    before_refresh: list[set[tuple[str, str]]] = []
+
+    def refresh(session: Session, repository_ids: Collection[str] | None = None) -> Any:
+        before_refresh.append(set(session.execute(select(GoldChangeLog.kind, GoldChangeLog.key))))
+        return refresh_gold(session, repository_ids)
+
+    monkeypatch.setattr(runner, "refresh_gold", refresh)
+    repo = GitRepo(tmp_path / "r")
+    build_history(repo)
+    sync(repo.path)
+    repo.commit("c4", T0 + timedelta(days=5))
+    sync(repo.path)
+
+    repository = repository_id("git", "repo")
+    with session_scope(engine) as session:
+        c4 = session.scalars(select(Commit.id).where(Commit.subject == "c4")).one()
+        assert session.scalar(select(func.count()).select_from(GoldChangeLog)) == 0
+    first, second = before_refresh
+    assert ("repository", repository) in first
+    if engine.dialect.name == "sqlite":
+        assert first == {("repository", repository)}
+    assert ("commit", c4) in second and ("repository", repository) not in second
+    assert gold_agrees_with_silver(engine)[0]

@@ -74,12 +74,9 @@ def prepared_quarantine_row(
     return quarantine_row(source, RawItem(item.stream, key, json.loads(text)), error, received_at)
 
 
-def announced(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+def announced(rows: list[tuple[Any, ...]]) -> list[tuple[str, str, str, str, datetime]]:
     """What the outbox announces of bronze rows given as tuples of RAW_COLUMNS."""
-    return [
-        {"id": id_, "source": source, "stream": stream, "natural_key": key, "fetched_at": at}
-        for id_, source, stream, key, _, at, _, _ in rows
-    ]
+    return [(id_, source, stream, key, at) for id_, source, stream, key, _, at, _, _ in rows]
 
 
 def write_raw_tuples(session: Session, rows: list[tuple[Any, ...]]) -> None:

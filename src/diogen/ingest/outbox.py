@@ -8,9 +8,9 @@ which processors absorb). The relay takes rows in id order, so each key's order 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from json.encoder import encode_basestring_ascii as _quoted
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
@@ -40,26 +40,36 @@ def event_value(
     raw_id: str | None, source: str, stream: str, natural_key: str, normalized: bool
 ) -> str:
     """What an event says: which bronze record, and whether silver already holds its rows
-    (a sync that normalises inline announces its records for what follows normalising)."""
-    return json.dumps(
-        {
-            "raw_id": raw_id,
-            "source": source,
-            "stream": stream,
-            "natural_key": natural_key,
-            "normalized": normalized,
-        },
-        separators=(",", ":"),
+    (a sync that normalises inline announces its records for what follows normalising).
+
+    The JSON `json.dumps` writes of that object with compact separators, put together from
+    its quoted strings: a bulk sync announces every record, and a dump per event cost half
+    of announcing it."""
+    return (
+        f'{{"raw_id":{"null" if raw_id is None else _quoted(raw_id)},'
+        f'"source":{_quoted(source)},"stream":{_quoted(stream)},'
+        f'"natural_key":{_quoted(natural_key)},"normalized":{"true" if normalized else "false"}}}'
     )
 
 
 EVENTS = table_of(OutboxEvent)
 EVENT_COLUMNS = ["topic", "key", "source", "value", "created_at"]
+# Which bronze record an event announces: id, source, stream, natural key, fetched at.
+Announced = tuple[str, str, str, str, datetime]
 
 
 def announce(session: Session, raw_rows: Sequence[dict[str, Any]], *, normalized: bool) -> None:
     """Outbox rows for bronze rows written in this same transaction."""
-    if not raw_rows:
+    records = [
+        (row["id"], row["source"], row["stream"], row["natural_key"], row["fetched_at"])
+        for row in raw_rows
+    ]
+    announce_records(session, records, normalized=normalized)
+
+
+def announce_records(session: Session, records: Sequence[Announced], *, normalized: bool) -> None:
+    """`announce` of records given as tuples (`Announced`)."""
+    if not records:
         return
     # Through the driver's executemany: the ORM's insert took a quarter of a bulk git sync's
     # writing time (0.66 s for 30,000 commits, against 0.2 s).
@@ -69,15 +79,13 @@ def announce(session: Session, raw_rows: Sequence[dict[str, Any]], *, normalized
         EVENT_COLUMNS,
         [
             (
-                topic_for(row["stream"]),
-                partition_key(row["source"], row["natural_key"]),
-                row["source"],
-                event_value(
-                    row["id"], row["source"], row["stream"], row["natural_key"], normalized
-                ),
-                row["fetched_at"],
+                topic_for(stream),
+                partition_key(source, key),
+                source,
+                event_value(raw_id, source, stream, key, normalized),
+                fetched_at,
             )
-            for row in raw_rows
+            for raw_id, source, stream, key, fetched_at in records
         ],
         tuples=True,
     )

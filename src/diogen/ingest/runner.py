@@ -26,7 +26,7 @@ from diogen.ids import stable_id
 from diogen.ingest import bronze, outbox
 from diogen.ingest.models import SyncRun
 from diogen.ingest.writer import BatchWriter
-from diogen.metrics.gold import refresh_gold
+from diogen.metrics.gold import log_new_whole, refresh_gold
 from diogen.silver.base import Base
 from diogen.silver.deployments import link_deployed_commits
 from diogen.silver.work_links import link_work
@@ -83,6 +83,8 @@ class _Batch:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     rows: dict[GroupKey, dict[str, dict[str, Any]]] = field(default_factory=dict)
     sets: dict[GroupKey, list[RowSet]] = field(default_factory=dict)
+    # Repositories whose commits the run writes first in this batch.
+    first_commits: set[str] = field(default_factory=set)
 
     def __len__(self) -> int:
         return len(self.raw) + len(self.records)
@@ -99,6 +101,10 @@ class _Batch:
     def repositories(self) -> set[str]:
         """Repositories whose commits, refs or deployments this batch writes."""
         return {r for r in self._repository_ids(LINKED_TABLES) if r}
+
+    def committed(self) -> set[str]:
+        """Repositories whose commits this batch writes."""
+        return {r for r in self._repository_ids({"git_commit"}) if r}
 
     def work(self) -> tuple[set[str], bool]:
         """Repositories whose commits or pull requests this batch writes; whether it writes
@@ -121,11 +127,12 @@ class _Batch:
         return found  # type: ignore[return-value]
 
     def write(self, session: Session) -> None:
+        log_new_whole(session, self.first_commits)
         bronze.write_raw(session, self.raw)
         bronze.write_raw_tuples(session, self.records)
         # Silver is written inline, below: the events announce records already normalised.
         outbox.announce(session, self.raw, normalized=True)
-        outbox.announce(session, bronze.announced(self.records), normalized=True)
+        outbox.announce_records(session, bronze.announced(self.records), normalized=True)
         bronze.write_quarantine(session, self.rejected)
         for group in sorted({*self.rows, *self.sets}, key=lambda g: TABLE_ORDER[g[0]]):
             name, columns, protect = group
@@ -183,6 +190,7 @@ class _Sync:
     batch_size: int
     work_repositories: set[str] = field(default_factory=set)
     wrote_issues: bool = False
+    committed: set[str] = field(default_factory=set)
 
     def drive(self, cursors: dict[str, dict[str, Any]]) -> None:
         writer = BatchWriter(self.engine)
@@ -208,10 +216,13 @@ class _Sync:
                 self.result.summary.update(link_work(session, repositories=scope))
             refresh_gold(session)
 
-    def _note_work(self, batch: _Batch) -> None:
+    def _note(self, batch: _Batch) -> None:
+        """What the run keeps of a batch it hands to the writer."""
         repositories, issues = batch.work()
         self.work_repositories |= repositories
         self.wrote_issues = self.wrote_issues or issues
+        batch.first_commits = batch.committed() - self.committed
+        self.committed |= batch.first_commits
 
     def _read(self, cursors: dict[str, dict[str, Any]], writer: BatchWriter) -> None:
         """Consume the connector's fetch, handing full batches and checkpoints to the writer."""
@@ -219,7 +230,7 @@ class _Sync:
         touched: set[str] = set()
         for item in self.connector.fetch(cursors, self._stored):
             if isinstance(item, Checkpoint):
-                self._note_work(batch)
+                self._note(batch)
                 touched |= batch.repositories()
                 writer.submit(partial(self._checkpoint, item, batch, touched, self.clock()))
                 batch, touched = _Batch(), set()
@@ -229,14 +240,14 @@ class _Sync:
             else:
                 self._add(batch, item)
             if len(batch) >= self.batch_size:
-                self._note_work(batch)
+                self._note(batch)
                 touched |= batch.repositories()
                 writer.submit(batch.write)
                 batch = _Batch()
                 if self.progress is not None:
                     self.progress({**self.connector.stats.counters, "records": self.result.records})
         if len(batch):
-            self._note_work(batch)
+            self._note(batch)
             writer.submit(batch.write)
 
     def _stored(self, stream: str, keys: Collection[str]) -> set[str]:

@@ -47,7 +47,7 @@ class BatchWriter:
                 if self._error is None:
                     self._write(job)
         finally:
-            self._connection.close()
+            _release(self._connection)
 
     def _write(self, job: Job) -> None:
         session = Session(bind=self._connection, expire_on_commit=False)
@@ -74,3 +74,12 @@ def _bulk_connection(engine: Engine) -> Connection:
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         connection.commit()
     return connection
+
+
+def _release(connection: Connection) -> None:
+    """Back to the pool as the engine made it: the next session on this connection (the
+    run's gold refresh, a worker's next batch) must not skip foreign keys and their cascades."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+    connection.close()

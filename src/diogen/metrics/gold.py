@@ -29,6 +29,7 @@ from diogen.silver.gold import REPOSITORY, GoldChangeLog, GoldPullRequestCommit
 __all__ = [
     "Freshness",
     "freshness",
+    "log_new_whole",
     "mark_stale",
     "matching",
     "only_fresh",
@@ -66,6 +67,21 @@ def mark_stale(session: Session, repository_ids: Collection[str] | None = None) 
         ids = ids.where(Repository.id.in_(sorted(repository_ids)))
     columns = ["repository_id", "kind", "key"]
     session.execute(insert(GoldChangeLog).from_select(columns, ids))
+
+
+def log_new_whole(session: Session, repository_ids: Collection[str]) -> None:
+    """Log for a whole rebuild those of `repository_ids` that hold no commit yet, before a
+    bulk writer writes their first ones: the refresh would rebuild them whole anyway (past
+    `WHOLE_REBUILD_KEYS` keys, or for a few commits at little cost), and SQLite's triggers
+    log no key of a repository logged whole."""
+    for repository_id in sorted(repository_ids):
+        if session.scalar(select(Commit.id).where(Commit.repository_id == repository_id).limit(1)):
+            continue
+        session.execute(
+            insert(GoldChangeLog).values(
+                repository_id=repository_id, kind=REPOSITORY, key=repository_id
+            )
+        )
 
 
 def matching(

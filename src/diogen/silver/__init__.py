@@ -1,7 +1,8 @@
 """The platform-independent domain model (DESIGN.md §4)."""
 
-# Gold tables (derived, not silver: not in __all__, not exported) register with the metadata.
-import diogen.silver.gold  # noqa: F401
+# Gold tables (derived, not silver: not in __all__, not exported) register with the metadata,
+# and their change-log triggers with `create_all`.
+import diogen.silver.gold_triggers  # noqa: F401
 from diogen.silver.base import Base
 from diogen.silver.code import (
     Commit,

@@ -6,7 +6,7 @@ Create Date: 2026-12-07 04:00:00.000000
 
 The per-repository version counters of 0010 told that a repository was stale, not what in it;
 the change log records the written keys, so a refresh recomputes those alone. The triggers
-come from `diogen.silver.gold.trigger_statements`, as `create_all`'s do. Every repository
+come from `diogen.silver.gold_triggers.trigger_statements`, as they were before 0014. Every repository
 starts stale (a whole-repository log row): reports read silver for it until a refresh.
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from diogen.silver.gold import drop_statements, trigger_statements
+from diogen.silver.gold_triggers import drop_statements, trigger_statements
 
 revision: str = "0011"
 down_revision: str | Sequence[str] | None = "0010"
@@ -129,7 +129,7 @@ def upgrade() -> None:
             sqlite_where=sa.text(REVERT_CONDITION),
             postgresql_where=sa.text(REVERT_CONDITION),
         )
-    for statement in trigger_statements(dialect):
+    for statement in trigger_statements(dialect, skip_whole=False):
         op.execute(statement)
     op.execute(
         "INSERT INTO gold_change_log (repository_id, kind, key)"
