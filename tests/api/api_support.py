@@ -289,5 +289,7 @@ def root_conftest(config: pytest.Config) -> ModuleType:
     return module
 
 
-def redis_url() -> str:
-    return os.environ.get("DIOGEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+def redis_url(database: int | None = None) -> str:
+    """The tests' Redis (DIOGEN_TEST_REDIS_URL), on another of its databases if given."""
+    url = os.environ.get("DIOGEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    return url if database is None else f"{url.rsplit('/', 1)[0]}/{database}"

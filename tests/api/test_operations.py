@@ -125,15 +125,21 @@ def test_logs_are_json_with_the_request_id_and_no_secrets(world: World) -> None:
     assert world.tokens["alpha:viewer"] not in "".join(lines)
 
 
+# A Redis database per test: the worlds' API keys are the same ids in every test, so two tests
+# running at once on one database (xdist) counted each other's requests.
+LIMITS_SHARED_DB, COUNTED_ONCE_DB, CACHED_DB = 15, 14, 13
+
+
 @pytest.fixture
 def redis_world(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[World]:
-    client = Redis.from_url(redis_url())
+    url = redis_url(request.param)
+    client = Redis.from_url(url)
     try:
         client.ping()
     except RedisError as exc:
         root_conftest(request.config).service_unavailable(f"Redis unreachable: {exc}")
     _forget(client)
-    made = make_world(sqlite_url, redis_url=redis_url(), rate_limit_per_minute=2)
+    made = make_world(sqlite_url, redis_url=url, rate_limit_per_minute=2)
     yield made
     made.close()
     _forget(client)
@@ -147,9 +153,11 @@ def _forget(client: Redis) -> None:
         client.delete(*keys)
 
 
+@pytest.mark.parametrize("redis_world", [LIMITS_SHARED_DB], indirect=True)
 def test_redis_limits_are_shared_between_workers(redis_world: World, sqlite_url: str) -> None:
     # A second app on the same settings stands for a second worker process.
-    settings = settings_for(sqlite_url, redis_url=redis_url(), rate_limit_per_minute=2)
+    url = redis_url(LIMITS_SHARED_DB)
+    settings = settings_for(sqlite_url, redis_url=url, rate_limit_per_minute=2)
     second = create_app(settings, clock=lambda: NOW)
 
     headers = redis_world.headers("alpha:viewer")
@@ -165,7 +173,7 @@ def test_redis_limits_are_shared_between_workers(redis_world: World, sqlite_url:
     assert statuses == [200, 200, 429]
     assert int(limited.headers["retry-after"]) >= 1
     assert ready["checks"]["redis"] == "ok"
-    keys = Redis.from_url(redis_url()).keys("diogen:rate:*")
+    keys = Redis.from_url(url).keys("diogen:rate:*")
     assert any(b"key:" in k or b"user:" in k for k in keys)
 
 
@@ -196,14 +204,15 @@ def test_every_request_counts_once_against_its_address(strict: World) -> None:
 def test_every_request_counts_once_against_its_address_in_redis(
     request: pytest.FixtureRequest, sqlite_url: str
 ) -> None:
-    client = Redis.from_url(redis_url())
+    url = redis_url(COUNTED_ONCE_DB)
+    client = Redis.from_url(url)
     try:
         client.ping()
     except RedisError as exc:
         root_conftest(request.config).service_unavailable(f"Redis unreachable: {exc}")
     _forget(client)
     made = make_world(
-        sqlite_url, redis_url=redis_url(), rate_limit_per_minute=3, ip_rate_limit_per_minute=5
+        sqlite_url, redis_url=url, rate_limit_per_minute=3, ip_rate_limit_per_minute=5
     )
     try:
         _counts_each_request_once(made)
@@ -247,11 +256,12 @@ def test_a_failing_redis_lets_requests_through() -> None:
     assert limiter.hit([Limit("ip:test", 0, "address"), Limit("key:k", 0, "key")]) is None
 
 
+@pytest.mark.parametrize("redis_world", [CACHED_DB], indirect=True)
 def test_reports_are_cached_in_redis_as_sent(redis_world: World) -> None:
     url = f"{V}/analytics/dora?org=alpha&from=2024-02-01&to=2024-03-01"
     computed = redis_world.get("alpha:viewer", url)
     from_redis = redis_world.get("alpha:viewer", url)
-    client = Redis.from_url(redis_url())
+    client = Redis.from_url(redis_url(CACHED_DB))
     (key,) = client.keys("diogen:cache:*")
     stored = client.get(key)
     client.close()
