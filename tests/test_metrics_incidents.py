@@ -6,6 +6,8 @@ PostgreSQL (the `database_url` fixture).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy.orm import Session
 from test_metrics_support import Silver, utc
@@ -13,6 +15,7 @@ from test_metrics_support import Silver, utc
 from diogen.errors import InputError
 from diogen.ids import stable_id
 from diogen.metrics import Scope, Window, dora_report
+from diogen.metrics.incidents import attribute, load_incidents
 from diogen.silver import PullRequest
 
 # Every scenario twice: matching from silver, and from refreshed gold rows.
@@ -237,3 +240,47 @@ def test_reverts_and_hotfixes_fail_what_they_repair(session: Session) -> None:
     assert quiet["change_failure_rate"]["failed"] == 1
     with pytest.raises(InputError, match="hotfix pattern"):
         dora_report(session, Scope(repo="rv"), JANUARY, hotfix_pattern="(")
+
+
+def test_the_latest_deployment_before_an_incident_is_found_per_stream(session: Session) -> None:
+    """Rule 2 asked of the database per incident: only successful, finished production
+    deployments of the incident's service (of its repository when it names none), finished
+    when it started or before; on a tie in time the greater id, as the evidence orders them."""
+    silver = Silver(session)
+    repo = silver.repo("att")
+    pay = silver.service("pay", [(repo, "")])
+
+    def deploy(name: str, finished: str | None, **kw: object) -> str:
+        return silver.deploy(repo, name, finished, service=pay, **kw)  # type: ignore[arg-type]
+
+    tied = [deploy("d1", "2024-03-01T00:00"), deploy("d2", "2024-03-01T00:00")]
+    deploy("staging", "2024-03-01T06:00", environment="staging")
+    deploy("failed", "2024-03-01T07:00", status="failure")
+    deploy("unfinished", None, started="2024-03-01T07:10")
+    d6 = deploy("d6", "2024-03-01T08:00")
+    eu = deploy("eu", "2024-03-05T00:00", environment="Prod-EU")
+    d7 = silver.deploy(repo, "d7", "2024-03-02T00:00")  # no service: the repository's stream
+    started = {
+        "I1": ("2024-03-01T07:30", {"service": pay}),
+        "I2": ("2024-03-01T08:00", {"service": pay}),  # the very moment d6 finished
+        "I3": ("2024-03-01T12:00", {"repo": repo}),  # a service's deployment is the repo's too
+        "I4": ("2024-03-02T01:00", {"repo": repo}),
+        "I5": ("2024-03-05T01:00", {"service": pay}),  # "Prod-EU" is production
+        "I6": ("2024-03-04T23:00", {"service": pay}),  # d6 was 87 h before: none
+    }
+    for name, (at, where) in started.items():
+        silver.incident(name, None, at, None, **where)  # type: ignore[arg-type]
+
+    found = {
+        a.incident.title: a.deployment_id
+        for a in attribute(session, load_incidents(session), re.compile("prod", re.IGNORECASE))
+    }
+
+    assert found == {
+        "I1": max(tied),
+        "I2": d6,
+        "I3": d6,
+        "I4": d7,
+        "I5": eu,
+        "I6": None,
+    }

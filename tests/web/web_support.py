@@ -358,4 +358,10 @@ def sign_in(page: Any, url: str, email: str = ADMIN) -> None:
 
 
 def wait_ready(page: Any) -> None:
-    page.wait_for_selector("main[data-state=ready]", timeout=30_000)
+    """Wait until the page shown is ready and is the one the address asks for: right after the
+    address changed, the previous page can still say it is ready."""
+    page.wait_for_function(
+        "() => { const main = document.getElementById('main');"
+        " return main.dataset.state === 'ready' && main.dataset.rendered === location.hash; }",
+        timeout=30_000,
+    )

@@ -14,19 +14,17 @@ Rules, first match wins:
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from diogen.metrics.gold import matching
-from diogen.metrics.queries import SUCCESS
+from diogen.metrics.queries import SUCCESS, id_list
 from diogen.silver import Commit, Deployment, DeploymentCommit, Incident
 
 DEFAULT_ATTRIBUTION_HOURS = 72.0
@@ -65,13 +63,6 @@ class Attribution:
     deployment_id: str | None
     rule: str | None
     reason: str | None = None
-
-
-@dataclass(frozen=True)
-class _Shipped:
-    deployment_id: str
-    finished_at: datetime
-    environment: str
 
 
 def load_incidents(session: Session, *conditions: ColumnElement[bool]) -> list[IncidentRecord]:
@@ -137,63 +128,69 @@ def _by_pull_request(session: Session, ids: set[str], pattern: re.Pattern[str]) 
     return _first_shipping(session, query, pattern)
 
 
-def _recent_deployments(
-    session: Session,
-    incidents: Sequence[IncidentRecord],
-    pattern: re.Pattern[str],
-    window: timedelta,
-) -> dict[tuple[str, str], list[_Shipped]]:
-    """Production deployments per ("service"|"repository", id) that could precede an incident."""
-    services = {i.service_id for i in incidents if i.service_id}
-    repos = {i.repository_id for i in incidents if i.repository_id and not i.service_id}
-    if not incidents or not (services or repos):
-        return {}
-    earliest = min(i.started_at for i in incidents) - window
-    latest = max(i.started_at for i in incidents)
-    query = select(
-        Deployment.id,
-        Deployment.finished_at,
-        Deployment.environment,
-        Deployment.service_id,
-        Deployment.repository_id,
-    ).where(
-        Deployment.status == SUCCESS,
-        Deployment.finished_at.between(earliest, latest),
-        or_(Deployment.service_id.in_(services), Deployment.repository_id.in_(repos)),
+def _latest_before_each(
+    session: Session, incidents: Sequence[IncidentRecord], pattern: re.Pattern[str]
+) -> dict[str, tuple[str, datetime]]:
+    """Per incident id: the latest successful production deployment of its service (of its
+    repository when it names no service) that finished when it started or before, and when.
+
+    Asked per incident in SQL, by index, newest first: reading every deployment of the
+    incidents' streams over their span (a year of deployments for a year of incidents) and
+    searching them in Python cost ten times more.
+    """
+    names = session.scalars(select(Deployment.environment).distinct())
+    environments = sorted(name for name in names if pattern.search(name))
+    by_service = [i.id for i in incidents if i.service_id]
+    by_repository = [i.id for i in incidents if i.repository_id and not i.service_id]
+    found: dict[str, tuple[str, datetime]] = {}
+    for ids, stream in (
+        (by_service, Deployment.service_id == Incident.service_id),
+        (by_repository, Deployment.repository_id == Incident.repository_id),
+    ):
+        if ids and environments:
+            found.update(_latest_in_stream(session, ids, stream, environments))
+    return found
+
+
+def _latest_in_stream(
+    session: Session, ids: list[str], stream: ColumnElement[bool], environments: list[str]
+) -> dict[str, tuple[str, datetime]]:
+    latest = (
+        select(Deployment.id)
+        .where(
+            stream,
+            Deployment.status == SUCCESS,
+            Deployment.environment.in_(environments),
+            Deployment.finished_at <= Incident.started_at,
+        )
+        .order_by(Deployment.finished_at.desc(), Deployment.id.desc())
+        .limit(1)
+        .correlate(Incident)
+        .scalar_subquery()
     )
-    streams: dict[tuple[str, str], list[_Shipped]] = defaultdict(list)
-    # Core, not the ORM: every deployment of a year for a year's incidents.
-    rows = session.connection().execute(query.order_by(Deployment.finished_at, Deployment.id))
-    production: dict[str, bool] = {}  # per environment name: a few names, many rows
-    for dep_id, at, env, service_id, repo_id in rows.all():
-        if env not in production:
-            production[env] = pattern.search(env) is not None
-        if at is None or not production[env]:
-            continue
-        shipped = _Shipped(dep_id, at, env)
-        if service_id in services:
-            streams["service", service_id].append(shipped)
-        if repo_id in repos:
-            streams["repository", repo_id].append(shipped)
-    return streams
+    shipped = aliased(Deployment)
+    query = (
+        select(Incident.id, shipped.id, shipped.finished_at)
+        .join(shipped, shipped.id == latest)
+        .where(Incident.id.in_(id_list(session, ids)))
+    )
+    rows = session.execute(query)
+    return {incident: (deployment, at) for incident, deployment, at in rows if at is not None}
 
 
 def _latest_before(
-    incident: IncidentRecord,
-    streams: dict[tuple[str, str], list[_Shipped]],
-    window: timedelta,
+    incident: IncidentRecord, latest: dict[str, tuple[str, datetime]], window: timedelta
 ) -> Attribution:
     if incident.service_id:
-        key, named = ("service", incident.service_id), "its service"
+        named = "its service"
     elif incident.repository_id:
-        key, named = ("repository", incident.repository_id), "its repository"
+        named = "its repository"
     else:
         reason = "names no deployment, commit, pull request, service or repository"
         return Attribution(incident, None, None, reason)
-    shipped = streams.get(key, [])
-    position = bisect_right(shipped, incident.started_at, key=attrgetter("finished_at"))
-    if position and incident.started_at - shipped[position - 1].finished_at <= window:
-        return Attribution(incident, shipped[position - 1].deployment_id, LATEST_DEPLOYMENT)
+    found = latest.get(incident.id)
+    if found is not None and incident.started_at - found[1] <= window:
+        return Attribution(incident, found[0], LATEST_DEPLOYMENT)
     hours = window.total_seconds() / 3600
     reason = f"no successful production deployment of {named} in the {hours:g} h before it"
     return Attribution(incident, None, None, reason)
@@ -211,8 +208,8 @@ def attribute(
     pr_ids = {p for i in incidents if (p := i.linked("pull_request_id"))}
     by_pr = _by_pull_request(session, pr_ids, pattern)
     unlinked = [i for i in incidents if not _explicit(i, by_sha, by_pr)]
-    streams = _recent_deployments(session, unlinked, pattern, window)
-    return [_explicit(i, by_sha, by_pr) or _latest_before(i, streams, window) for i in incidents]
+    latest = _latest_before_each(session, unlinked, pattern)
+    return [_explicit(i, by_sha, by_pr) or _latest_before(i, latest, window) for i in incidents]
 
 
 def _explicit(

@@ -224,9 +224,11 @@ def redeploys(session: Session, recent: Select[Any]) -> set[str]:
             Commit.repository_id == Deployment.repository_id,
             earlier.environment == Deployment.environment,
             earlier.finished_at < Deployment.finished_at,
+            # Not by `ix_deployment_service_finished`: SQLite would walk a service's (or every
+            # service-less) deployments per recent deployment instead of the commit's links.
             or_(
-                earlier.service_id == Deployment.service_id,
-                and_(earlier.service_id.is_(None), Deployment.service_id.is_(None)),
+                not_an_index(earlier.service_id) == Deployment.service_id,
+                and_(not_an_index(earlier.service_id).is_(None), Deployment.service_id.is_(None)),
             ),
         )
     )

@@ -48,10 +48,12 @@ class Deployment(Origin, Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
         Index("ix_deployment_scope_finished", "repository_id", "environment", "finished_at"),
+        # An incident's service's latest deployment before it (`metrics.incidents`).
+        Index("ix_deployment_service_finished", "service_id", "finished_at"),
     )
     id: Mapped[str] = id_column()
     repository_id: Mapped[str | None] = ref("repository.id")
-    service_id: Mapped[str | None] = ref("service.id", ondelete="SET NULL")
+    service_id: Mapped[str | None] = ref("service.id", ondelete="SET NULL", index=False)
     environment: Mapped[str] = mapped_column(String(255))
     sha: Mapped[str] = mapped_column(String(64))
     ref_name: Mapped[str | None] = mapped_column(String(1000))

@@ -26,8 +26,12 @@ function renderNav(page) {
     h("a", {href: link(key), "aria-current": key === page ? "page" : null}, module.title)));
 }
 
-function setState(state) {
-  byId("main").dataset.state = state;
+// `rendered` says which address the state is for: a test (or a user's script) that changed
+// the address waits for its own page, not for the one still shown.
+function setState(state, rendered) {
+  const main = byId("main");
+  main.dataset.state = state;
+  main.dataset.rendered = rendered;
 }
 
 async function render() {
@@ -35,7 +39,8 @@ async function render() {
   const main = byId("main");
   const {page: asked, query} = route();
   const page = PAGES[asked] ? asked : "overview";
-  setState("loading");
+  const shown = location.hash;
+  setState("loading", shown);
   performance.mark("render-start");
   if (!isSignedIn()) {
     byId("filters").hidden = true;
@@ -43,7 +48,7 @@ async function render() {
     byId("signout").hidden = true;
     byId("who").textContent = "";
     clear(main).append(signin.render(render));
-    setState("ready");
+    setState("ready", shown);
     return;
   }
   renderNav(page);
@@ -58,11 +63,11 @@ async function render() {
     const node = await module.render({f, cat, query, window: windowOf(f), page});
     if (mine !== generation) return;
     clear(main).append(node);
-    setState("ready");
+    setState("ready", shown);
   } catch (error) {
     if (mine !== generation) return;
     clear(main).append(failure(error));
-    setState("error");
+    setState("error", shown);
   }
   performance.measure("render", "render-start");
 }
