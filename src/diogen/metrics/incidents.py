@@ -47,7 +47,9 @@ class IncidentRecord:
     evidence: dict[str, Any] | None
 
     def linked(self, key: str) -> str | None:
-        value = (self.evidence or {}).get(key)
+        if not self.evidence:  # most incidents link nothing
+            return None
+        value = self.evidence.get(key)
         return str(value) if isinstance(value, str | int) and str(value) else None
 
     @property
@@ -207,9 +209,13 @@ def attribute(
     by_sha = _by_sha(session, {s for i in incidents if (s := i.linked("sha"))}, pattern)
     pr_ids = {p for i in incidents if (p := i.linked("pull_request_id"))}
     by_pr = _by_pull_request(session, pr_ids, pattern)
-    unlinked = [i for i in incidents if not _explicit(i, by_sha, by_pr)]
+    explicit = [_explicit(i, by_sha, by_pr) for i in incidents]
+    unlinked = [i for i, found in zip(incidents, explicit, strict=True) if found is None]
     latest = _latest_before_each(session, unlinked, pattern)
-    return [_explicit(i, by_sha, by_pr) or _latest_before(i, latest, window) for i in incidents]
+    return [
+        found or _latest_before(i, latest, window)
+        for i, found in zip(incidents, explicit, strict=True)
+    ]
 
 
 def _explicit(
