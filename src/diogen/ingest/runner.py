@@ -73,9 +73,12 @@ def run_sync(
     *,
     clock: Clock = utcnow,
     progress: Progress | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
 ) -> SyncResult:
-    """Run one sync of `connector` to the end; whatever stops it is logged, then raised."""
+    """Run one sync of `connector` to the end; whatever stops it is logged, then raised.
+    Batches hold `batch_size` records, by default the connector's `batch_size` if it has one."""
+    if batch_size is None:
+        batch_size = int(getattr(connector, "batch_size", BATCH_SIZE))
     started = clock()
     result = SyncResult(
         connector.source, stable_id(connector.source, "sync_run", started.isoformat())
