@@ -16,18 +16,18 @@ from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, Table, update
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
-from diogen.connectors.base import Checkpoint, Connector, Prepared, RawItem, RowSet, SilverRow
-from diogen.db import session_scope, upsert, upsert_tuples
+from diogen.connectors.base import Checkpoint, Connector, Prepared, RawItem
+from diogen.db import session_scope
 from diogen.errors import RejectedRecord
 from diogen.ids import stable_id
 from diogen.ingest import bronze, outbox
+from diogen.ingest.batch import Batch
 from diogen.ingest.models import SyncRun
 from diogen.ingest.writer import BatchWriter
-from diogen.metrics.gold import log_new_whole, refresh_gold
-from diogen.silver.base import Base
+from diogen.metrics.gold import refresh_gold
 from diogen.silver.deployments import link_deployed_commits
 from diogen.silver.work_links import link_work
 
@@ -35,10 +35,6 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 2000
 # Normalisers signal a malformed payload with these; anything else is a bug and stops the sync.
 REJECTIONS = (RejectedRecord, KeyError, ValueError, TypeError, IndexError)
-# Writing these can change which deployment shipped which commit.
-LINKED_TABLES = {"git_commit", "git_ref", "deployment"}
-# Writing these can change which issues which changes name (`silver.work_links`).
-WORK_TABLES = {"git_commit", "pull_request"}
 RUNNING = "running"
 ABANDONED = "abandoned"
 ABANDONED_ERROR = (
@@ -46,7 +42,6 @@ ABANDONED_ERROR = (
 )
 # The cursor under which a sync keeps its connector's configuration (no stream is so named).
 CONFIG_CURSOR = "_config"
-TABLE_ORDER = {table.name: index for index, table in enumerate(Base.metadata.sorted_tables)}
 
 Clock = Callable[[], datetime]
 Progress = Callable[[dict[str, int]], None]
@@ -72,89 +67,18 @@ class SyncResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-GroupKey = tuple[str, tuple[str, ...] | None, str | None]  # table, update, protect
-
-
-@dataclass
-class _Batch:
-    raw: list[dict[str, Any]] = field(default_factory=list)
-    # Bronze rows of prepared records, as tuples (bronze.RAW_COLUMNS).
-    records: list[tuple[Any, ...]] = field(default_factory=list)
-    rejected: list[dict[str, Any]] = field(default_factory=list)
-    rows: dict[GroupKey, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    sets: dict[GroupKey, list[RowSet]] = field(default_factory=dict)
-    # Repositories whose commits the run writes first in this batch.
-    first_commits: set[str] = field(default_factory=set)
-
-    def __len__(self) -> int:
-        return len(self.raw) + len(self.records)
-
-    def add_rows(self, rows: list[SilverRow]) -> None:
-        for row in rows:
-            group = self.rows.setdefault((row.table.name, row.update, row.protect), {})
-            group[row.values["id"]] = row.values
-
-    def add_sets(self, sets: list[RowSet]) -> None:
-        for rows in sets:
-            self.sets.setdefault((rows.table.name, rows.update, rows.protect), []).append(rows)
-
-    def repositories(self) -> set[str]:
-        """Repositories whose commits, refs or deployments this batch writes."""
-        return {r for r in self._repository_ids(LINKED_TABLES) if r}
-
-    def committed(self) -> set[str]:
-        """Repositories whose commits this batch writes."""
-        return {r for r in self._repository_ids({"git_commit"}) if r}
-
-    def work(self) -> tuple[set[str], bool]:
-        """Repositories whose commits or pull requests this batch writes; whether it writes
-        issues."""
-        issues = any(table == "issue" for (table, _, _) in [*self.rows, *self.sets])
-        return self._repository_ids(WORK_TABLES), issues
-
-    def _repository_ids(self, tables: set[str]) -> set[str]:
-        found = {
-            row.get("repository_id")
-            for (table, _, _), rows in self.rows.items()
-            if table in tables
-            for row in rows.values()
-        }
-        for (table, _, _), sets in self.sets.items():
-            for rows in sets:
-                if table in tables and "repository_id" in rows.columns:
-                    at = rows.columns.index("repository_id")
-                    found.update(values[at] for values in rows.rows)
-        return found  # type: ignore[return-value]
-
-    def write(self, session: Session) -> None:
-        log_new_whole(session, self.first_commits)
-        bronze.write_raw(session, self.raw)
-        bronze.write_raw_tuples(session, self.records)
-        # Silver is written inline, below: the events announce records already normalised.
-        outbox.announce(session, self.raw, normalized=True)
-        outbox.announce_records(session, bronze.announced(self.records), normalized=True)
-        bronze.write_quarantine(session, self.rejected)
-        for group in sorted({*self.rows, *self.sets}, key=lambda g: TABLE_ORDER[g[0]]):
-            name, columns, protect = group
-            table: Table = Base.metadata.tables[name]
-            if group in self.rows:
-                rows = list(self.rows[group].values())
-                upsert(session, table, rows, update=columns, protect=protect)
-            for row_set in self.sets.get(group, ()):
-                upsert_tuples(
-                    session, table, row_set.columns, row_set.rows, update=columns, protect=protect
-                )
-
-
 def run_sync(
     engine: Engine,
     connector: Connector,
     *,
     clock: Clock = utcnow,
     progress: Progress | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
 ) -> SyncResult:
-    """Run one sync of `connector` to the end; whatever stops it is logged, then raised."""
+    """Run one sync of `connector` to the end; whatever stops it is logged, then raised.
+    Batches hold `batch_size` records, by default the connector's `batch_size` if it has one."""
+    if batch_size is None:
+        batch_size = int(getattr(connector, "batch_size", BATCH_SIZE))
     started = clock()
     result = SyncResult(
         connector.source, stable_id(connector.source, "sync_run", started.isoformat())
@@ -216,7 +140,7 @@ class _Sync:
                 self.result.summary.update(link_work(session, repositories=scope))
             refresh_gold(session)
 
-    def _note(self, batch: _Batch) -> None:
+    def _note(self, batch: Batch) -> None:
         """What the run keeps of a batch it hands to the writer."""
         repositories, issues = batch.work()
         self.work_repositories |= repositories
@@ -226,14 +150,14 @@ class _Sync:
 
     def _read(self, cursors: dict[str, dict[str, Any]], writer: BatchWriter) -> None:
         """Consume the connector's fetch, handing full batches and checkpoints to the writer."""
-        batch = _Batch()
+        batch = Batch()
         touched: set[str] = set()
         for item in self.connector.fetch(cursors, self._stored):
             if isinstance(item, Checkpoint):
                 self._note(batch)
                 touched |= batch.repositories()
                 writer.submit(partial(self._checkpoint, item, batch, touched, self.clock()))
-                batch, touched = _Batch(), set()
+                batch, touched = Batch(), set()
                 continue
             if isinstance(item, Prepared):
                 self._add_prepared(batch, item)
@@ -243,7 +167,7 @@ class _Sync:
                 self._note(batch)
                 touched |= batch.repositories()
                 writer.submit(batch.write)
-                batch = _Batch()
+                batch = Batch()
                 if self.progress is not None:
                     self.progress({**self.connector.stats.counters, "records": self.result.records})
         if len(batch):
@@ -254,7 +178,7 @@ class _Sync:
         with session_scope(self.engine) as session:
             return bronze.stored_keys(session, self.connector.source, stream, keys)
 
-    def _add(self, batch: _Batch, item: RawItem) -> None:
+    def _add(self, batch: Batch, item: RawItem) -> None:
         source, now = self.connector.source, self.clock()
         batch.raw.append(bronze.raw_row(source, item, now))
         self.result.records += 1
@@ -268,7 +192,7 @@ class _Sync:
             return
         batch.add_rows(rows)
 
-    def _add_prepared(self, batch: _Batch, item: Prepared) -> None:
+    def _add_prepared(self, batch: Batch, item: Prepared) -> None:
         source, now = self.connector.source, self.clock()
         batch.records.extend(bronze.prepared_rows(source, item, now))
         batch.add_sets(item.rows)
@@ -280,7 +204,7 @@ class _Sync:
             self.result.rejected += 1
 
     def _checkpoint(
-        self, item: Checkpoint, batch: _Batch, touched: set[str], now: datetime, session: Session
+        self, item: Checkpoint, batch: Batch, touched: set[str], now: datetime, session: Session
     ) -> None:
         """Complete what the checkpoint covers: its rows, its cursors, the source's own
         finishing step, and the deployed commits of every repository that changed."""

@@ -41,8 +41,9 @@ from diogen.connectors.linear.records import LinearContext
 from diogen.connectors.linear.webhook import ISSUE_ACTIONS, webhook_record
 from diogen.db import session_scope, upsert
 from diogen.ingest import bronze
+from diogen.ingest.batch import TABLE_ORDER
 from diogen.ingest.models import RawRecord
-from diogen.ingest.runner import REJECTIONS, TABLE_ORDER, utcnow
+from diogen.ingest.runner import REJECTIONS, utcnow
 from diogen.ingest.webhooks import WebhookPayloadError, WebhookSignatureError
 from diogen.silver import Sprint
 from diogen.silver.base import Base

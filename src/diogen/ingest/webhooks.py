@@ -28,7 +28,8 @@ from diogen.connectors.github.events import HANDLED, Event, apply_event, event_r
 from diogen.db import session_scope, upsert
 from diogen.errors import ConfigError, InputError, validation_problems
 from diogen.ingest import bronze
-from diogen.ingest.runner import REJECTIONS, TABLE_ORDER, utcnow
+from diogen.ingest.batch import TABLE_ORDER
+from diogen.ingest.runner import REJECTIONS, utcnow
 from diogen.metrics.gold import refresh_gold
 from diogen.silver import GitRef, Review
 from diogen.silver.base import Base

@@ -26,9 +26,10 @@ from diogen.config import Settings
 from diogen.connectors.base import RawItem, SilverRow
 from diogen.db import session_scope
 from diogen.ingest import bronze
+from diogen.ingest.batch import LINKED_TABLES
 from diogen.ingest.models import RawRecord
 from diogen.ingest.outbox import CHECKPOINT
-from diogen.ingest.runner import LINKED_TABLES, REJECTIONS, utcnow
+from diogen.ingest.runner import REJECTIONS, utcnow
 from diogen.metrics.gold import refresh_gold
 from diogen.processing import deadletters, upserts, windows
 from diogen.processing.registry import Normalisers

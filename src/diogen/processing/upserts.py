@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from diogen.connectors.base import SilverRow
 from diogen.db import upsert
+from diogen.ingest.batch import TABLE_ORDER
 from diogen.ingest.bronze import LOOKUP_CHUNK
-from diogen.ingest.runner import TABLE_ORDER
 from diogen.silver.base import Base
 
 SHARED_TABLES = frozenset({"identity"})
