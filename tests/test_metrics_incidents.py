@@ -267,6 +267,7 @@ def test_the_latest_deployment_before_an_incident_is_found_per_stream(session: S
         "I4": ("2024-03-02T01:00", {"repo": repo}),
         "I5": ("2024-03-05T01:00", {"service": pay}),  # "Prod-EU" is production
         "I6": ("2024-03-04T23:00", {"service": pay}),  # d6 was 87 h before: none
+        "I7": ("2024-03-05T02:00", {"repo": repo}),  # the newest of both environments: eu
     }
     for name, (at, where) in started.items():
         silver.incident(name, None, at, None, **where)  # type: ignore[arg-type]
@@ -283,4 +284,5 @@ def test_the_latest_deployment_before_an_incident_is_found_per_stream(session: S
         "I4": d7,
         "I5": eu,
         "I6": None,
+        "I7": eu,
     }

@@ -140,17 +140,27 @@ def _latest_before_each(
     incidents' streams over their span (a year of deployments for a year of incidents) and
     searching them in Python cost ten times more.
     """
-    names = session.scalars(select(Deployment.environment).distinct())
-    environments = sorted(name for name in names if pattern.search(name))
     by_service = [i.id for i in incidents if i.service_id]
     by_repository = [i.id for i in incidents if i.repository_id and not i.service_id]
+    if not (by_service or by_repository):
+        return {}
+    names = session.scalars(select(Deployment.environment).distinct())
+    environments = sorted(name for name in names if pattern.search(name))
     found: dict[str, tuple[str, datetime]] = {}
-    for ids, stream in (
-        (by_service, Deployment.service_id == Incident.service_id),
-        (by_repository, Deployment.repository_id == Incident.repository_id),
-    ):
-        if ids and environments:
-            found.update(_latest_in_stream(session, ids, stream, environments))
+    if by_service and environments:
+        stream = Deployment.service_id == Incident.service_id
+        found.update(_latest_in_stream(session, by_service, stream, environments))
+    # A repository's index (repository, environment, finished_at) is in time order within one
+    # environment only: asked per environment, each walk stops at its first match, where
+    # several at once read and sorted every earlier deployment per incident.
+    stream = Deployment.repository_id == Incident.repository_id
+    for environment in environments if by_repository else []:
+        for incident, (deployment, at) in _latest_in_stream(
+            session, by_repository, stream, [environment]
+        ).items():
+            kept = found.get(incident)
+            if kept is None or (at, deployment) > (kept[1], kept[0]):
+                found[incident] = (deployment, at)
     return found
 
 
