@@ -126,20 +126,27 @@ def _commit_finding(
     session: Session, check: str, title: str, reason: str, condition: ColumnElement[bool]
 ) -> Finding:
     """Count, newest author date and the oldest examples of the commits matching `condition`."""
-    count, newest = session.execute(
-        select(func.count(Commit.id), func.max(Commit.authored_at)).where(condition)
-    ).one()
+    # The count and the newest date as window aggregates of the examples' statement: one walk
+    # over the history instead of two (each is a scan of every commit with an EXISTS per row).
     rows = session.execute(
-        select(Repository.name, Commit.sha, Commit.authored_at, Commit.subject)
+        select(
+            Repository.name,
+            Commit.sha,
+            Commit.authored_at,
+            Commit.subject,
+            func.count().over(),
+            func.max(Commit.authored_at).over(),
+        )
         .join(Repository, Repository.id == Commit.repository_id)
         .where(condition)
         .order_by(Commit.authored_at, Commit.sha)
         .limit(EXAMPLES)
-    )
+    ).all()
     examples = [
         {"repo": repo, "sha": sha, "date": _time(when), "subject": subject}
-        for repo, sha, when, subject in rows
+        for repo, sha, when, subject, _, _ in rows
     ]
+    count, newest = (rows[0][4], rows[0][5]) if rows else (0, None)
     finding = _finding(check, title, reason, int(count), examples)
     finding["newest"] = _time(newest)
     return finding
@@ -216,18 +223,25 @@ def _undeployed_pull_requests(session: Session, ids: RepositoryIds) -> Finding:
     condition = and_(
         _in_scope(PullRequest.repository_id, ids), PullRequest.merged_at.is_not(None), ~shipped
     )
-    count = session.scalar(select(func.count(PullRequest.id)).where(condition)) or 0
+    # The count as a window aggregate of the examples' statement: one walk, not two.
     rows = session.execute(
-        select(Repository.name, PullRequest.number, PullRequest.merged_at, PullRequest.title)
+        select(
+            Repository.name,
+            PullRequest.number,
+            PullRequest.merged_at,
+            PullRequest.title,
+            func.count().over(),
+        )
         .join(Repository, Repository.id == PullRequest.repository_id)
         .where(condition)
         .order_by(PullRequest.merged_at, PullRequest.number)
         .limit(EXAMPLES)
-    )
+    ).all()
     examples = [
         {"repo": repo, "number": number, "date": _time(merged), "title": title}
-        for repo, number, merged, title in rows
+        for repo, number, merged, title, _ in rows
     ]
+    count = rows[0][4] if rows else 0
     reason = "merged pull requests of which no deployment contains the merge commit or any commit"
     return _finding(
         "undeployed_pull_requests", "pull requests not yet deployed", reason, int(count), examples
