@@ -158,27 +158,32 @@ def load(
         verdicts=verdicts,
         failure_data=failure_data,
         repositories=queries.repository_names(session),
-        incidents=_incidents_in_scope(session, resolved, window, attributions),
+        incidents=_incidents_in_scope(
+            session, resolved, window, attributions, {d.id for d in (*candidates, *later)}
+        ),
     )
 
 
 def _incidents_in_scope(
-    session: Session, resolved: ResolvedScope, window: Window, attributions: list[Attribution]
+    session: Session,
+    resolved: ResolvedScope,
+    window: Window,
+    attributions: list[Attribution],
+    in_scope: set[str],
 ) -> list[Attribution]:
     """Incidents started in the window that belong to the scope: attributed to one of its
-    deployments, or naming one of its repositories or services."""
+    deployments, or naming one of its repositories or services. `in_scope`: deployments
+    already known to be the scope's; the database is asked about the others only."""
     started = [a for a in attributions if window.contains(a.incident.started_at)]
     if resolved.scope == Scope():
         return started
     attributed = {a.deployment_id for a in started if a.deployment_id is not None}
-    in_scope = set(
-        session.scalars(
-            select(Deployment.id).where(
-                Deployment.id.in_(queries.id_list(session, attributed)),
-                resolved.deployment_filter(),
-            )
+    unknown = attributed - in_scope
+    if unknown:
+        asked = select(Deployment.id).where(
+            Deployment.id.in_(queries.id_list(session, unknown)), resolved.deployment_filter()
         )
-    )
+        in_scope = in_scope | set(session.scalars(asked))
     return [a for a in started if a.deployment_id in in_scope or _names_scope(a.incident, resolved)]
 
 
