@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from diogen.metrics.flow.statuses import DONE_TEXTS, Transition, ordered
+from diogen.metrics.queries import id_list
 from diogen.metrics.scope import ResolvedScope
 from diogen.metrics.window import Window
 from diogen.silver import Issue, IssueStatusTransition, Sprint, SprintScopeChange
@@ -123,12 +124,20 @@ def sprints(session: Session, *conditions: ColumnElement[bool]) -> list[SprintRo
     return [SprintRow(*row) for row in rows]
 
 
-def sprint_issue_ids(resolved: ResolvedScope, sprint_ids: Select[str]) -> Select[str]:
-    """Issues in scope that were ever in one of the sprints, by scope history or sprint field."""
+def sprint_issue_ids(
+    session: Session, resolved: ResolvedScope, sprint_ids: Select[str]
+) -> Select[str]:
+    """Issues in scope that were ever in one of the sprints, by scope history or sprint field,
+    resolved once into an id list for the statements that follow.
+
+    Two statements, not one over "in the history OR in the field": PostgreSQL planned that OR
+    as a subplan per issue (a team's sprints of a year at scale 1 ran for over 15 minutes),
+    and each following statement evaluated it again."""
     changed = select(SprintScopeChange.issue_id).where(SprintScopeChange.sprint_id.in_(sprint_ids))
-    return select(Issue.id).where(
-        in_scope(resolved), or_(Issue.id.in_(changed), Issue.sprint_id.in_(sprint_ids))
-    )
+    found = set(session.scalars(select(Issue.id).where(in_scope(resolved), Issue.id.in_(changed))))
+    listed = select(Issue.id).where(in_scope(resolved), Issue.sprint_id.in_(sprint_ids))
+    found.update(session.scalars(listed))
+    return id_list(session, found)
 
 
 def scope_changes(

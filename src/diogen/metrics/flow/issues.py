@@ -33,6 +33,7 @@ from diogen.metrics.flow.statuses import (
     category,
     segments,
 )
+from diogen.metrics.queries import id_list
 from diogen.metrics.scope import ResolvedScope
 from diogen.metrics.window import Window
 
@@ -172,8 +173,9 @@ def load_issues(
 ) -> IssueData:
     """Four queries: finished issues, their transitions, their assignees, their first
     production deployments."""
-    ids = q.finished_ids(resolved, window)
-    rows = q.issues(session, ids)
+    rows = q.issues(session, q.finished_ids(resolved, window))
+    # Resolved once: the three statements that follow do not evaluate the scope's filter again.
+    ids = id_list(session, {row.id for row in rows})
     history = q.histories(session, ids)
     actors = load_actors(session, bots, q.assignee_ids(ids))
     deployed = first_deployments(session, ids, production)

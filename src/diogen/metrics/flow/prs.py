@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from diogen.metrics.flow import pr_queries as q
 from diogen.metrics.flow.actors import Actor, actor, load_actors
 from diogen.metrics.flow.pr_queries import Group, PullRequestRow
+from diogen.metrics.queries import id_list
 from diogen.metrics.scope import ResolvedScope
 from diogen.metrics.window import Window
 
@@ -147,8 +148,10 @@ def load_pull_requests(
     session: Session, resolved: ResolvedScope, window: Window, rule: re.Pattern[str], at: datetime
 ) -> PullRequestData:
     """Six queries: pull requests, reviews, comments, first commits, identities, repositories."""
-    candidates = q.candidate_ids(resolved, window)
-    rows = {row.id: row for row in q.pull_requests(session, candidates)}
+    rows = {row.id: row for row in q.pull_requests(session, q.candidate_ids(resolved, window))}
+    # The candidates resolved once: their filter (scope, window, reviews in the window) is not
+    # evaluated again by each of the five statements that follow.
+    candidates = id_list(session, rows)
     review_groups = q.review_groups(session, candidates)
     comment_groups = q.comment_groups(session, candidates)
     first_commits = q.first_commits(session, candidates)

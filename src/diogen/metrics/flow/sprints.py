@@ -92,9 +92,10 @@ def load_sprints(
     bots: re.Pattern[str],
     now: datetime,
 ) -> list[SprintData]:
-    """Five queries whatever the number of sprints: sprints, issues, changes, history, people."""
+    """Seven queries whatever the number of sprints: the issue ids (two), then sprints, issues,
+    changes, history, people."""
     sprint_ids = select(Sprint.id).where(condition)
-    issue_ids = q.sprint_issue_ids(resolved, sprint_ids)
+    issue_ids = q.sprint_issue_ids(session, resolved, sprint_ids)
     sprints = q.sprints(session, condition)
     loaded = _Loaded(
         issues={row.id: row for row in q.issues(session, issue_ids)},
