@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from diogen.metrics.changes import Stages
 from diogen.metrics.lead_times import LeadTimes, hours, stage_hours
-from diogen.metrics.queries import id_list, in_scope_among
+from diogen.metrics.queries import id_list, in_scope_among, not_an_index
 from diogen.metrics.scope import ResolvedScope, Scope
 from diogen.silver.gold import PULL_REQUEST, GoldChange
 
@@ -67,8 +67,12 @@ def gold_lead_times(
 def gold_hotfixes(session: Session, recent: Select[Any]) -> set[str]:
     """The `recent` deployments that shipped a pull request the default hotfix rule marks."""
     gold = GoldChange
+    # Not by the primary key, whose rows of every recent deployment SQLite would read (it plans
+    # without statistics): by the small partial index of hotfix rows (25 -> 7 ms for a year).
     query = select(gold.deployment_id).where(
-        gold.deployment_id.in_(recent), gold.kind == PULL_REQUEST, gold.hotfix == true()
+        not_an_index(gold.deployment_id).in_(recent),
+        gold.kind == PULL_REQUEST,
+        gold.hotfix == true(),
     )
     return set(session.scalars(query.distinct()))
 
