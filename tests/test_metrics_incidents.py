@@ -242,6 +242,22 @@ def test_reverts_and_hotfixes_fail_what_they_repair(session: Session) -> None:
         dora_report(session, Scope(repo="rv"), JANUARY, hotfix_pattern="(")
 
 
+def test_a_revert_fails_the_first_finished_deployment_of_its_commit(session: Session) -> None:
+    """A successful deployment with no finish time is not when a commit first shipped: SQLite
+    sorted it last (so took it as the first), PostgreSQL first; both now leave it out."""
+    silver = Silver(session)
+    ids = build_reverts_and_hotfixes(silver)
+    repo = stable_id("git", "repository", "rv")
+    f2 = stable_id("git", "commit", repo, "f2f2f2f2f2")
+    silver.deploy(repo, "d0", None, commits=[f2], sha="f2f2f2f2f2", started="2024-01-04T12:00")
+    report = dora_report(session, Scope(repo="rv"), JANUARY, explain=True)
+    rows = {row["id"]: row for row in report["evidence"]["deployments"]}
+    assert [(s["kind"], s["id"]) for s in rows[ids["D2"]]["failure_signals"]] == [
+        ("reverted_by", ids["D3"])
+    ]
+    assert report["change_failure_rate"]["failed"] == 2
+
+
 def test_the_latest_deployment_before_an_incident_is_found_per_stream(session: Session) -> None:
     """Rule 2 asked of the database per incident: only successful, finished production
     deployments of the incident's service (of its repository when it names none), finished

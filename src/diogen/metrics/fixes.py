@@ -16,13 +16,14 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, select, text, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from diogen.config import HOTFIX_PATTERN
 from diogen.metrics.pull_facts import marked_hotfix
 from diogen.metrics.pull_queries import CHUNK
-from diogen.metrics.queries import SUCCESS, not_an_index
+from diogen.metrics.queries import SUCCESS
+from diogen.metrics.sql_hints import not_an_index
 from diogen.silver import Commit, Deployment, DeploymentCommit, PullRequest
 from diogen.silver.code import REVERT_CONDITION
 
@@ -60,9 +61,11 @@ def _reverted_deployments(
 ) -> dict[str, str]:
     if not wanted:
         return {}
-    shas = {sha for *_, sha in wanted}
-    # With the repositories the sha index (repository, sha) applies; a sha alone has none.
-    repositories = {repo for _, repo, _, _ in wanted if repo is not None}
+    # Each (repository, sha) as a pair, by the index (repository, sha): a list of
+    # repositories and one of shas had both planners try every repository with every sha.
+    pairs = sorted({(repo, sha) for _, repo, _, sha in wanted if repo is not None})
+    if not pairs:
+        return {}
     earlier = aliased(Deployment)
     query = (
         select(
@@ -70,16 +73,18 @@ def _reverted_deployments(
         )
         .join(DeploymentCommit, DeploymentCommit.commit_id == Commit.id)
         .join(earlier, earlier.id == DeploymentCommit.deployment_id)
-        .where(
-            Commit.repository_id.in_(repositories),
-            Commit.sha.in_(shas),
-            earlier.status == SUCCESS,
-        )
-        .order_by(earlier.finished_at.desc(), earlier.id.desc())
+        .where(earlier.status == SUCCESS, earlier.finished_at.is_not(None))
     )
+    key = tuple_(Commit.repository_id, Commit.sha)
+    rows = [
+        row
+        for start in range(0, len(pairs), CHUNK)
+        for row in session.execute(query.where(key.in_(pairs[start : start + CHUNK])))
+    ]
     # Newest first, so the last write for each commit is the deployment that first shipped it.
+    rows.sort(key=lambda row: (row.finished_at, row.id), reverse=True)
     shipped: dict[tuple[str, str | None, str], str] = {
-        (sha, repo, env): dep for sha, repo, env, dep, _at in session.execute(query)
+        (sha, repo, env): dep for sha, repo, env, dep, _at in rows
     }
     found: dict[str, str] = {}
     for dep_id, repo_id, environment, sha in sorted(wanted):

@@ -19,13 +19,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, false, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from diogen.metrics.changes import Stages
 from diogen.metrics.lead_times import LeadTimes, hours, stage_hours
-from diogen.metrics.queries import id_list, in_scope_among, not_an_index
+from diogen.metrics.queries import id_list, in_scope_among
 from diogen.metrics.scope import ResolvedScope, Scope
-from diogen.silver.gold import PULL_REQUEST, GoldChange
+from diogen.metrics.sql_hints import IndexedBy, not_an_index
+from diogen.silver.gold import PULL_REQUEST, SHIPPED_AGAIN_INDEX, GoldChange
 
 
 def gold_lead_times(
@@ -77,10 +78,12 @@ def gold_hotfixes(session: Session, recent: Select[Any]) -> set[str]:
     return set(session.scalars(query.distinct()))
 
 
-def _changes_of(session: Session, scope: ResolvedScope, deployments: Select[Any]) -> Select[Any]:
-    """The rows of the deployments' changes that can count: no merge commit; in a team scope
-    only those its members wrote while members (tested in SQL: no timestamp is read)."""
-    gold = GoldChange
+def _changes_of(
+    session: Session, scope: ResolvedScope, deployments: Select[Any], gold: Any = GoldChange
+) -> Select[Any]:
+    """The rows of the deployments' changes (in `gold`, `GoldChange` or an alias of it) that
+    can count: no merge commit; in a team scope only those its members wrote while members
+    (tested in SQL: no timestamp is read)."""
     query = select().where(gold.deployment_id.in_(deployments), gold.is_merge.is_(False))
     if scope.team_ids is None:
         return query
@@ -95,11 +98,14 @@ def _first_shipments_in_scope(
     (always, for the whole organisation: every deployment is in it)."""
     if scope.scope == Scope():
         return True
-    gold = GoldChange
-    again = _changes_of(session, scope, deployments).add_columns(gold.change_id)
-    changes = set(session.scalars(again.where(gold.production_first == false())))
+    # The few rows shipped again, from their partial index (SQLite would take the primary
+    # key and read every change of the deployments: 55 -> 4 ms for a team's year).
+    again = aliased(GoldChange, IndexedBy.of(GoldChange.__table__, SHIPPED_AGAIN_INDEX))
+    rows = _changes_of(session, scope, deployments, again).add_columns(again.change_id)
+    changes = set(session.scalars(rows.where(again.production_first == false())))
     if not changes:
         return True
+    gold = GoldChange
     firsts = select(gold.deployment_id).where(
         gold.change_id.in_(id_list(session, changes)), gold.production_first == true()
     )

@@ -28,8 +28,9 @@ from sqlalchemy.orm import aliased
 
 from diogen.db import UTCDateTime
 from diogen.metrics.matching import pull_request_commits
-from diogen.metrics.queries import SUCCESS, not_an_index
+from diogen.metrics.queries import SUCCESS
 from diogen.metrics.reviews import first_review_at
+from diogen.metrics.sql_hints import not_an_index
 from diogen.silver import Commit, Deployment, DeploymentCommit, PullRequest, PullRequestCommit
 from diogen.silver.gold import COMMIT, PULL_REQUEST, GoldPullRequestCommit
 

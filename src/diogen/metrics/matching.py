@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, and_, select, union
 from sqlalchemy.orm import aliased
 
-from diogen.metrics.queries import not_an_index
+from diogen.metrics.sql_hints import not_an_index
 from diogen.silver import Commit, PullRequest, PullRequestCommit
 
 

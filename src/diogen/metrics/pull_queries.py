@@ -18,9 +18,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from diogen.metrics.gold import Freshness, freshness, matching, only_fresh, stale_matching
-from diogen.metrics.queries import SUCCESS, as_flag, id_list, in_scope_among, not_an_index
+from diogen.metrics.queries import SUCCESS, as_flag, id_list, in_scope_among
 from diogen.metrics.reviews import first_review_at
 from diogen.metrics.scope import ResolvedScope
+from diogen.metrics.sql_hints import not_an_index
 from diogen.silver import (
     Commit,
     Deployment,

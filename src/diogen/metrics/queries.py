@@ -17,7 +17,6 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Select,
-    String,
     Text,
     and_,
     case,
@@ -27,12 +26,10 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from diogen.metrics.scope import ResolvedScope
+from diogen.metrics.sql_hints import not_an_index
 from diogen.metrics.window import Window
 from diogen.silver import Commit, Deployment, DeploymentCommit, Incident, Repository
 
@@ -91,34 +88,6 @@ def _deployments(session: Session, *conditions: ColumnElement[bool]) -> list[Dep
     query = select(*_DEPLOYMENT_COLUMNS).where(*conditions)
     rows = session.execute(query.order_by(Deployment.finished_at, Deployment.id))
     return [DeploymentRecord(**row._asdict()) for row in rows]
-
-
-class not_an_index(FunctionElement[str]):
-    """`column` as a value no index can serve: `+column` on SQLite, `column` elsewhere.
-
-    SQLite plans without statistics and drives a join from whichever condition an index can
-    serve; some of those walk a whole history (an IN list of recent deployments tried against
-    every deployed commit, every pull request of a repository for each commit). The unary `+`
-    is SQLite's documented way to take a term away from the index choice. PostgreSQL, with
-    statistics, plans these joins well and is left alone: hiding the column there spoils its
-    estimates (hash joins over every commit).
-    """
-
-    name = "not_an_index"
-    inherit_cache = True
-    type = String()
-
-
-@compiles(not_an_index)
-def _plain(element: not_an_index, compiler: SQLCompiler, **kw: Any) -> str:
-    (column,) = element.clauses
-    return compiler.process(column, **kw)
-
-
-@compiles(not_an_index, "sqlite")
-def _unindexed(element: not_an_index, compiler: SQLCompiler, **kw: Any) -> str:
-    (column,) = element.clauses
-    return f"+{compiler.process(column, **kw)}"
 
 
 def in_scope_among(scope: ResolvedScope, ids: Select[Any]) -> Select[str]:

@@ -69,6 +69,9 @@ _NO_MERGE = column("is_merge").is_(False)
 _HOTFIX = column("hotfix") == true()
 
 
+SHIPPED_AGAIN_INDEX = "ix_gold_change_shipped_again"
+
+
 def _partial(*conditions: ColumnElement[bool]) -> dict[str, Any]:
     where = and_(*conditions)
     return {"sqlite_where": where, "postgresql_where": where}
@@ -97,7 +100,7 @@ class GoldChange(Base):
             **_partial(_FIRST_PRODUCTION, _NO_MERGE),
         ),
         Index(
-            "ix_gold_change_shipped_again",
+            SHIPPED_AGAIN_INDEX,
             *("deployment_id", "author_identity_id", "author_at", "change_id"),
             **_partial(_SHIPPED_AGAIN, _NO_MERGE),
         ),
