@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, select, text, tuple_
+from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session, aliased
 
 from diogen.config import HOTFIX_PATTERN
@@ -61,11 +61,11 @@ def _reverted_deployments(
 ) -> dict[str, str]:
     if not wanted:
         return {}
-    # Each (repository, sha) as a pair, by the index (repository, sha): a list of
-    # repositories and one of shas had both planners try every repository with every sha.
-    pairs = sorted({(repo, sha) for _, repo, _, sha in wanted if repo is not None})
-    if not pairs:
-        return {}
+    # By the sha index alone, the pairs kept in Python: a list of repositories beside one of
+    # shas had both planners try every repository with every sha, and SQLite scans the whole
+    # table for a list of (repository, sha) rows.
+    pairs = {(repo, sha) for _, repo, _, sha in wanted if repo is not None}
+    shas = sorted({sha for _, sha in pairs})
     earlier = aliased(Deployment)
     query = (
         select(
@@ -75,11 +75,11 @@ def _reverted_deployments(
         .join(earlier, earlier.id == DeploymentCommit.deployment_id)
         .where(earlier.status == SUCCESS, earlier.finished_at.is_not(None))
     )
-    key = tuple_(Commit.repository_id, Commit.sha)
     rows = [
         row
-        for start in range(0, len(pairs), CHUNK)
-        for row in session.execute(query.where(key.in_(pairs[start : start + CHUNK])))
+        for start in range(0, len(shas), CHUNK)
+        for row in session.execute(query.where(Commit.sha.in_(shas[start : start + CHUNK])))
+        if (row.repository_id, row.sha) in pairs
     ]
     # Newest first, so the last write for each commit is the deployment that first shipped it.
     rows.sort(key=lambda row: (row.finished_at, row.id), reverse=True)

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from diogen.metrics.gold import matching
 from diogen.metrics.queries import SUCCESS, id_list
@@ -180,14 +180,19 @@ def _latest_in_stream(
         .correlate(Incident)
         .scalar_subquery()
     )
-    shipped = aliased(Deployment)
-    query = (
-        select(Incident.id, shipped.id, shipped.finished_at)
-        .join(shipped, shipped.id == latest)
-        .where(Incident.id.in_(id_list(session, ids)))
+    query = select(Incident.id, latest).where(Incident.id.in_(id_list(session, ids)))
+    found = {incident: deployment for incident, deployment in session.execute(query) if deployment}
+    # Their finish times by id, apart: joined to the subquery's answer, PostgreSQL hashed
+    # every deployment of the history to look up a few thousand.
+    finished = select(Deployment.id, Deployment.finished_at).where(
+        Deployment.id.in_(id_list(session, set(found.values())))
     )
-    rows = session.execute(query)
-    return {incident: (deployment, at) for incident, deployment, at in rows if at is not None}
+    at = {deployment: moment for deployment, moment in session.execute(finished) if moment}
+    return {
+        incident: (deployment, at[deployment])
+        for incident, deployment in found.items()
+        if deployment in at
+    }
 
 
 def _latest_before(
