@@ -100,6 +100,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, warm: bool = False
         lifespan=lifespan,
     )
     app.state.diogen = state
+    app.state.warmer = warmer
     problems.install(app)
     app.include_router(health.router)
     for router in API_ROUTERS:

@@ -33,7 +33,7 @@ FORGOTTEN_AFTER = timedelta(days=30)
 DAY = timedelta(days=1)
 
 
-def _rolling(key: Key, now: datetime) -> Key:
+def rolling(key: Key, now: datetime) -> Key:
     """`key` with a window relative to today replaced by its place ("rolling": days before
     tomorrow its end is, its length in days)."""
     window = key.get("window")
@@ -71,7 +71,7 @@ class Demand:
         self._lock = threading.Lock()
 
     def note(self, key: Key) -> None:
-        text = json.dumps(_rolling(key, self.clock()), sort_keys=True)
+        text = json.dumps(rolling(key, self.clock()), sort_keys=True)
         with self._lock:
             self._asked[text] = self._asked.get(text, 0) + 1
 

@@ -67,21 +67,21 @@ def _lookup(state: ApiState, digest: str) -> bytes | None:
     return state.cache.get(digest) if state.settings.analytics_cache_seconds else None
 
 
-def _whole(state: ApiState, session: Session, key: Key, version: str) -> dict[str, Any]:
+def _document(state: ApiState, session: Session, key: Key, version: str) -> dict[str, Any]:
     """The document of `key`: computed, or, for only parts of a report's evidence, cut from
     the whole report's entry, which is computed and stored first when missing, so that the
     page asking for the whole next finds it."""
     parts = key.get("evidence")
     if parts is None:
         return compute(session, key, state.clock())
-    whole_key = {name: value for name, value in key.items() if name != "evidence"}
-    whole = _digest(whole_key, version)
-    entry = _lookup(state, whole)
-    if entry is None:
+    whole_key = whole(key)
+    digest = _digest(whole_key, version)
+    found = _lookup(state, digest)
+    if found is None:
         document = compute(session, whole_key, state.clock())
-        _store(state, whole, document)
+        _store(state, digest, document)
     else:
-        document = json.loads(entry.partition(b"\n")[2])
+        document = json.loads(found.partition(b"\n")[2])
     return only(document, parts)
 
 
@@ -98,7 +98,7 @@ def entry(
     # pool, so that waiters cannot exhaust it while reports are computed.
     return state.flights.run(
         digest,
-        lambda: _store(state, digest, _whole(state, session, key, version)),
+        lambda: _store(state, digest, _document(state, session, key, version)),
         lambda: _lookup(state, digest),
         session.rollback,
     )
@@ -111,6 +111,11 @@ def cached(state: ApiState, session: Session, key: Key) -> Response:
         state.demand.note(key)
     etag, _, body = entry(state, session, key, data_version(session)).partition(b"\n")
     return Response(body, media_type="application/json", headers={"ETag": etag.decode()})
+
+
+def whole(key: Key) -> Key:
+    """The key of the whole report that `key` is a part of (itself when it is whole)."""
+    return {name: value for name, value in key.items() if name != "evidence"}
 
 
 def only(document: dict[str, Any], parts: Collection[str]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from diogen.api.recipes import Key, dora_key, quality_key
-from diogen.api.reports import _digest, data_version, entry, remaining
+from diogen.api.reports import _digest, data_version, entry, remaining, whole
 from diogen.api.state import ApiState
 from diogen.metrics import Scope
 from diogen.metrics.window import Window, default_window
@@ -67,7 +67,8 @@ class Warmer:
     def stop(self) -> None:
         """Ends after the report being computed; what was asked is saved for the next start."""
         self.stopping.set()
-        self.thread.join(timeout=30)
+        if self.thread.is_alive():
+            self.thread.join(timeout=30)
         self._keys()
 
     def _run(self) -> None:
@@ -88,7 +89,12 @@ class Warmer:
         if version == self.version and not renew:
             return 0
         keys = self._keys(None if version != self.version else RENEW_ASKED_WITHIN)
-        computed = sum(self._warm(key, version) for key in keys if not self.stopping.is_set())
+        claimed: dict[str, bool] = {}
+        computed = 0
+        for key in _grouped(keys):
+            if self.stopping.is_set():
+                break
+            computed += self._warm(key, version, claimed)
         self.version, self.renewed = version, time.monotonic()
         self.passes.inc()
         self.last.set(time.time())
@@ -108,11 +114,16 @@ class Warmer:
                 return asked
             return _unique(asked + defaults(session, self.state, demand.clock()))[: demand.limit]
 
-    def _warm(self, key: Key, version: str) -> bool:
+    def _warm(self, key: Key, version: str, claimed: dict[str, bool]) -> bool:
         left = remaining(self.state, key, version)
         if left is not None and left > self._ttl() * RENEW_FRACTION:
             return False
-        if not self._claim(key, version):
+        # Parts of a report's evidence are cut from its whole entry: whoever computes the
+        # whole also cuts the parts, so that no other worker computes the whole for them.
+        group = _digest(whole(key), version)
+        if group not in claimed:
+            claimed[group] = self._claim(group)
+        if not claimed[group]:
             return False
         try:
             with Session(self.state.engine) as session:
@@ -123,12 +134,12 @@ class Warmer:
         self.warmed.inc()
         return True
 
-    def _claim(self, key: Key, version: str) -> bool:
-        """Whether this process warms `key`: with Redis, only the first worker to ask."""
+    def _claim(self, group: str) -> bool:
+        """Whether this process warms a report: with Redis, only the first worker to ask."""
         client = self.state.redis
         if client is None:
             return True
-        lock = f"diogen:warming:{_digest(key, version)}"
+        lock = f"diogen:warming:{group}"
         try:
             return bool(client.set(lock, os.getpid(), nx=True, ex=max(self._ttl() // 2, 1)))
         except RedisError as exc:
@@ -157,6 +168,17 @@ def defaults(session: Session, state: ApiState, now: datetime) -> list[Key]:
             if team_org == org_id
         ]
     return keys
+
+
+def _grouped(keys: list[Key]) -> list[Key]:
+    """The keys in their order, each report's parts right after the first of its group, the
+    whole report first."""
+    groups: dict[str, list[Key]] = {}
+    for key in keys:
+        groups.setdefault(_digest(whole(key), ""), []).append(key)
+    return [
+        key for group in groups.values() for key in sorted(group, key=lambda k: "evidence" in k)
+    ]
 
 
 def _unique(keys: list[Key]) -> list[Key]:
