@@ -107,9 +107,9 @@ def entry(
 def cached(state: ApiState, session: Session, key: Key) -> Response:
     """The answer for the report `key` (see `api.recipes`) at the current data version,
     computed once; the key is remembered for the warmer when it runs."""
-    if state.demand is not None:
-        state.demand.note(key)
     etag, _, body = entry(state, session, key, data_version(session)).partition(b"\n")
+    if state.demand is not None:  # once it computed: a key that fails is not worth warming
+        state.demand.note(key)
     return Response(body, media_type="application/json", headers={"ETag": etag.decode()})
 
 
