@@ -233,22 +233,33 @@ def _undeployed_pull_requests(session: Session, ids: RepositoryIds) -> Finding:
         Commit.sha == PullRequestCommit.sha,
         DeploymentCommit.commit_id == Commit.id,
     )
-    shipped = or_(merge_shipped, listed_shipped)
+    # Two NOT EXISTS, not NOT (one OR the other): PostgreSQL turns each into an anti join,
+    # where the negated OR stayed two index probes per pull request.
     condition = and_(
-        _in_scope(PullRequest.repository_id, ids), PullRequest.merged_at.is_not(None), ~shipped
+        _in_scope(PullRequest.repository_id, ids),
+        PullRequest.merged_at.is_not(None),
+        ~merge_shipped,
+        ~listed_shipped,
     )
-    # The count as a window aggregate of the examples' statement: one walk, not two.
-    rows = session.execute(
+    # The count as a window aggregate of the examples' statement: one walk, not two; the
+    # pull requests found on their own first (see `_commit_finding`).
+    found = (
         select(
-            Repository.name,
+            PullRequest.repository_id,
             PullRequest.number,
             PullRequest.merged_at,
             PullRequest.title,
-            func.count().over(),
         )
-        .join(Repository, Repository.id == PullRequest.repository_id)
         .where(condition)
-        .order_by(PullRequest.merged_at, PullRequest.number)
+        .cte("undeployed")
+        .prefix_with("MATERIALIZED")
+    )
+    rows = session.execute(
+        select(
+            Repository.name, found.c.number, found.c.merged_at, found.c.title, func.count().over()
+        )
+        .join(Repository, Repository.id == found.c.repository_id)
+        .order_by(found.c.merged_at, found.c.number)
         .limit(EXAMPLES)
     ).all()
     examples = [
