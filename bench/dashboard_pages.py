@@ -33,6 +33,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -72,19 +73,16 @@ def main() -> None:
     args = parse_args()
     create_admin(args.database)
     forget_demand(args.database)
-    with serving(args.database, warm=False) as url:
+    with serving(args.database, warm=False) as (url, _):
         timings = measure(url, args.pages, args.runs)
-    with serving(args.database, warm=True) as url:
+    with serving(args.database, warm=True) as (url, _):
         wait_for_pass(url, 0)
         measure(url, args.pages, 0)
-    with serving(args.database, warm=True) as url:
-        started = time.monotonic()
-        restart = wait_for_pass(url, 0), time.monotonic() - started
+    with serving(args.database, warm=True) as (url, pid):
+        restart = timed_pass(url, pid, 0)
         after_restart = measure(url, args.pages, 0)
-        passes = restart[0][0]
         push_deployment(url, args.database)
-        started = time.monotonic()
-        change = wait_for_pass(url, passes), time.monotonic() - started
+        change = timed_pass(url, pid, restart.passes)
         after_change = measure(url, args.pages, 0)
     report(timings, args.runs)
     report_warmed(after_restart, after_change, restart, change)
@@ -147,13 +145,13 @@ def forget_demand(database: str) -> None:
 
 
 @contextmanager
-def serving(database: str, *, warm: bool) -> Iterator[str]:
+def serving(database: str, *, warm: bool) -> Iterator[tuple[str, int]]:
     """`diogen serve` on a free port; stopped as an operator would (SIGTERM), which lets the
     warmer save what was asked."""
     port = free_port()
     server = start_server(database, port, warm)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", server.pid
     finally:
         server.terminate()
         try:
@@ -193,6 +191,25 @@ def metric(url: str, name: str) -> float:
             if line.startswith(f"{name} "):
                 return float(line.split()[1])
     return 0.0
+
+
+@dataclass
+class Pass:
+    passes: float  # the warmer's passes when it ended
+    warmed: float  # reports computed ahead since the server started
+    seconds: float  # from the start of the wait to the end of the pass
+    cpu: float  # CPU seconds of the server process meanwhile (PostgreSQL's not counted)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed_pass(url: str, pid: int, passes: float) -> Pass:
+    started, cpu = time.monotonic(), cpu_seconds(pid)
+    done, warmed = wait_for_pass(url, passes)
+    return Pass(done, warmed, time.monotonic() - started, cpu_seconds(pid) - cpu)
 
 
 def wait_for_pass(url: str, passes: float) -> tuple[float, float]:
@@ -285,13 +302,17 @@ def report(timings: dict[str, list[float]], runs: int) -> None:
 def report_warmed(
     after_restart: dict[str, list[float]],
     after_change: dict[str, list[float]],
-    restart: tuple[tuple[float, float], float],
-    change: tuple[tuple[float, float], float],
+    restart: Pass,
+    change: Pass,
 ) -> None:
-    (_, warmed), took = restart
-    (_, total), change_took = change
-    print(f"warmer: start-up pass {took:.1f} s ({warmed:g} reports computed); after new data")
-    print(f"  {change_took:.1f} s ({total - warmed:g} reports computed)")
+    for label, done, computed in (
+        ("start-up pass", restart, restart.warmed),
+        ("pass after new data", change, change.warmed - restart.warmed),
+    ):
+        print(
+            f"warmer, {label}: {done.seconds:.1f} s, {computed:g} reports computed, "
+            f"{done.cpu:.1f} s of the server's CPU"
+        )
     print(f"{'page':<12} {'after restart':>14} {'after new data':>15}")
     for name, seconds in after_restart.items():
         print(f"{name:<12} {shown(seconds[0]):>14} {shown(after_change[name][0]):>15}")

@@ -3,7 +3,9 @@ of a report's evidence, cut from the whole report's entry.
 
 The cache key holds every parameter, the resolved scope and the data version (API writes)
 with the count and latest end of sync runs (syncs), so any change is seen at once; entries
-also expire after `analytics_cache_seconds` for changes made some other way.
+also expire after `analytics_cache_seconds` for changes made some other way. A key names its
+report and all its inputs (`api.recipes`), so that the report warmer (`api.warmer`) stores,
+ahead of the request, exactly the entry the request would have.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def data_version(session: Session) -> str:
     return f"{version or 0}:{runs}:{finished}"
 
 
-def _digest(key: Key, version: str) -> str:
+def digest_of(key: Key, version: str) -> str:
     versioned = {**key, "version": version, "format": ENTRY_FORMAT}
     return hashlib.sha256(json.dumps(versioned, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -60,7 +62,7 @@ def _store(state: ApiState, digest: str, document: dict[str, Any]) -> bytes:
 
 def remaining(state: ApiState, key: Key, version: str) -> float | None:
     """Seconds the entry of `key` at `version` has left; None when there is none."""
-    return state.cache.remaining(_digest(key, version))
+    return state.cache.remaining(digest_of(key, version))
 
 
 def _lookup(state: ApiState, digest: str) -> bytes | None:
@@ -75,7 +77,7 @@ def _document(state: ApiState, session: Session, key: Key, version: str) -> dict
     if parts is None:
         return compute(session, key, state.clock())
     whole_key = whole(key)
-    digest = _digest(whole_key, version)
+    digest = digest_of(whole_key, version)
     found = _lookup(state, digest)
     if found is None:
         document = compute(session, whole_key, state.clock())
@@ -90,7 +92,7 @@ def entry(
 ) -> bytes:
     """The cache entry of `key` at `version`: found, or computed once (`fresh`: computed
     again even when found, by the warmer renewing an entry before it expires)."""
-    digest = _digest(key, version)
+    digest = digest_of(key, version)
     found = None if fresh else _lookup(state, digest)
     if found is not None:
         return found

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from diogen.api.recipes import Key, dora_key, quality_key
-from diogen.api.reports import _digest, data_version, entry, remaining, whole
+from diogen.api.reports import data_version, digest_of, entry, remaining, whole
 from diogen.api.state import ApiState
 from diogen.metrics import Scope
 from diogen.metrics.window import Window, default_window
@@ -120,7 +120,7 @@ class Warmer:
             return False
         # Parts of a report's evidence are cut from its whole entry: whoever computes the
         # whole also cuts the parts, so that no other worker computes the whole for them.
-        group = _digest(whole(key), version)
+        group = digest_of(whole(key), version)
         if group not in claimed:
             claimed[group] = self._claim(group)
         if not claimed[group]:
@@ -175,7 +175,7 @@ def _grouped(keys: list[Key]) -> list[Key]:
     whole report first."""
     groups: dict[str, list[Key]] = {}
     for key in keys:
-        groups.setdefault(_digest(whole(key), ""), []).append(key)
+        groups.setdefault(digest_of(whole(key), ""), []).append(key)
     return [
         key for group in groups.values() for key in sorted(group, key=lambda k: "evidence" in k)
     ]
@@ -184,7 +184,7 @@ def _grouped(keys: list[Key]) -> list[Key]:
 def _unique(keys: list[Key]) -> list[Key]:
     seen: dict[str, Key] = {}
     for key in keys:
-        seen.setdefault(_digest(key, ""), key)
+        seen.setdefault(digest_of(key, ""), key)
     return list(seen.values())
 
 
