@@ -164,6 +164,20 @@ def test_shallow_clone_is_history_incomplete(tmp_path: Path, engine: Engine) -> 
     assert found["undeployed_changes"]["count"] == 0
 
 
+def test_a_deployed_commit_whose_parent_is_not_stored_is_history_incomplete(
+    tmp_path: Path, engine: Engine
+) -> None:
+    shas = build_shop(tmp_path, engine)
+    with session_scope(engine) as session:
+        before = findings(data_quality(session, Scope(repo="shop")))["history_incomplete"]
+        # A gap: c2's parent (c1) as if it had never been stored.
+        session.execute(update(Commit).where(Commit.sha == shas["c2"]).values(parents="f" * 40))
+        after = findings(data_quality(session, Scope(repo="shop")))["history_incomplete"]
+    assert before["count"] == 0
+    assert after["count"] == 1
+    assert [e["sha"] for e in after["examples"]] == [shas["c2"]]
+
+
 def test_unknown_repository_is_not_found(tmp_path: Path, engine: Engine) -> None:
     build_other(tmp_path, engine)
     with session_scope(engine) as session, pytest.raises(NotFoundError, match="known: other"):

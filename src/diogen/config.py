@@ -134,6 +134,15 @@ class Settings(BaseSettings):
         description="How long an analytics answer may be served from cache when no write "
         "through the API and no finished sync has changed the data since; 0 turns caching off.",
     )
+    warm_reports: bool = Field(
+        True,
+        description="`diogen serve` computes the reports asked for before, and the dashboard's "
+        "first views, in the background after it starts and after every data change, so that "
+        "pages find them cached (docs/api.md); false: each is computed when first asked.",
+    )
+    warm_reports_limit: int = Field(
+        100, ge=1, le=10_000, description="How many of the most asked reports are kept warm."
+    )
 
     # The event pipeline (`diogen worker`, docs/pipeline.md).
     bus: Literal["embedded", "kafka"] = Field(

@@ -110,10 +110,10 @@ def create_schema(engine: Engine) -> None:
         connection.execute(text("INSERT INTO alembic_version VALUES (:head)"), {"head": HEAD})
 
 
-def make_world(url: str, **overrides: Any) -> World:
+def make_world(url: str, *, warm: bool = False, **overrides: Any) -> World:
     engine = make_engine(url)
     create_schema(engine)
-    app = create_app(settings_for(url, **overrides), clock=lambda: NOW)
+    app = create_app(settings_for(url, **overrides), clock=lambda: NOW, warm=warm)
     client = TestClient(app)
     # Entered once: one event loop thread for all requests (and the app's lifespan runs).
     client.__enter__()

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from diogen.accounts.clock import Clock, utc_now
 from diogen.api import problems
 from diogen.api.cache import Cache, MemoryCache, RedisCache
+from diogen.api.demand import Demand
 from diogen.api.deps import limit_by_address
 from diogen.api.logs import configure_json_logging
 from diogen.api.middleware import BodyLimit, ETags, RequestContext, latency_histogram
@@ -45,6 +46,7 @@ from diogen.api.routes import (
 )
 from diogen.api.state import ApiState
 from diogen.api.statements import CancelOnDisconnect, watch
+from diogen.api.warmer import Warmer
 from diogen.config import Settings, load_settings
 from diogen.db import make_engine
 from diogen.web import mount_dashboard
@@ -73,13 +75,19 @@ CONFIG_FILE_VARIABLE = "DIOGEN_SERVE_CONFIG_FILE"
 LOG_LEVEL_VARIABLE = "DIOGEN_LOG_LEVEL"
 
 
-def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
-    """The API on `settings.database_url` (reachable now; its schema checked by /ready)."""
+def create_app(settings: Settings, *, clock: Clock = utc_now, warm: bool = False) -> FastAPI:
+    """The API on `settings.database_url` (reachable now; its schema checked by /ready);
+    `warm`: with a report warmer (`api.warmer`) if the settings allow (`diogen serve`)."""
     state = _state(settings, clock)
+    warmer = _warmer(state) if warm else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if warmer is not None:
+            warmer.start()
         yield
+        if warmer is not None:
+            warmer.stop()
         state.engine.dispose()
         state.reader.dispose()
         if state.redis is not None:
@@ -92,6 +100,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.diogen = state
+    app.state.warmer = warmer
     problems.install(app)
     app.include_router(health.router)
     for router in API_ROUTERS:
@@ -139,6 +148,14 @@ def _state(settings: Settings, clock: Clock) -> ApiState:
     )
 
 
+def _warmer(state: ApiState) -> Warmer | None:
+    settings = state.settings
+    if not (settings.warm_reports and settings.analytics_cache_seconds):
+        return None
+    state.demand = Demand(state.clock, settings.warm_reports_limit)
+    return Warmer(state)
+
+
 def _reader(settings: Settings, engine: Engine) -> Engine:
     """The engine of GET requests, in autocommit (see `api.deps`), whose statements end when
     their client leaves. On PostgreSQL it has a pool of its own, whose connections are limited
@@ -158,4 +175,4 @@ def app_from_environment() -> FastAPI:
     environment `serve` prepared, logs as JSON like the parent's."""
     configure_json_logging(os.environ.get(LOG_LEVEL_VARIABLE, "info"))
     config = os.environ.get(CONFIG_FILE_VARIABLE)
-    return create_app(load_settings(Path(config) if config else None))
+    return create_app(load_settings(Path(config) if config else None), warm=True)

@@ -28,6 +28,9 @@ class Cache(Protocol):
 
     def set(self, key: str, value: bytes, ttl: int) -> None: ...
 
+    def remaining(self, key: str) -> float | None:
+        """Seconds before the entry expires; None when there is none."""
+
 
 class MemoryCache:
     """The `MEMORY_ENTRIES` most recently used entries, each until it expires."""
@@ -53,6 +56,12 @@ class MemoryCache:
             while len(self.entries) > MEMORY_ENTRIES:
                 self.entries.popitem(last=False)
 
+    def remaining(self, key: str) -> float | None:
+        with self.lock:
+            found = self.entries.get(key)
+        left = None if found is None else found[0] - self.clock()
+        return left if left is not None and left > 0 else None
+
 
 class RedisCache:
     """Shared by every worker; a Redis failure only means computing the answer again."""
@@ -73,6 +82,15 @@ class RedisCache:
             self.client.set(f"diogen:cache:{key}", value, ex=ttl)
         except RedisError as exc:
             log.warning("cache write skipped: Redis failed: %s", exc)
+
+    def remaining(self, key: str) -> float | None:
+        try:
+            left = self.client.pttl(f"diogen:cache:{key}")
+        except RedisError as exc:
+            log.warning("cache expiry not read: Redis failed: %s", exc)
+            return None
+        # -2: no such key; -1: no expiry (never written so by Diogen).
+        return left / 1000 if isinstance(left, int) and left >= 0 else None
 
 
 class SingleFlight:

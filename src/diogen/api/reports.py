@@ -3,14 +3,16 @@ of a report's evidence, cut from the whole report's entry.
 
 The cache key holds every parameter, the resolved scope and the data version (API writes)
 with the count and latest end of sync runs (syncs), so any change is seen at once; entries
-also expire after `analytics_cache_seconds` for changes made some other way.
+also expire after `analytics_cache_seconds` for changes made some other way. A key names its
+report and all its inputs (`api.recipes`), so that the report warmer (`api.warmer`) stores,
+ahead of the request, exactly the entry the request would have.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Any
 
 from fastapi.responses import Response
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 from diogen.accounts.audit import DATA_VERSION
 from diogen.accounts.models import AppState
 from diogen.api.middleware import etag_of
+from diogen.api.recipes import Key, compute
 from diogen.api.state import ApiState
 from diogen.ingest.models import SyncRun
 
@@ -29,7 +32,6 @@ ENTRY_FORMAT = "etag+json"
 # The lists of a report's evidence one may ask for alone; `pull_requests` is `changes` of
 # pull requests only (a dashboard page of them needs no direct commits: half the document).
 EVIDENCE_PARTS = ("deployments", "changes", "pull_requests", "incidents", "excluded")
-Compute = Callable[[], dict[str, Any]]
 
 # Built once: every analytics request reads it.
 _VERSIONS = select(
@@ -39,13 +41,13 @@ _VERSIONS = select(
 )
 
 
-def _version(session: Session) -> str:
+def data_version(session: Session) -> str:
     """The data version and the count and latest end of sync runs, in one round trip."""
     version, runs, finished = session.execute(_VERSIONS).one()
     return f"{version or 0}:{runs}:{finished}"
 
 
-def _digest(key: dict[str, Any], version: str) -> str:
+def digest_of(key: Key, version: str) -> str:
     versioned = {**key, "version": version, "format": ENTRY_FORMAT}
     return hashlib.sha256(json.dumps(versioned, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -58,49 +60,64 @@ def _store(state: ApiState, digest: str, document: dict[str, Any]) -> bytes:
     return entry
 
 
+def remaining(state: ApiState, key: Key, version: str) -> float | None:
+    """Seconds the entry of `key` at `version` has left; None when there is none."""
+    return state.cache.remaining(digest_of(key, version))
+
+
 def _lookup(state: ApiState, digest: str) -> bytes | None:
     return state.cache.get(digest) if state.settings.analytics_cache_seconds else None
 
 
-def _answer(state: ApiState, session: Session, digest: str, compute: Compute) -> Response:
-    entry = _lookup(state, digest)
-    if entry is None:
-        # A waiting request has read nothing it needs again: its connection goes back to the
-        # pool, so that waiters cannot exhaust it while reports are computed.
-        entry = state.flights.run(
-            digest,
-            lambda: _store(state, digest, compute()),
-            lambda: _lookup(state, digest),
-            session.rollback,
-        )
-    etag, _, body = entry.partition(b"\n")
+def _document(state: ApiState, session: Session, key: Key, version: str) -> dict[str, Any]:
+    """The document of `key`: computed, or, for only parts of a report's evidence, cut from
+    the whole report's entry, which is computed and stored first when missing, so that the
+    page asking for the whole next finds it."""
+    parts = key.get("evidence")
+    if parts is None:
+        return compute(session, key, state.clock())
+    whole_key = whole(key)
+    digest = digest_of(whole_key, version)
+    found = _lookup(state, digest)
+    if found is None:
+        document = compute(session, whole_key, state.clock())
+        _store(state, digest, document)
+    else:
+        document = json.loads(found.partition(b"\n")[2])
+    return only(document, parts)
+
+
+def entry(
+    state: ApiState, session: Session, key: Key, version: str, *, fresh: bool = False
+) -> bytes:
+    """The cache entry of `key` at `version`: found, or computed once (`fresh`: computed
+    again even when found, by the warmer renewing an entry before it expires)."""
+    digest = digest_of(key, version)
+    found = None if fresh else _lookup(state, digest)
+    if found is not None:
+        return found
+    # A waiting request has read nothing it needs again: its connection goes back to the
+    # pool, so that waiters cannot exhaust it while reports are computed.
+    return state.flights.run(
+        digest,
+        lambda: _store(state, digest, _document(state, session, key, version)),
+        lambda: _lookup(state, digest),
+        session.rollback,
+    )
+
+
+def cached(state: ApiState, session: Session, key: Key) -> Response:
+    """The answer for the report `key` (see `api.recipes`) at the current data version,
+    computed once; the key is remembered for the warmer when it runs."""
+    etag, _, body = entry(state, session, key, data_version(session)).partition(b"\n")
+    if state.demand is not None:  # once it computed: a key that fails is not worth warming
+        state.demand.note(key)
     return Response(body, media_type="application/json", headers={"ETag": etag.decode()})
 
 
-def cached(state: ApiState, session: Session, key: dict[str, Any], compute: Compute) -> Response:
-    """The answer of `compute()` for `key` at the current data version, computed once."""
-    return _answer(state, session, _digest(key, _version(session)), compute)
-
-
-def cached_evidence(
-    state: ApiState, session: Session, key: dict[str, Any], compute: Compute, parts: Collection[str]
-) -> Response:
-    """The report of `key` (computed with evidence by `compute`) with only these `parts` of its
-    evidence: cut from the whole report's entry, which is computed and stored first when
-    missing, so that the page asking for the whole next finds it."""
-    version = _version(session)
-    whole = _digest(key, version)
-
-    def narrowed() -> dict[str, Any]:
-        entry = _lookup(state, whole)
-        if entry is None:
-            document = compute()
-            _store(state, whole, document)
-        else:
-            document = json.loads(entry.partition(b"\n")[2])
-        return only(document, parts)
-
-    return _answer(state, session, _digest({**key, "evidence": sorted(parts)}, version), narrowed)
+def whole(key: Key) -> Key:
+    """The key of the whole report that `key` is a part of (itself when it is whole)."""
+    return {name: value for name, value in key.items() if name != "evidence"}
 
 
 def only(document: dict[str, Any], parts: Collection[str]) -> dict[str, Any]:

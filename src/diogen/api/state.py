@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 from redis import Redis
@@ -15,6 +16,9 @@ from diogen.api.cache import Cache, SingleFlight
 from diogen.api.ratelimit import Limiter
 from diogen.config import Settings
 from diogen.db import session_scope
+
+if TYPE_CHECKING:  # the demand's module needs the routes', which need this one
+    from diogen.api.demand import Demand
 
 
 @dataclass
@@ -30,6 +34,8 @@ class ApiState:
     registry: CollectorRegistry
     redis: Redis | None = None
     flights: SingleFlight = field(default_factory=SingleFlight)
+    # The reports asked for, counted for the warmer (`api.warmer`); None when it does not run.
+    demand: Demand | None = None
     _key: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -42,7 +42,7 @@ def serve(
     configure_json_logging(log_level)
     info(f"serving on http://{host}:{port} (docs at /docs)")
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+        uvicorn.run(create_app(settings, warm=True), host=host, port=port, log_config=None)
         return
     # Workers are new processes: they rebuild the settings from the same sources.
     os.environ["DIOGEN_DATABASE_URL"] = settings.database_url

@@ -123,23 +123,35 @@ def _finding(check: str, title: str, reason: str, count: int, examples: list[Any
 
 
 def _commit_finding(
-    session: Session, check: str, title: str, reason: str, condition: ColumnElement[bool]
+    session: Session,
+    check: str,
+    title: str,
+    reason: str,
+    condition: ColumnElement[bool],
+    outer: tuple[Any, ColumnElement[bool]] | None = None,
 ) -> Finding:
-    """Count, newest author date and the oldest examples of the commits matching `condition`."""
+    """Count, newest author date and the oldest examples of the commits matching `condition`
+    (on the commits joined to `outer`, a table and its condition, when given)."""
     # The count and the newest date as window aggregates of the examples' statement: one walk
     # over the history instead of two (each is a scan of every commit with an EXISTS per row).
+    # The matching commits are found first, on their own (materialised): ordered for the
+    # examples, PostgreSQL sorted every commit and probed the deployed commits' index once per
+    # commit (830,000 probes at scale 1, 6.5 s), where alone it hashes them (1.6 s).
+    commits = select(Commit.repository_id, Commit.sha, Commit.authored_at, Commit.subject)
+    if outer is not None:
+        commits = commits.outerjoin(*outer)
+    matching = commits.where(condition).cte("matching").prefix_with("MATERIALIZED")
     rows = session.execute(
         select(
             Repository.name,
-            Commit.sha,
-            Commit.authored_at,
-            Commit.subject,
+            matching.c.sha,
+            matching.c.authored_at,
+            matching.c.subject,
             func.count().over(),
-            func.max(Commit.authored_at).over(),
+            func.max(matching.c.authored_at).over(),
         )
-        .join(Repository, Repository.id == Commit.repository_id)
-        .where(condition)
-        .order_by(Commit.authored_at, Commit.sha)
+        .join(Repository, Repository.id == matching.c.repository_id)
+        .order_by(matching.c.authored_at, matching.c.sha)
         .limit(EXAMPLES)
     ).all()
     examples = [
@@ -182,10 +194,10 @@ def _unreachable_commits(session: Session, ids: RepositoryIds) -> Finding:
 
 def _history_incomplete(session: Session, ids: RepositoryIds) -> Finding:
     """Deployed commits whose parent is not stored: the boundary of a shallow clone, or a gap."""
+    # The parent by an outer join (one hash of the commits), not NOT EXISTS: inside the OR
+    # that stayed a probe of the commits' index per commit (830,000 at scale 1: 8.5 -> 1.6 s).
     parent = aliased(Commit)
-    parent_stored = exists().where(
-        parent.repository_id == Commit.repository_id, parent.sha == Commit.parents
-    )
+    on_parent = and_(parent.repository_id == Commit.repository_id, parent.sha == Commit.parents)
     # A shallow boundary commit is stored without parents and, unlike a root commit, without stats.
     boundary = and_(Commit.parents == "", Commit.additions.is_(None))
     condition = and_(
@@ -193,13 +205,15 @@ def _history_incomplete(session: Session, ids: RepositoryIds) -> Finding:
         Commit.reachable.is_(True),
         Commit.is_merge.is_(False),
         _deployed(),
-        or_(boundary, and_(Commit.parents != "", ~parent_stored)),
+        or_(boundary, and_(Commit.parents != "", parent.id.is_(None))),
     )
     reason = (
         "deployed commits whose parents are not stored (shallow clone or missing history): "
         "their change may have started earlier, so its first commit is missing"
     )
-    return _commit_finding(session, "history_incomplete", "history incomplete", reason, condition)
+    return _commit_finding(
+        session, "history_incomplete", "history incomplete", reason, condition, (parent, on_parent)
+    )
 
 
 # Pull requests
@@ -219,22 +233,33 @@ def _undeployed_pull_requests(session: Session, ids: RepositoryIds) -> Finding:
         Commit.sha == PullRequestCommit.sha,
         DeploymentCommit.commit_id == Commit.id,
     )
-    shipped = or_(merge_shipped, listed_shipped)
+    # Two NOT EXISTS, not NOT (one OR the other): PostgreSQL turns each into an anti join,
+    # where the negated OR stayed two index probes per pull request.
     condition = and_(
-        _in_scope(PullRequest.repository_id, ids), PullRequest.merged_at.is_not(None), ~shipped
+        _in_scope(PullRequest.repository_id, ids),
+        PullRequest.merged_at.is_not(None),
+        ~merge_shipped,
+        ~listed_shipped,
     )
-    # The count as a window aggregate of the examples' statement: one walk, not two.
-    rows = session.execute(
+    # The count as a window aggregate of the examples' statement: one walk, not two; the
+    # pull requests found on their own first (see `_commit_finding`).
+    found = (
         select(
-            Repository.name,
+            PullRequest.repository_id,
             PullRequest.number,
             PullRequest.merged_at,
             PullRequest.title,
-            func.count().over(),
         )
-        .join(Repository, Repository.id == PullRequest.repository_id)
         .where(condition)
-        .order_by(PullRequest.merged_at, PullRequest.number)
+        .cte("undeployed")
+        .prefix_with("MATERIALIZED")
+    )
+    rows = session.execute(
+        select(
+            Repository.name, found.c.number, found.c.merged_at, found.c.title, func.count().over()
+        )
+        .join(Repository, Repository.id == found.c.repository_id)
+        .order_by(found.c.merged_at, found.c.number)
         .limit(EXAMPLES)
     ).all()
     examples = [

@@ -10,11 +10,12 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
-from diogen.api.reports import EVIDENCE_PARTS, cached, cached_evidence
+from diogen.api.recipes import dora_key, quality_key
+from diogen.api.reports import EVIDENCE_PARTS, cached
 from diogen.api.routes.common import api_router
 from diogen.api.routes.scopes import analytics_scope, team_scope
 from diogen.api.state import ApiState
-from diogen.metrics import Scope, data_quality, dora_report, make_window
+from diogen.metrics import Scope, make_window
 
 router = api_router("analytics")
 DORA_EXAMPLE = {
@@ -129,33 +130,17 @@ def _dora(
     evidence: str | None = None,
 ) -> Response:
     window = make_window(start, end, now=state.clock())
-    explain = explain or evidence is not None
-    settings = state.settings
-    year = benchmarks or settings.benchmarks
-    key = {
-        "report": "dora",
-        "scope": scope.to_json(),
-        "window": window.to_json(),
-        "bucket": bucket,
-        "benchmarks": year,
-        "explain": explain,
-        "environment": settings.production_environment,
-    }
-
-    def compute() -> dict[str, Any]:
-        return dora_report(
-            session,
-            scope,
-            window,
-            bucket=bucket,
-            benchmarks=year,
-            production_environment=settings.production_environment,
-            explain=explain,
-        )
-
-    if evidence is None:
-        return cached(state, session, key, compute)
-    return cached_evidence(state, session, key, compute, set(evidence.split(",")))
+    parts = None if evidence is None else list(set(evidence.split(",")))
+    key = dora_key(
+        state.settings,
+        scope,
+        window,
+        bucket=bucket,
+        benchmarks=benchmarks,
+        explain=explain,
+        evidence=parts,
+    )
+    return cached(state, session, key)
 
 
 @router.get("/analytics/dora", response_class=Response, responses=document(DORA_EXAMPLE, DORA_KEYS))
@@ -220,8 +205,4 @@ def quality(
 ) -> Response:
     """What the metrics leave out or cannot attribute, and why (`diogen doctor`)."""
     scope = analytics_scope(session, principal, org=org, team=team, repo=repo, service=service)
-    pattern = state.settings.effective_release_pattern
-    key = {"report": "data_quality", "scope": scope.to_json(), "release_pattern": pattern}
-    return cached(
-        state, session, key, lambda: data_quality(session, scope, release_pattern=pattern)
-    )
+    return cached(state, session, quality_key(state.settings, scope))

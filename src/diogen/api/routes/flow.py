@@ -7,7 +7,7 @@ administrator) gets those; members ask for a team, whose issues are its members'
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Query
 from fastapi.responses import Response
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from diogen.api.access import Principal
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
+from diogen.api.recipes import MEMBERS_NOTE
 from diogen.api.reports import cached
 from diogen.api.routes.analytics import (
     Benchmarks,
@@ -25,7 +26,7 @@ from diogen.api.routes.analytics import (
     To,
     document,
 )
-from diogen.api.routes.common import api_router, missing
+from diogen.api.routes.common import api_router
 from diogen.api.routes.flow_examples import (
     FLOW_EXAMPLE,
     PULLS_EXAMPLE,
@@ -35,44 +36,16 @@ from diogen.api.routes.flow_examples import (
     TEAM_EXAMPLE,
 )
 from diogen.api.routes.scopes import analytics_scope, team_scope
-from diogen.api.state import ApiState
 from diogen.errors import InputError
-from diogen.metrics import Scope, Window, dora_report, make_window
-from diogen.metrics.flow import flow_report, issue_flow, pr_flow, review_load, sprint_report
+from diogen.metrics import Scope, make_window
 
 router = api_router("analytics")
-MEMBERS_NOTE = (
-    "issues and sprints carry no organisation: an organisation-wide count would include other "
-    "organisations' issues, so members see them per team (ask with team=)"
-)
 TeamId = Annotated[str | None, Query(max_length=64, description="A team's id.")]
 
 
 def _issues_readable(principal: Principal, scope: Scope) -> bool:
     """Whether the issue figures of `scope` stay inside what the principal may read."""
     return principal.everywhere is not None or scope.team is not None
-
-
-def _flow(
-    session: Session,
-    state: ApiState,
-    principal: Principal,
-    scope: Scope,
-    window: Window,
-    bucket: str | None,
-    explain: bool,
-) -> dict[str, Any]:
-    options: dict[str, Any] = {
-        "bucket": bucket,
-        "explain": explain,
-        "bot_pattern": state.settings.bot_pattern,
-        "now": state.clock(),
-    }
-    if scope.repo or scope.service or _issues_readable(principal, scope):
-        environment = state.settings.production_environment
-        return flow_report(session, scope, window, production_environment=environment, **options)
-    report = pr_flow(session, scope, window, **options)
-    return {**report, "issues": None, "sprints": None, "notes": [MEMBERS_NOTE]}
 
 
 @router.get("/analytics/flow", response_class=Response, responses=document(FLOW_EXAMPLE))
@@ -107,12 +80,7 @@ def flow(
         "bots": state.settings.bot_pattern,
         "environment": state.settings.production_environment,
     }
-    return cached(
-        state,
-        session,
-        key,
-        lambda: _flow(session, state, principal, scope, window, bucket, explain),
-    )
+    return cached(state, session, key)
 
 
 @router.get("/analytics/team/{team_id}", response_class=Response, responses=document(TEAM_EXAMPLE))
@@ -132,20 +100,9 @@ def team_report(
     year = benchmarks or settings.benchmarks
     window = make_window(start, end, now=state.clock())
 
-    def compute() -> dict[str, Any]:
-        dora = dora_report(
-            session,
-            scope,
-            window,
-            bucket=bucket,
-            benchmarks=year,
-            production_environment=settings.production_environment,
-        )
-        report = _flow(session, state, principal, scope, window, bucket, False)
-        return {"team_id": team_id, "scope": scope.to_json(), "dora": dora, "flow": report}
-
     key = {
         "report": "team",
+        "team_id": team_id,
         "scope": scope.to_json(),
         "window": window.to_json(),
         "bucket": bucket,
@@ -153,7 +110,7 @@ def team_report(
         "environment": settings.production_environment,
         "bots": settings.bot_pattern,
     }
-    return cached(state, session, key, compute)
+    return cached(state, session, key)
 
 
 @router.get("/analytics/pull-requests", response_class=Response, responses=document(PULLS_EXAMPLE))
@@ -178,32 +135,13 @@ def pull_requests(
     settings = state.settings
     window = make_window(start, end, now=state.clock())
 
-    def compute() -> dict[str, Any]:
-        report = dora_report(
-            session,
-            scope,
-            window,
-            production_environment=settings.production_environment,
-            explain=True,
-        )
-        changes = report["evidence"]["changes"]
-        items = [c for c in changes if c.get("kind") == "pull_request"]
-        items.sort(key=lambda c: (-(c.get("lead_time_hours") or 0), str(c.get("pull_request"))))
-        return {
-            "scope": report["scope"],
-            "window": report["window"],
-            "stages": report["lead_time_for_changes"].get("stages"),
-            "pull_requests": len(items),
-            "items": items,
-        }
-
     key = {
         "report": "pull_requests",
         "scope": scope.to_json(),
         "window": window.to_json(),
         "environment": settings.production_environment,
     }
-    return cached(state, session, key, compute)
+    return cached(state, session, key)
 
 
 def _sprint_scope(session: Session, principal: Principal, team_id: str | None) -> Scope | None:
@@ -230,23 +168,13 @@ def sprints(
     scope = _sprint_scope(session, principal, team_id)
     window = make_window(start, end, now=state.clock())
 
-    def compute() -> dict[str, Any]:
-        report = issue_flow(
-            session,
-            scope,
-            window,
-            bot_pattern=state.settings.bot_pattern,
-            now=state.clock(),
-        )
-        return {"scope": report["scope"], "window": report["window"], **report["sprints"]}
-
     key = {
         "report": "sprints",
         "scope": scope.to_json() if scope else None,
         "window": window.to_json(),
         "bots": state.settings.bot_pattern,
     }
-    return cached(state, session, key, compute)
+    return cached(state, session, key)
 
 
 @router.get(
@@ -265,20 +193,6 @@ def sprint(
     the team's issues only, and a sprint without any of them is not found."""
     scope = _sprint_scope(session, principal, team_id)
 
-    def compute() -> dict[str, Any]:
-        report = sprint_report(
-            session,
-            sprint_id,
-            scope,
-            explain=True,
-            bot_pattern=state.settings.bot_pattern,
-            now=state.clock(),
-        )
-        evidence = report.pop("evidence")
-        if scope is not None and not (evidence["issues"] or evidence["excluded"]):
-            raise missing("sprint", sprint_id)
-        return {**report, "evidence": evidence} if explain else report
-
     key = {
         "report": "sprint",
         "sprint": sprint_id,
@@ -286,7 +200,7 @@ def sprint(
         "explain": explain,
         "bots": state.settings.bot_pattern,
     }
-    return cached(state, session, key, compute)
+    return cached(state, session, key)
 
 
 @router.get(
@@ -316,11 +230,4 @@ def reviews_per_person(
         "explain": explain,
         "bots": state.settings.bot_pattern,
     }
-    return cached(
-        state,
-        session,
-        key,
-        lambda: review_load(
-            session, scope, window, explain=explain, bot_pattern=state.settings.bot_pattern
-        ),
-    )
+    return cached(state, session, key)
