@@ -13,6 +13,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 from redis import Redis
 from sqlalchemy import Engine
@@ -21,6 +22,7 @@ from diogen.accounts.clock import Clock, utc_now
 from diogen.api import problems
 from diogen.api.cache import Cache, MemoryCache, RedisCache
 from diogen.api.deps import limit_by_address
+from diogen.api.lean import LeanReads, lean_routes
 from diogen.api.logs import configure_json_logging
 from diogen.api.middleware import BodyLimit, ETags, RequestContext, latency_histogram
 from diogen.api.openapi import problem_content_types
@@ -101,6 +103,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     problem_content_types(app)
     mount_dashboard(app, poll_seconds=settings.dashboard_poll_seconds)
     # Added last runs first: the request id and timing wrap everything else.
+    routes = [r for router in API_ROUTERS for r in router.routes if isinstance(r, APIRoute)]
+    app.add_middleware(LeanReads, api=app, routes=lean_routes(routes))
     app.add_middleware(CancelOnDisconnect)
     app.add_middleware(ETags)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
