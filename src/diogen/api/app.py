@@ -121,7 +121,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
 
 
 def _state(settings: Settings, clock: Clock) -> ApiState:
-    engine = make_engine(settings.database_url, pre_ping=False)
+    engine = make_engine(settings.database_url, pre_ping=False, keep_connections=True)
     client = Redis.from_url(settings.redis_url) if settings.redis_url else None
 
     # The limiter's minutes are the app's clock's, so a test's fixed clock keeps its requests in
@@ -150,7 +150,10 @@ def _reader(settings: Settings, engine: Engine) -> Engine:
     rebuilds gold for minutes). SQLite has no statement timeout: there the pool is shared."""
     if engine.dialect.name == "postgresql" and settings.read_timeout_seconds:
         engine = make_engine(
-            settings.database_url, pre_ping=False, statement_timeout=settings.read_timeout_seconds
+            settings.database_url,
+            pre_ping=False,
+            statement_timeout=settings.read_timeout_seconds,
+            keep_connections=True,
         )
     reader = engine.execution_options(isolation_level="AUTOCOMMIT")
     watch(reader)
