@@ -19,6 +19,7 @@ import inspect
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, get_type_hints
 
 from fastapi import FastAPI
@@ -29,6 +30,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session
 from starlette.convertors import Convertor
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -37,6 +39,8 @@ from diogen.api.deps import _bearer, api_state, current_principal, db_session
 from diogen.api.state import ApiState
 
 PREFIX = "/api/"
+# Validated query strings kept per process (each at most a few kilobytes).
+QUERIES_KEPT = 512
 # What a lean route's endpoint may ask for besides its parameters, by the dependency's callable.
 SESSION, PRINCIPAL, STATE = "session", "principal", "state"
 _PROVIDED: dict[Callable[..., Any], str] = {
@@ -46,7 +50,7 @@ _PROVIDED: dict[Callable[..., Any], str] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LeanRoute:
     route: APIRoute
     pattern: re.Pattern[str]
@@ -148,7 +152,7 @@ class LeanReads:
         request = Request(scope, receive)
         dependant = lean.route.dependant
         values, errors = request_params_to_args(dependant.path_params, path_params)
-        query, query_errors = request_params_to_args(dependant.query_params, request.query_params)
+        query, query_errors = _query(lean, scope["query_string"])
         if errors or query_errors:
             await self.app(scope, receive, send)  # FastAPI answers the 422
             return
@@ -166,6 +170,20 @@ class LeanReads:
 
     def __repr__(self) -> str:
         return f"LeanReads({len(self.routes)} routes)"
+
+
+@lru_cache(maxsize=QUERIES_KEPT)
+def _validated(lean: LeanRoute, query_string: bytes) -> tuple[dict[str, Any], list[Any]]:
+    fields = lean.route.dependant.query_params
+    return request_params_to_args(fields, QueryParams(query_string))
+
+
+def _query(lean: LeanRoute, query_string: bytes) -> tuple[dict[str, Any], list[Any]]:
+    """The route's query parameters validated, as FastAPI does (a tenth of a warm answer's
+    time for a report's dozen parameters); the same few query strings come again and again
+    (a dashboard's), so their outcome is kept."""
+    values, errors = _validated(lean, query_string)
+    return dict(values), errors
 
 
 def _run(
