@@ -168,9 +168,6 @@ class LeanReads:
             response = await handler(request, exc)
         await response(scope, receive, send)
 
-    def __repr__(self) -> str:
-        return f"LeanReads({len(self.routes)} routes)"
-
 
 @lru_cache(maxsize=QUERIES_KEPT)
 def _validated(lean: LeanRoute, query_string: bytes) -> tuple[dict[str, Any], list[Any]]:
