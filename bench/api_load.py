@@ -341,6 +341,11 @@ def main() -> None:
     parser.add_argument(
         "--cold-requests", type=int, default=1, help="--org: cold reports per client"
     )
+    parser.add_argument(
+        "--only",
+        metavar="WORDS",
+        help="run only the scenarios whose name contains one of these comma-separated words",
+    )
     args = parser.parse_args()
     if args.client == "wrk" and not have_wrk():
         raise SystemExit("wrk is not installed (apt-get install wrk); or use --client python")
@@ -351,13 +356,20 @@ def main() -> None:
         plan = org_scenarios(org, args.requests)
         if args.cold_requests:
             plan["org dora 90 days, cold cache"] = org_cold(org, args.cold_requests)
-        measure(args.org, org.key, args, plan)
+        measure(args.org, org.key, args, chosen(plan, args.only))
         return
     with tempfile.TemporaryDirectory() as tmp:
         database = args.database or f"sqlite:///{Path(tmp) / 'bench.db'}"
         repo, key = prepare(args.commits, database)
         print(f"{load}, {args.commits} commits, {_engine(database)}")
-        measure(database, key, args, scenarios(repo, args.requests))
+        measure(database, key, args, chosen(scenarios(repo, args.requests), args.only))
+
+
+def chosen(plan: dict[str, Scenario], only: str | None) -> dict[str, Scenario]:
+    if only is None:
+        return plan
+    words = only.split(",")
+    return {name: s for name, s in plan.items() if any(word in name for word in words)}
 
 
 def _client(args: argparse.Namespace) -> str:

@@ -69,18 +69,26 @@ def dumps_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+# Connections a PostgreSQL engine's pool holds at most (SQLAlchemy's default, 5 + 10).
+POOL_CONNECTIONS = 15
 # How often PostgreSQL checks, during a long statement, that its client is still there.
 CLIENT_CHECK_SECONDS = 5
 CLIENT_CHECK_SINCE = 140000  # server_version_num of PostgreSQL 14
 
 
-def make_engine(url: str, *, pre_ping: bool = True, statement_timeout: float = 0) -> Engine:
+def make_engine(
+    url: str, *, pre_ping: bool = True, statement_timeout: float = 0, keep_connections: bool = False
+) -> Engine:
     """An engine for `url`, checked to be reachable; SQLite gets WAL and foreign keys.
 
     `pre_ping=False` (the API) saves the round trip that checks every PostgreSQL connection
     before each use: a connection dropped meanwhile then fails the one request using it (a
     503), and the pool replaces every connection older than that failure.
     `statement_timeout` (seconds, PostgreSQL only; 0: none) is set on every connection.
+    `keep_connections` (the API) keeps every PostgreSQL connection the pool opens, up to the
+    same 15 at once: by default only 5 are kept, and a server answering more requests at
+    once than that opened and closed a connection (a new backend process) for one request
+    in ten.
     """
     parsed = normalize_url(url)
     shown = parsed.render_as_string(hide_password=True)
@@ -93,6 +101,8 @@ def make_engine(url: str, *, pre_ping: bool = True, statement_timeout: float = 0
             parsed,
             pool_pre_ping=pre_ping,
             pool_recycle=RECYCLE_SECONDS,
+            pool_size=POOL_CONNECTIONS if keep_connections else 5,
+            max_overflow=0 if keep_connections else POOL_CONNECTIONS - 5,
             connect_args={"connect_timeout": 5},
             json_serializer=dumps_json,
         )

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from api_support import World, seed
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from diogen.api.access import Principal
@@ -191,3 +191,42 @@ def test_a_members_organisation_gone_is_a_404_never_every_organisation(world: Wo
     principal = Principal(user_id="u", email="u@example.com", roles={"gone": "viewer"})
     with world.session() as session, pytest.raises(NotFoundError):
         analytics_scope(session, principal)
+
+
+def test_a_warm_report_of_ones_organisation_is_two_statements(world: World) -> None:
+    """The principal's query names its organisations: a warm report of the member's own
+    organisation reads the principal and the data version, nothing else."""
+    url = f"{V}/analytics/dora?from=2024-01-01&to=2024-04-01"
+    world.get("alpha:viewer", url)  # computed and cached
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(world.state.reader, "before_cursor_execute", seen)
+    try:
+        warm = world.get("alpha:viewer", url)
+        named = world.get("alpha:viewer", f"{url}&org=alpha")
+    finally:
+        event.remove(world.state.reader, "before_cursor_execute", seen)
+
+    assert warm.status_code == 200 and named.content == warm.content
+    assert warm.json()["scope"] == {"org": "alpha"}
+    assert len(statements) == 4, statements
+    assert all("role_grant" in s and "organization" in s for s in statements[::2])
+
+
+def test_a_renamed_organisation_is_reported_under_its_new_name_at_once(world: World) -> None:
+    url = f"{V}/analytics/dora?from=2024-01-01&to=2024-04-01"
+    before = world.get("alpha:viewer", url).json()["scope"]
+    renamed = world.client.patch(
+        f"{V}/organizations/{world.org_ids['alpha']}",
+        json={"name": "alpha-2"},
+        headers=world.headers("alpha:admin"),
+    )
+    after = world.get("alpha:viewer", url).json()["scope"]
+    old_name = world.get("alpha:viewer", f"{url}&org=alpha")
+
+    assert renamed.status_code == 200
+    assert (before, after) == ({"org": "alpha"}, {"org": "alpha-2"})
+    assert old_name.status_code == 404

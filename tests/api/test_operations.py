@@ -11,11 +11,12 @@ import pytest
 from api_support import NOW, World, make_world, redis_url, root_conftest, settings_for
 from fastapi.testclient import TestClient
 from redis import Redis, RedisError
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from diogen.api import create_app
 from diogen.api.logs import JsonFormatter
 from diogen.api.ratelimit import Limit, RedisLimiter
+from diogen.db import POOL_CONNECTIONS
 
 V = "/api/v1"
 
@@ -244,6 +245,33 @@ def test_a_dropped_database_connection_fails_one_request_then_recovers(postgres_
     assert dropped.status_code == 503
     assert dropped.json()["type"] == "urn:diogen:problem:storage-unavailable"
     assert after == [200, 200, 200]
+
+
+def test_the_api_keeps_the_database_connections_it_opened(postgres_url: str) -> None:
+    """A server answering more requests at once than a default pool keeps (5) opened and
+    closed a PostgreSQL connection, a new backend process, for one request in ten; the
+    API's pools keep every connection they open, up to the same 15 at once."""
+    world = make_world(postgres_url)
+    opened: list[object] = []
+    try:
+        reader = world.state.reader.engine
+        event.listen(reader, "connect", lambda *_: opened.append(1))
+
+        def at_once(count: int) -> None:
+            connections = [reader.connect() for _ in range(count)]
+            for connection in connections:
+                connection.close()
+
+        at_once(12)
+        first = len(opened)
+        at_once(12)
+        kept = reader.pool.size()
+    finally:
+        world.close()
+
+    assert first >= 11  # one may have been open already
+    assert len(opened) == first
+    assert kept == POOL_CONNECTIONS
 
 
 def test_a_failing_redis_lets_requests_through() -> None:

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from diogen.accounts.errors import AuthenticationError
 from diogen.accounts.models import ApiKey, RoleGrant, User
-from diogen.accounts.users import Holder, check_role
+from diogen.accounts.users import Holder, check_role, granted_names
 from diogen.errors import InputError
 from diogen.ids import stable_id
+from diogen.silver import Organization
 from diogen.silver.base import table_of
 
 KEY_MARK = "dgn"
@@ -89,6 +90,7 @@ def authenticate_api_key(session: Session, text: str, *, now: datetime) -> Holde
         email=key.email,
         is_superuser=key.is_superuser,
         roles={row.granted_in: check_role(row.granted) for row in rows if row.granted_in},
+        organization_names=granted_names(rows),
         key_id=key.id,
         key_organization_id=key.organization_id,
         key_role=check_role(key.role),
@@ -104,7 +106,7 @@ def _key_rows(session: Session, prefix: str) -> Sequence[Row[*tuple[Any, ...]]]:
 def _key_query() -> Select[*tuple[Any, ...]]:
     # Built once: building it and its cache key again on every request costs more than the
     # query itself takes in the database.
-    users, grants = table_of(User), table_of(RoleGrant)
+    users, grants, organizations = table_of(User), table_of(RoleGrant), table_of(Organization)
     key, user, grant = table_of(ApiKey).c, users.c, grants.c
     usable = or_(key.organization_id.is_(None), grant.organization_id == key.organization_id)
     return (
@@ -122,9 +124,11 @@ def _key_query() -> Select[*tuple[Any, ...]]:
             user.is_superuser,
             grant.organization_id.label("granted_in"),
             grant.role.label("granted"),
+            organizations.c.name.label("granted_in_name"),
         )
         .join(users, user.id == key.user_id)
         .outerjoin(grants, and_(grant.user_id == user.id, usable))
+        .outerjoin(organizations, organizations.c.id == grant.organization_id)
         .where(key.prefix == bindparam("prefix"))
     )
 

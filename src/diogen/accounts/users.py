@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from diogen.accounts.passwords import dummy_hash, hash_password, verify_password
 from diogen.accounts.roles import ROLES, Role
 from diogen.errors import InputError, NotFoundError
 from diogen.ids import stable_id
+from diogen.silver import Organization
 from diogen.silver.base import table_of
 
 MAX_EMAIL = 320
@@ -23,13 +24,15 @@ MAX_EMAIL = 320
 
 @dataclass(frozen=True)
 class Holder:
-    """Who a credential acts for: the user and their roles per organisation, and for an API
-    key, the organisation (None: every one) and the role the key is limited to."""
+    """Who a credential acts for: the user and their roles per organisation (and the names of
+    those organisations), and for an API key, the organisation (None: every one) and the role
+    the key is limited to."""
 
     user_id: str
     email: str
     is_superuser: bool
     roles: Mapping[str, Role]
+    organization_names: Mapping[str, str] = field(default_factory=dict)
     key_id: str | None = None
     key_organization_id: str | None = None
     key_role: Role | None = None
@@ -135,12 +138,18 @@ def active_user(session: Session, user_id: str) -> Holder:
         email=rows[0].email,
         is_superuser=rows[0].is_superuser,
         roles={row.granted_in: check_role(row.granted) for row in rows if row.granted_in},
+        organization_names=granted_names(rows),
     )
+
+
+def granted_names(rows: Sequence[Any]) -> dict[str, str]:
+    """The names of the organisations of a principal query's grants (`granted_in_name`)."""
+    return {row.granted_in: row.granted_in_name for row in rows if row.granted_in_name}
 
 
 def _user_query() -> Select[*tuple[Any, ...]]:
     # Built once, like the API key's query: it runs on every request.
-    grants = table_of(RoleGrant)
+    grants, organizations = table_of(RoleGrant), table_of(Organization)
     user, grant = table_of(User).c, grants.c
     return (
         select(
@@ -149,8 +158,10 @@ def _user_query() -> Select[*tuple[Any, ...]]:
             user.is_superuser,
             grant.organization_id.label("granted_in"),
             grant.role.label("granted"),
+            organizations.c.name.label("granted_in_name"),
         )
         .outerjoin(grants, grant.user_id == user.id)
+        .outerjoin(organizations, organizations.c.id == grant.organization_id)
         .where(user.id == bindparam("user_id"))
     )
 

@@ -23,6 +23,9 @@ class Principal:
     user_id: str
     email: str
     roles: Mapping[str, Role] = field(default_factory=dict)
+    # The names of (some of) the organisations of `roles`, read with them: a report scoped by
+    # an organisation's name needs no query of its own.
+    organization_names: Mapping[str, str] = field(default_factory=dict)
     everywhere: Role | None = None
     is_superuser: bool = False
     api_key_id: str | None = None

@@ -6,6 +6,7 @@ Another router (webhooks, ingest) joins `/api/v1` with one line in `API_ROUTERS`
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 from redis import Redis
 from sqlalchemy import Engine
@@ -22,6 +24,7 @@ from diogen.api import problems
 from diogen.api.cache import Cache, MemoryCache, RedisCache
 from diogen.api.demand import Demand
 from diogen.api.deps import limit_by_address
+from diogen.api.lean import LeanReads, lean_routes
 from diogen.api.logs import configure_json_logging
 from diogen.api.middleware import BodyLimit, ETags, RequestContext, latency_histogram
 from diogen.api.openapi import problem_content_types
@@ -110,6 +113,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, warm: bool = False
     problem_content_types(app)
     mount_dashboard(app, poll_seconds=settings.dashboard_poll_seconds)
     # Added last runs first: the request id and timing wrap everything else.
+    routes = [r for router in API_ROUTERS for r in router.routes if isinstance(r, APIRoute)]
+    app.add_middleware(LeanReads, api=app, routes=lean_routes(routes))
     app.add_middleware(CancelOnDisconnect)
     app.add_middleware(ETags)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
@@ -126,7 +131,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, warm: bool = False
 
 
 def _state(settings: Settings, clock: Clock) -> ApiState:
-    engine = make_engine(settings.database_url, pre_ping=False)
+    engine = make_engine(settings.database_url, pre_ping=False, keep_connections=True)
     client = Redis.from_url(settings.redis_url) if settings.redis_url else None
 
     # The limiter's minutes are the app's clock's, so a test's fixed clock keeps its requests in
@@ -163,7 +168,10 @@ def _reader(settings: Settings, engine: Engine) -> Engine:
     rebuilds gold for minutes). SQLite has no statement timeout: there the pool is shared."""
     if engine.dialect.name == "postgresql" and settings.read_timeout_seconds:
         engine = make_engine(
-            settings.database_url, pre_ping=False, statement_timeout=settings.read_timeout_seconds
+            settings.database_url,
+            pre_ping=False,
+            statement_timeout=settings.read_timeout_seconds,
+            keep_connections=True,
         )
     reader = engine.execution_options(isolation_level="AUTOCOMMIT")
     watch(reader)
@@ -175,4 +183,15 @@ def app_from_environment() -> FastAPI:
     environment `serve` prepared, logs as JSON like the parent's."""
     configure_json_logging(os.environ.get(LOG_LEVEL_VARIABLE, "info"))
     config = os.environ.get(CONFIG_FILE_VARIABLE)
-    return create_app(load_settings(Path(config) if config else None), warm=True)
+    app = create_app(load_settings(Path(config) if config else None), warm=True)
+    freeze_startup_heap()
+    return app
+
+
+def freeze_startup_heap() -> None:
+    """Move what a server process holds from its start (modules, the app and its routes: about
+    175,000 objects) out of the garbage collector's reach: it never becomes garbage, and a
+    full collection walked all of it, 90-340 ms during which the process answered nothing,
+    every few seconds under load. Frozen, a full collection takes about 5 ms."""
+    gc.collect()
+    gc.freeze()

@@ -149,6 +149,7 @@ def _authenticate(
         user_id=holder.user_id,
         email=holder.email,
         roles=holder.roles,
+        organization_names=holder.organization_names,
         everywhere="admin" if holder.is_superuser else None,
         is_superuser=holder.is_superuser,
     )
@@ -163,6 +164,7 @@ def _key_principal(holder: Holder) -> Principal:
             user_id=holder.user_id,
             email=holder.email,
             roles={org: weaker(r, role) for org, r in holder.roles.items()},
+            organization_names=holder.organization_names,
             everywhere=role if holder.is_superuser else None,
             is_superuser=holder.is_superuser and role == "admin",
             api_key_id=holder.key_id,
@@ -170,8 +172,13 @@ def _key_principal(holder: Holder) -> Principal:
     org = holder.key_organization_id
     base = holder.roles.get(org) or ("admin" if holder.is_superuser else None)
     roles = {org: weaker(base, role)} if base else {}
+    names = holder.organization_names
     return Principal(
-        user_id=holder.user_id, email=holder.email, roles=roles, api_key_id=holder.key_id
+        user_id=holder.user_id,
+        email=holder.email,
+        roles=roles,
+        organization_names={org: names[org]} if roles and org in names else {},
+        api_key_id=holder.key_id,
     )
 
 

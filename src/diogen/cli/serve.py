@@ -32,7 +32,12 @@ def serve(
     # start of every other command (`diogen sync` included).
     import uvicorn
 
-    from diogen.api.app import CONFIG_FILE_VARIABLE, LOG_LEVEL_VARIABLE, create_app
+    from diogen.api.app import (
+        CONFIG_FILE_VARIABLE,
+        LOG_LEVEL_VARIABLE,
+        create_app,
+        freeze_startup_heap,
+    )
     from diogen.api.logs import configure_json_logging
 
     settings = settings_for(database_url, config)
@@ -42,7 +47,9 @@ def serve(
     configure_json_logging(log_level)
     info(f"serving on http://{host}:{port} (docs at /docs)")
     if workers == 1:
-        uvicorn.run(create_app(settings, warm=True), host=host, port=port, log_config=None)
+        api = create_app(settings, warm=True)
+        freeze_startup_heap()
+        uvicorn.run(api, host=host, port=port, log_config=None)
         return
     # Workers are new processes: they rebuild the settings from the same sources.
     os.environ["DIOGEN_DATABASE_URL"] = settings.database_url

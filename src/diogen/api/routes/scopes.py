@@ -21,6 +21,8 @@ from diogen.silver.base import table_of
 def _organization(session: Session, principal: Principal, org: str | None) -> str | None:
     """The named organisation, or the principal's only one; None for "every organisation"."""
     if org is not None:
+        if org in principal.organization_names.values():
+            return org  # one of the principal's own, named as read with its roles
         found = session.scalar(_ID_OF_NAME, {"name": org})
         if found is None:
             raise missing("organization", org)
@@ -31,7 +33,7 @@ def _organization(session: Session, principal: Principal, org: str | None) -> st
     if len(principal.roles) != 1:
         raise InputError("you belong to several organisations (or none): name one with org=")
     only = next(iter(principal.roles))
-    name: str | None = session.scalar(_NAME_OF_ID, {"id": only})
+    name = principal.organization_names.get(only) or session.scalar(_NAME_OF_ID, {"id": only})
     if name is None:  # deleted since the principal was read: never "every organisation"
         raise missing("organization", only)
     return name
