@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from redis import Redis, RedisError
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -293,3 +296,27 @@ def redis_url(database: int | None = None) -> str:
     """The tests' Redis (DIOGEN_TEST_REDIS_URL), on another of its databases if given."""
     url = os.environ.get("DIOGEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     return url if database is None else f"{url.rsplit('/', 1)[0]}/{database}"
+
+
+@contextmanager
+def clean_redis(config: pytest.Config, database: int) -> Iterator[Redis]:
+    """The tests' Redis on `database`, emptied of Diogen's keys before and after (unreachable:
+    skipped, or failed where services are required)."""
+    client = Redis.from_url(redis_url(database))
+    try:
+        client.ping()
+    except RedisError as exc:
+        root_conftest(config).service_unavailable(f"Redis unreachable: {exc}")
+    _forget(client)
+    try:
+        yield client
+    finally:
+        _forget(client)
+        client.close()
+
+
+def _forget(client: Redis) -> None:
+    """Drop what Diogen keeps in the test database of Redis, and nothing else."""
+    keys = client.keys("diogen:*")
+    if keys:
+        client.delete(*keys)

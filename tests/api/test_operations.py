@@ -8,9 +8,9 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from api_support import NOW, World, make_world, redis_url, root_conftest, settings_for
+from api_support import NOW, World, clean_redis, make_world, redis_url, settings_for
 from fastapi.testclient import TestClient
-from redis import Redis, RedisError
+from redis import Redis
 from sqlalchemy import event, text
 
 from diogen.api import create_app
@@ -133,25 +133,10 @@ LIMITS_SHARED_DB, COUNTED_ONCE_DB, CACHED_DB = 15, 14, 13
 
 @pytest.fixture
 def redis_world(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[World]:
-    url = redis_url(request.param)
-    client = Redis.from_url(url)
-    try:
-        client.ping()
-    except RedisError as exc:
-        root_conftest(request.config).service_unavailable(f"Redis unreachable: {exc}")
-    _forget(client)
-    made = make_world(sqlite_url, redis_url=url, rate_limit_per_minute=2)
-    yield made
-    made.close()
-    _forget(client)
-    client.close()
-
-
-def _forget(client: Redis) -> None:
-    """Drop what Diogen keeps in the test database of Redis, and nothing else."""
-    keys = client.keys("diogen:*")
-    if keys:
-        client.delete(*keys)
+    with clean_redis(request.config, request.param):
+        made = make_world(sqlite_url, redis_url=redis_url(request.param), rate_limit_per_minute=2)
+        yield made
+        made.close()
 
 
 @pytest.mark.parametrize("redis_world", [LIMITS_SHARED_DB], indirect=True)
@@ -206,21 +191,14 @@ def test_every_request_counts_once_against_its_address_in_redis(
     request: pytest.FixtureRequest, sqlite_url: str
 ) -> None:
     url = redis_url(COUNTED_ONCE_DB)
-    client = Redis.from_url(url)
-    try:
-        client.ping()
-    except RedisError as exc:
-        root_conftest(request.config).service_unavailable(f"Redis unreachable: {exc}")
-    _forget(client)
-    made = make_world(
-        sqlite_url, redis_url=url, rate_limit_per_minute=3, ip_rate_limit_per_minute=5
-    )
-    try:
-        _counts_each_request_once(made)
-    finally:
-        made.close()
-        _forget(client)
-        client.close()
+    with clean_redis(request.config, COUNTED_ONCE_DB):
+        made = make_world(
+            sqlite_url, redis_url=url, rate_limit_per_minute=3, ip_rate_limit_per_minute=5
+        )
+        try:
+            _counts_each_request_once(made)
+        finally:
+            made.close()
 
 
 def test_a_dropped_database_connection_fails_one_request_then_recovers(postgres_url: str) -> None:

@@ -12,9 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from api_support import NOW, World, make_world, redis_url, root_conftest, seed, settings_for
+from api_support import NOW, World, clean_redis, make_world, redis_url, seed, settings_for
 from fastapi.testclient import TestClient
-from redis import Redis, RedisError
 from sqlalchemy.orm import Session
 
 from diogen.api import create_app, reports
@@ -202,22 +201,8 @@ def test_serve_warms_at_start_up_in_its_thread(sqlite_url: str) -> None:
 
 @pytest.fixture
 def shared_redis(request: pytest.FixtureRequest) -> Iterator[str]:
-    url = redis_url(WARM_DB)
-    client = Redis.from_url(url)
-    try:
-        client.ping()
-    except RedisError as exc:
-        root_conftest(request.config).service_unavailable(f"Redis unreachable: {exc}")
-    _forget(client)
-    yield url
-    _forget(client)
-    client.close()
-
-
-def _forget(client: Redis) -> None:
-    keys = client.keys("diogen:*")
-    if keys:
-        client.delete(*keys)
+    with clean_redis(request.config, WARM_DB):
+        yield redis_url(WARM_DB)
 
 
 def test_workers_sharing_redis_warm_each_report_once(
