@@ -12,7 +12,10 @@ browser tests wait for; `>60` for a page not ready after a minute) with the load
    how the warmer learns what to compute (not shown: these visits are cold), then a restart;
 3. after that restart, once the warmer's start-up pass finished: each page once;
 4. after new data (one deployment pushed through `POST /api/v1/ingest/bench`, which moves the
-   data version on), once the warmer's pass for it finished: each page once.
+   data version on), once the warmer's pass for it finished: each page once;
+5. a fresh install: nothing asked before, the server's and the browser's clocks moved to the
+   data's last day (`serve_at.py`), once the warmer's start-up pass finished: each page once
+   by its link without dates, i.e. the default view a new user sees first.
 
     .venv/bin/python bench/org_metrics.py --postgres --keep --only 0     # generate once
     .venv/bin/python bench/dashboard_pages.py \\
@@ -34,6 +37,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -52,6 +56,8 @@ TARGET_SECONDS = 1.0
 LIMIT_SECONDS = 60  # a page not ready by then is shown as '>60'
 # The synthetic organisation's history ends on 2025-01-06: its last 90 days.
 WINDOW = {"from": "2024-10-08", "to": "2025-01-06"}
+# Whose default view (the 90 days ending tomorrow) is that window.
+DATA_END = datetime(2025, 1, 5, 12, tzinfo=UTC)
 LATEST_DEPLOYMENT = """
     SELECT r.name, d.sha FROM deployment d JOIN repository r ON r.id = d.repository_id
     WHERE d.environment = 'production' AND d.finished_at IS NOT NULL
@@ -84,8 +90,13 @@ def main() -> None:
         push_deployment(url, args.database)
         change = timed_pass(url, pid, restart.passes)
         after_change = measure(url, args.pages, 0)
+    forget_demand(args.database)
+    with serving(args.database, warm=True, at=DATA_END) as (url, pid):
+        fresh = timed_pass(url, pid, 0)
+        first_visits = measure(url, args.pages, 0, at=DATA_END)
     report(timings, args.runs)
     report_warmed(after_restart, after_change, restart, change)
+    report_fresh(first_visits, fresh)
 
 
 def parse_args() -> argparse.Namespace:
@@ -145,11 +156,11 @@ def forget_demand(database: str) -> None:
 
 
 @contextmanager
-def serving(database: str, *, warm: bool) -> Iterator[tuple[str, int]]:
-    """`diogen serve` on a free port; stopped as an operator would (SIGTERM), which lets the
-    warmer save what was asked."""
+def serving(database: str, *, warm: bool, at: datetime | None = None) -> Iterator[tuple[str, int]]:
+    """`diogen serve` on a free port (with its clock moved to `at`: `serve_at.py`); stopped as
+    an operator would (SIGTERM), which lets the warmer save what was asked."""
     port = free_port()
-    server = start_server(database, port, warm)
+    server = start_server(database, port, warm, at)
     try:
         yield f"http://127.0.0.1:{port}", server.pid
     finally:
@@ -160,14 +171,20 @@ def serving(database: str, *, warm: bool) -> Iterator[tuple[str, int]]:
             server.kill()
 
 
-def start_server(database: str, port: int, warm: bool) -> subprocess.Popen[bytes]:
+def start_server(
+    database: str, port: int, warm: bool, at: datetime | None
+) -> subprocess.Popen[bytes]:
     environment = {
         **os.environ,
         "DIOGEN_DATABASE_URL": database,
         "DIOGEN_WARM_REPORTS": "true" if warm else "false",
     }
+    command = [str(BIN / "diogen"), "serve", "--port", str(port)]
+    if at is not None:
+        command = [sys.executable, str(Path(__file__).with_name("serve_at.py")), str(port)]
+        command.append(at.isoformat())
     server = subprocess.Popen(
-        [BIN / "diogen", "serve", "--port", str(port)],
+        command,
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -251,16 +268,22 @@ def post(url: str, body: dict[str, Any], token: str | None = None) -> Any:
         return json.loads(answer.read())
 
 
-def measure(url: str, pages: list[str], runs: int) -> dict[str, list[float]]:
-    """Per page: the first visit, then `runs` more."""
+def measure(
+    url: str, pages: list[str], runs: int, at: datetime | None = None
+) -> dict[str, list[float]]:
+    """Per page: the first visit, then `runs` more; over `WINDOW`, or with the browser's clock
+    at `at`, over the page's default window."""
     timings: dict[str, list[float]] = {name: [] for name in pages}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         page = browser.new_page()
+        if at is not None:
+            page.clock.set_fixed_time(at)
         sign_in(page, url)
         for _ in range(runs + 1):
             for name in pages:
-                timings[name].append(visit(page, url, name, PAGES[name]))
+                filters = PAGES[name] if at else {**WINDOW, **PAGES[name]}
+                timings[name].append(visit(page, url, name, filters))
         browser.close()
     return timings
 
@@ -277,7 +300,7 @@ def visit(page: Any, url: str, name: str, filters: dict[str, str]) -> float:
     # A blank page between visits, so each one loads the page as a link would.
     page.goto("about:blank")
     started = time.monotonic()
-    page.goto(f"{url}/#/{name}?{urlencode({**WINDOW, **filters})}")
+    page.goto(f"{url}/#/{name}?{urlencode(filters)}")
     try:
         page.wait_for_selector("main[data-state=ready]", timeout=LIMIT_SECONDS * 1000)
     except PlaywrightTimeout:
@@ -316,6 +339,16 @@ def report_warmed(
     print(f"{'page':<12} {'after restart':>14} {'after new data':>15}")
     for name, seconds in after_restart.items():
         print(f"{name:<12} {shown(seconds[0]):>14} {shown(after_change[name][0]):>15}")
+
+
+def report_fresh(first_visits: dict[str, list[float]], fresh: Pass) -> None:
+    print(
+        f"fresh install, the warmer's start-up pass: {fresh.seconds:.1f} s, "
+        f"{fresh.warmed:g} reports computed, {fresh.cpu:.1f} s of the server's CPU"
+    )
+    print(f"{'page':<12} {'first visit, default view':>26}")
+    for name, seconds in first_visits.items():
+        print(f"{name:<12} {shown(seconds[0]):>26}")
 
 
 def shown(seconds: float) -> str:

@@ -141,7 +141,11 @@ class Settings(BaseSettings):
         "pages find them cached (docs/api.md); false: each is computed when first asked.",
     )
     warm_reports_limit: int = Field(
-        100, ge=1, le=10_000, description="How many of the most asked reports are kept warm."
+        300,
+        ge=1,
+        le=10_000,
+        description="How many reports are kept warm: the most asked, then the dashboard "
+        "pages' default views.",
     )
 
     # The event pipeline (`diogen worker`, docs/pipeline.md).

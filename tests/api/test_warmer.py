@@ -20,8 +20,9 @@ from diogen.api import create_app, reports
 from diogen.api.cache import MemoryCache
 from diogen.api.demand import Demand, resolved, rolling
 from diogen.api.state import ApiState
-from diogen.api.warmer import Warmer
+from diogen.api.warmer import EVIDENCE_PAGES, Warmer
 from diogen.metrics.window import Window, default_window
+from diogen.silver import Team
 
 V = "/api/v1"
 WINDOW = "from=2024-01-01&to=2024-03-02"
@@ -145,15 +146,36 @@ def test_a_restart_warms_what_was_asked_before(
         assert computed == []
 
 
-def test_the_dashboards_first_views_are_warmed_before_anyone_asks(
+def test_every_pages_default_view_is_warmed_before_anyone_asks(
     world: World, warm: Warmer, rows: Any, computed: list[str]
 ) -> None:
-    window = default_window(NOW).to_json()
-    days = f"from={window['from'][:10]}&to={window['to'][:10]}"
+    """What each dashboard page asks over its default window (web/static/js/pages), with the
+    parameters it sends: the overview, the data quality, the deployments, incidents and pull
+    requests pages, and a team's page."""
+    window = default_window(NOW)
+    previous = Window(window.start - (window.end - window.start), window.start)
+    days, before = (
+        f"from={w.start.date().isoformat()}&to={w.end.date().isoformat()}"
+        for w in (window, previous)
+    )
+    with world.session() as session:
+        team = session.get_one(Team, rows.team).name
+    org, scope = "org=alpha", f"org=alpha&team={team}"
+    urls = [
+        f"{V}/analytics/dora?{org}&{days}&bucket=week",
+        f"{V}/analytics/dora?{org}&{before}",
+        f"{V}/analytics/dora/{rows.team}?{days}",
+        f"{V}/analytics/data-quality?{org}",
+        *(f"{V}/analytics/dora?{org}&{days}&evidence={part}" for part in EVIDENCE_PAGES),
+        f"{V}/analytics/dora?{scope}&{days}&bucket=week",
+        f"{V}/analytics/dora?{scope}&{before}",
+        f"{V}/analytics/flow?{scope}&{days}&bucket=week",
+        f"{V}/analytics/review-load?{scope}&{days}",
+        f"{V}/analytics/sprints?team_id={rows.team}&{days}",
+    ]
     warm.step()
     computed.clear()
-    ask(world, [f"{V}/analytics/dora/{rows.team}?{days}", f"{V}/analytics/data-quality"])
-    ask(world, [f"{V}/analytics/dora?{days}&bucket=week"])
+    ask(world, urls)
     assert computed == []
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from diogen.errors import InputError, NotFoundError
 from diogen.metrics import Scope
-from diogen.metrics.flow import flow_report, sprint_report
+from diogen.metrics.flow import flow_report, issue_flow, sprint_report, sprint_velocity
 
 
 @pytest.fixture
@@ -126,6 +126,16 @@ def test_velocity_of_sprints_completed_in_the_window(session: Session, s1: dict[
     assert sprints["mean_committed_points"] == 11.0
     assert sprints["completion_ratio"] == 1.0909
     assert [item["name"] for item in sprints["items"]] == ["S1"]
+
+
+@pytest.mark.parametrize("scope", [None, Scope(team="core")])
+def test_sprint_velocity_alone_is_the_flow_reports_section(
+    session: Session, s1: dict[str, str], scope: Scope | None
+) -> None:
+    report = sprint_velocity(session, scope, WINDOW, now=LATER)
+    whole = issue_flow(session, scope, WINDOW, now=LATER)
+    assert report == {name: whole[name] for name in ("scope", "window", "sprints")}
+    assert report["sprints"]["items"]
 
 
 def test_sprints_are_found_by_id_or_unique_name(session: Session, s1: dict[str, str]) -> None:

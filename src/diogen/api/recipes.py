@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 from diogen.api.routes.common import missing
 from diogen.config import Settings
 from diogen.metrics import Scope, Window, data_quality, dora_report, make_window
-from diogen.metrics.flow import flow_report, issue_flow, pr_flow, review_load, sprint_report
+from diogen.metrics.flow import (
+    flow_report,
+    pr_flow,
+    review_load,
+    sprint_report,
+    sprint_velocity,
+)
 
 Key = dict[str, Any]
 MEMBERS_NOTE = (
@@ -51,6 +57,59 @@ def dora_key(
 def quality_key(settings: Settings, scope: Scope) -> Key:
     pattern = settings.effective_release_pattern
     return {"report": "data_quality", "scope": scope.to_json(), "release_pattern": pattern}
+
+
+def flow_key(
+    settings: Settings,
+    scope: Scope,
+    window: Window,
+    *,
+    issues: bool,
+    bucket: str | None = None,
+    explain: bool = False,
+) -> Key:
+    """The key of `/analytics/flow`; `issues`: whether the issue figures stay inside what the
+    asker may read."""
+    return {
+        "report": "flow",
+        "scope": scope.to_json(),
+        "window": window.to_json(),
+        "bucket": bucket,
+        "explain": explain,
+        "issues": issues,
+        "bots": settings.bot_pattern,
+        "environment": settings.production_environment,
+    }
+
+
+def review_load_key(settings: Settings, scope: Scope, window: Window, *, explain: bool) -> Key:
+    return {
+        "report": "review_load",
+        "scope": scope.to_json(),
+        "window": window.to_json(),
+        "explain": explain,
+        "bots": settings.bot_pattern,
+    }
+
+
+def sprints_key(settings: Settings, scope: Scope | None, window: Window) -> Key:
+    """The key of `/analytics/sprints`; no scope: every organisation's sprints."""
+    return {
+        "report": "sprints",
+        "scope": scope.to_json() if scope else None,
+        "window": window.to_json(),
+        "bots": settings.bot_pattern,
+    }
+
+
+def sprint_key(settings: Settings, sprint: str, scope: Scope | None, *, explain: bool) -> Key:
+    return {
+        "report": "sprint",
+        "sprint": sprint,
+        "scope": scope.to_json() if scope else None,
+        "explain": explain,
+        "bots": settings.bot_pattern,
+    }
 
 
 def scope_of(key: Key) -> Scope | None:
@@ -121,7 +180,8 @@ def _pull_requests(session: Session, key: Key, now: datetime) -> dict[str, Any]:
 
 
 def _sprints(session: Session, key: Key, now: datetime) -> dict[str, Any]:
-    report = issue_flow(session, scope_of(key), window_of(key), bot_pattern=key["bots"], now=now)
+    scope, window = scope_of(key), window_of(key)
+    report = sprint_velocity(session, scope, window, bot_pattern=key["bots"], now=now)
     return {"scope": report["scope"], "window": report["window"], **report["sprints"]}
 
 

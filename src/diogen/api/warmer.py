@@ -25,9 +25,17 @@ from redis import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from diogen.api.recipes import Key, dora_key, quality_key
+from diogen.api.recipes import (
+    Key,
+    dora_key,
+    flow_key,
+    quality_key,
+    review_load_key,
+    sprints_key,
+)
 from diogen.api.reports import data_version, digest_of, entry, remaining, whole
 from diogen.api.state import ApiState
+from diogen.config import Settings
 from diogen.metrics import Scope
 from diogen.metrics.window import Window, default_window
 from diogen.silver import Organization, Team
@@ -39,6 +47,8 @@ POLL_SECONDS = 2.0
 RENEW_FRACTION = 0.4
 RENEW_ASKED_WITHIN = timedelta(hours=1)
 NICENESS = 10
+# The evidence the deployments, incidents and pull requests pages show.
+EVIDENCE_PAGES = ("deployments", "incidents", "pull_requests")
 _ORGANIZATIONS, _TEAMS = table_of(Organization), table_of(Team)
 
 
@@ -148,26 +158,40 @@ class Warmer:
 
 
 def defaults(session: Session, state: ApiState, now: datetime) -> list[Key]:
-    """The dashboard's first page over its default window, per organisation (what its members
-    open first): the DORA report with its trend and its previous period, each team's report
-    (the ranking), and the data quality. Other views are learnt from what is asked."""
+    """The reports of the dashboard's pages over their default window, per organisation, in
+    the order people reach them: the overview (the DORA report with its trend and previous
+    period, each team's report for the ranking) and the data quality; the deployments,
+    incidents and pull requests pages (parts of one explained report); then each team's page.
+    A sprint's burndown depends on which sprints the window holds: it is learnt when asked."""
     window = default_window(now)
     previous = Window(window.start - (window.end - window.start), window.start)
-    settings, keys = state.settings, []
+    settings = state.settings
     teams = session.execute(select(_TEAMS.c.organization_id, _TEAMS.c.name)).all()
+    first: list[Key] = []
+    pages: list[Key] = []
     for org_id, org in session.execute(select(_ORGANIZATIONS.c.id, _ORGANIZATIONS.c.name)):
         scope = Scope(org=org)
-        keys += [
+        names = [name for team_org, name in teams if team_org == org_id]
+        first += [
             dora_key(settings, scope, window, bucket="week"),
             dora_key(settings, scope, previous),
+            *(dora_key(settings, Scope(org=org, team=name), window) for name in names),
             quality_key(settings, scope),
         ]
-        keys += [
-            dora_key(settings, Scope(org=org, team=name), window)
-            for team_org, name in teams
-            if team_org == org_id
-        ]
-    return keys
+        pages += [dora_key(settings, scope, window, evidence=[part]) for part in EVIDENCE_PAGES]
+        for name in names:
+            pages += _team_page(settings, Scope(org=org, team=name), window, previous)
+    return first + pages
+
+
+def _team_page(settings: Settings, team: Scope, window: Window, previous: Window) -> list[Key]:
+    return [
+        dora_key(settings, team, window, bucket="week"),
+        dora_key(settings, team, previous),
+        flow_key(settings, team, window, issues=True, bucket="week"),
+        review_load_key(settings, team, window, explain=False),
+        sprints_key(settings, team, window),
+    ]
 
 
 def _grouped(keys: list[Key]) -> list[Key]:

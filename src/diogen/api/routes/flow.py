@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session
 
 from diogen.api.access import Principal
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
-from diogen.api.recipes import MEMBERS_NOTE
+from diogen.api.recipes import (
+    MEMBERS_NOTE,
+    flow_key,
+    review_load_key,
+    sprint_key,
+    sprints_key,
+)
 from diogen.api.reports import cached
 from diogen.api.routes.analytics import (
     Benchmarks,
@@ -70,16 +76,8 @@ def flow(
     """
     scope = analytics_scope(session, principal, org=org, team=team, repo=repo, service=service)
     window = make_window(start, end, now=state.clock())
-    key = {
-        "report": "flow",
-        "scope": scope.to_json(),
-        "window": window.to_json(),
-        "bucket": bucket,
-        "explain": explain,
-        "issues": _issues_readable(principal, scope),
-        "bots": state.settings.bot_pattern,
-        "environment": state.settings.production_environment,
-    }
+    issues = _issues_readable(principal, scope)
+    key = flow_key(state.settings, scope, window, issues=issues, bucket=bucket, explain=explain)
     return cached(state, session, key)
 
 
@@ -167,14 +165,7 @@ def sprints(
     committed points: the `sprints` section of the flow report."""
     scope = _sprint_scope(session, principal, team_id)
     window = make_window(start, end, now=state.clock())
-
-    key = {
-        "report": "sprints",
-        "scope": scope.to_json() if scope else None,
-        "window": window.to_json(),
-        "bots": state.settings.bot_pattern,
-    }
-    return cached(state, session, key)
+    return cached(state, session, sprints_key(state.settings, scope, window))
 
 
 @router.get(
@@ -192,14 +183,7 @@ def sprint(
     the burndown/burnup `series` (docs/flow.md `sprint_report`). For a team, the sprint counts
     the team's issues only, and a sprint without any of them is not found."""
     scope = _sprint_scope(session, principal, team_id)
-
-    key = {
-        "report": "sprint",
-        "sprint": sprint_id,
-        "scope": scope.to_json() if scope else None,
-        "explain": explain,
-        "bots": state.settings.bot_pattern,
-    }
+    key = sprint_key(state.settings, sprint_id, scope, explain=explain)
     return cached(state, session, key)
 
 
@@ -223,11 +207,5 @@ def reviews_per_person(
     `explain=true` adds the reviews and comments left out and why."""
     scope = analytics_scope(session, principal, org=org, team=team, repo=repo, service=service)
     window = make_window(start, end, now=state.clock())
-    key = {
-        "report": "review_load",
-        "scope": scope.to_json(),
-        "window": window.to_json(),
-        "explain": explain,
-        "bots": state.settings.bot_pattern,
-    }
+    key = review_load_key(state.settings, scope, window, explain=explain)
     return cached(state, session, key)

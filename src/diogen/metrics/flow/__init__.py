@@ -2,7 +2,13 @@
 
 from diogen.metrics.flow.bottleneck import STAGES
 from diogen.metrics.flow.pr_report import AGE_BANDS, SIZE_CLASSES
-from diogen.metrics.flow.report import flow_report, issue_flow, pr_flow, sprint_report
+from diogen.metrics.flow.report import (
+    flow_report,
+    issue_flow,
+    pr_flow,
+    sprint_report,
+    sprint_velocity,
+)
 from diogen.metrics.flow.review_load import review_load
 from diogen.metrics.flow.statuses import CATEGORIES, WAITING_STATUS_PATTERN
 
@@ -17,4 +23,5 @@ __all__ = [
     "pr_flow",
     "review_load",
     "sprint_report",
+    "sprint_velocity",
 ]

@@ -1,9 +1,10 @@
 """The flow reports (DESIGN.md §5 "Flow"; definitions in docs/flow.md).
 
-`pr_flow`, `issue_flow`, `sprint_report` and `flow_report` (all of them in one document) are
-what the CLI, REST API, dashboard and alerts call. Each validates its arguments before it
-runs a query, returns a JSON-ready dict, and with `explain=True` adds `evidence`: the rows
-behind every figure and, for every row left out, the metric it is left out of and why.
+`pr_flow`, `issue_flow`, `sprint_velocity`, `sprint_report` and `flow_report` (all of them in
+one document) are what the CLI, REST API, dashboard and alerts call. Each validates its
+arguments before it runs a query, returns a JSON-ready dict, and with `explain=True` adds
+`evidence`: the rows behind every figure and, for every row left out, the metric it is left
+out of and why.
 """
 
 from __future__ import annotations
@@ -244,6 +245,23 @@ def issue_flow(
         now=now,
     )
     return _assemble(request, [_issue_part(session, request), _sprint_part(session, request)])
+
+
+def sprint_velocity(
+    session: Session,
+    scope: Scope | None = None,
+    window: Window | None = None,
+    *,
+    bot_pattern: str = BOT_PATTERN,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The sprints completed in `window` and their velocity: `issue_flow`'s `sprints` section
+    alone, without reading the issues' histories that its other sections need."""
+    _refuse_code_scope(scope)
+    request = _request(
+        session, scope, window, bucket=None, explain=False, bot_pattern=bot_pattern, now=now
+    )
+    return _assemble(request, [_sprint_part(session, request)])
 
 
 def flow_report(
