@@ -1,13 +1,18 @@
 """The report warmer: what was asked is computed ahead, byte for byte what a request would
 compute, again after each data change and after a restart, once across workers sharing Redis,
-and not at all when turned off."""
+and not at all when turned off; computed in a child process, the same bytes, and a child that
+died is replaced."""
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import signal
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,8 +24,11 @@ from sqlalchemy.orm import Session
 from diogen.api import create_app, reports
 from diogen.api.cache import MemoryCache
 from diogen.api.demand import Demand, resolved, rolling
+from diogen.api.recipes import dora_key, flow_key
 from diogen.api.state import ApiState
+from diogen.api.warm_process import ChildComputer, InProcessComputer
 from diogen.api.warmer import EVIDENCE_PAGES, Warmer
+from diogen.metrics import Scope, make_window
 from diogen.metrics.window import Window, default_window
 from diogen.silver import Team
 
@@ -253,3 +261,54 @@ def test_workers_sharing_redis_warm_each_report_once(
         assert computed == []
     finally:
         world.close()
+
+
+# The child process `diogen serve` computes in.
+
+
+@pytest.fixture
+def child(world: World) -> Iterator[ChildComputer]:
+    computer = ChildComputer(world.engine.url.render_as_string(hide_password=False))
+    yield computer
+    computer.close()
+
+
+def keys(world: World) -> list[list[dict[str, Any]]]:
+    """One report with two parts of its evidence, and a report alone."""
+    settings, scope = world.state.settings, Scope(org="alpha")
+    window = make_window("2024-01-01", "2024-03-02")
+    parts = [dora_key(settings, scope, window, evidence=[p]) for p in ("deployments", "changes")]
+    return [parts, [flow_key(settings, scope, window, issues=False, bucket="week")]]
+
+
+def test_the_child_computes_what_the_server_would(
+    world: World, rows: Any, child: ChildComputer
+) -> None:
+    in_process = InProcessComputer(world.engine)
+    for group in keys(world):
+        assert child(group, NOW) == in_process(group, NOW)
+
+
+def test_a_warmer_with_a_child_fills_the_servers_cache(
+    world: World, rows: Any, child: ChildComputer, computed: list[str]
+) -> None:
+    warmer = warmer_of(world.state)
+    warmer.computer = child
+    urls = [f"{V}/analytics/dora?{WINDOW}&evidence=deployments", f"{V}/analytics/flow?{WINDOW}"]
+    ask(world, urls)
+    change_data(world)
+    assert warmer.step() >= len(urls)
+    computed.clear()
+    ask(world, urls)
+    assert computed == []  # found in the cache, computed by the child
+
+
+def test_a_child_that_died_is_replaced(world: World, rows: Any, child: ChildComputer) -> None:
+    group = keys(world)[1]
+    first = child(group, NOW)
+    assert child.pool is not None
+    for process in multiprocessing.active_children():
+        os.kill(process.pid or 0, signal.SIGKILL)
+    with pytest.raises(BrokenProcessPool):
+        child(group, NOW)
+    assert child(group, NOW) == first

@@ -49,6 +49,7 @@ from diogen.api.routes import (
 )
 from diogen.api.state import ApiState
 from diogen.api.statements import CancelOnDisconnect, watch
+from diogen.api.warm_process import ChildComputer
 from diogen.api.warmer import Warmer
 from diogen.config import Settings, load_settings
 from diogen.db import make_engine
@@ -158,7 +159,7 @@ def _warmer(state: ApiState) -> Warmer | None:
     if not (settings.warm_reports and settings.analytics_cache_seconds):
         return None
     state.demand = Demand(state.clock, settings.warm_reports_limit)
-    return Warmer(state)
+    return Warmer(state, ChildComputer(settings.database_url))
 
 
 def _reader(settings: Settings, engine: Engine) -> Engine:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 from fastapi.responses import Response
@@ -52,12 +53,29 @@ def digest_of(key: Key, version: str) -> str:
     return hashlib.sha256(json.dumps(versioned, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _store(state: ApiState, digest: str, document: dict[str, Any]) -> bytes:
+def _entry_of(document: dict[str, Any]) -> bytes:
     body = json.dumps(document).encode()
-    entry = etag_of(body).encode() + b"\n" + body
+    return etag_of(body).encode() + b"\n" + body
+
+
+def store(state: ApiState, digest: str, entry: bytes) -> bytes:
     if state.settings.analytics_cache_seconds:
         state.cache.set(digest, entry, state.settings.analytics_cache_seconds)
     return entry
+
+
+def _store(state: ApiState, digest: str, document: dict[str, Any]) -> bytes:
+    return store(state, digest, _entry_of(document))
+
+
+def entries(session: Session, keys: list[Key], now: datetime) -> list[tuple[Key, bytes]]:
+    """The entries of `keys`, one report and parts of its evidence, as the report warmer
+    stores them: the whole report's first (even when only parts are asked: the page asking
+    for the whole next finds it), computed once."""
+    whole_key = whole(keys[0])
+    document = compute(session, whole_key, now)
+    cut = [(key, only(document, key["evidence"])) for key in keys if "evidence" in key]
+    return [(key, _entry_of(part)) for key, part in [(whole_key, document), *cut]]
 
 
 def remaining(state: ApiState, key: Key, version: str) -> float | None:
@@ -65,7 +83,7 @@ def remaining(state: ApiState, key: Key, version: str) -> float | None:
     return state.cache.remaining(digest_of(key, version))
 
 
-def _lookup(state: ApiState, digest: str) -> bytes | None:
+def lookup(state: ApiState, digest: str) -> bytes | None:
     return state.cache.get(digest) if state.settings.analytics_cache_seconds else None
 
 
@@ -78,7 +96,7 @@ def _document(state: ApiState, session: Session, key: Key, version: str) -> dict
         return compute(session, key, state.clock())
     whole_key = whole(key)
     digest = digest_of(whole_key, version)
-    found = _lookup(state, digest)
+    found = lookup(state, digest)
     if found is None:
         document = compute(session, whole_key, state.clock())
         _store(state, digest, document)
@@ -87,13 +105,10 @@ def _document(state: ApiState, session: Session, key: Key, version: str) -> dict
     return only(document, parts)
 
 
-def entry(
-    state: ApiState, session: Session, key: Key, version: str, *, fresh: bool = False
-) -> bytes:
-    """The cache entry of `key` at `version`: found, or computed once (`fresh`: computed
-    again even when found, by the warmer renewing an entry before it expires)."""
+def entry(state: ApiState, session: Session, key: Key, version: str) -> bytes:
+    """The cache entry of `key` at `version`: found, or computed once."""
     digest = digest_of(key, version)
-    found = None if fresh else _lookup(state, digest)
+    found = lookup(state, digest)
     if found is not None:
         return found
     # A waiting request has read nothing it needs again: its connection goes back to the
@@ -101,7 +116,7 @@ def entry(
     return state.flights.run(
         digest,
         lambda: _store(state, digest, _document(state, session, key, version)),
-        lambda: _lookup(state, digest),
+        lambda: lookup(state, digest),
         session.rollback,
     )
 

@@ -1,12 +1,14 @@
 """Reports computed ahead (`warm_reports`, on under `diogen serve`): after start-up and after
 every change of the data version, the reports asked for before (`api.demand`) and the
-dashboard's first views (`defaults`) are computed in the background, one at a time in a
-thread of lowered priority, so that the pages people open find them cached.
+dashboard pages' default views (`defaults`) are computed in the background, one at a time,
+so that the pages people open find them cached. A thread of the server decides what to
+compute; under `diogen serve` a child process of lowered priority computes (`warm_process`).
 
 Entries are computed, never served stale: the warmer stores the answer for the new data
 version, exactly what a request for that key would compute (`api.reports.entry`). An entry
 also expires after `analytics_cache_seconds` (for changes the data version does not see); the
-warmer renews those asked within the last `RENEW_ASKED_WITHIN` before they expire.
+warmer renews those asked within the last `RENEW_ASKED_WITHIN`, and the default views, before
+they expire.
 
 With Redis, workers share the cache: each key is warmed by one of them, the first to take its
 lock. Without it every process has a cache of its own, which its own warmer fills.
@@ -33,8 +35,9 @@ from diogen.api.recipes import (
     review_load_key,
     sprints_key,
 )
-from diogen.api.reports import data_version, digest_of, entry, remaining, whole
+from diogen.api.reports import data_version, digest_of, lookup, remaining, store, whole
 from diogen.api.state import ApiState
+from diogen.api.warm_process import NICENESS, Computer, InProcessComputer
 from diogen.config import Settings
 from diogen.metrics import Scope
 from diogen.metrics.window import Window, default_window
@@ -46,15 +49,15 @@ POLL_SECONDS = 2.0
 # Entries with less than this part of their lifetime left are renewed.
 RENEW_FRACTION = 0.4
 RENEW_ASKED_WITHIN = timedelta(hours=1)
-NICENESS = 10
 # The evidence the deployments, incidents and pull requests pages show.
 EVIDENCE_PAGES = ("deployments", "incidents", "pull_requests")
 _ORGANIZATIONS, _TEAMS = table_of(Organization), table_of(Team)
 
 
 class Warmer:
-    def __init__(self, state: ApiState) -> None:
+    def __init__(self, state: ApiState, computer: Computer | None = None) -> None:
         self.state = state
+        self.computer = computer or InProcessComputer(state.engine)
         self.stopping = threading.Event()
         self.version: str | None = None
         self.renewed = 0.0
@@ -79,6 +82,7 @@ class Warmer:
         self.stopping.set()
         if self.thread.is_alive():
             self.thread.join(timeout=30)
+        self.computer.close()
         self._keys()
 
     def _run(self) -> None:
@@ -99,12 +103,11 @@ class Warmer:
         if version == self.version and not renew:
             return 0
         keys = self._keys(None if version != self.version else RENEW_ASKED_WITHIN)
-        claimed: dict[str, bool] = {}
         computed = 0
-        for key in _grouped(keys):
+        for group in _grouped(keys):
             if self.stopping.is_set():
                 break
-            computed += self._warm(key, version, claimed)
+            computed += self._warm(group, version)
         self.version, self.renewed = version, time.monotonic()
         self.passes.inc()
         self.last.set(time.time())
@@ -114,35 +117,42 @@ class Warmer:
         return self.state.settings.analytics_cache_seconds
 
     def _keys(self, asked_within: timedelta | None = None) -> list[Key]:
-        """What was asked (all of it, or within `asked_within`), then the default views."""
+        """What was asked (all of it, or within `asked_within`), then the default views: those
+        are renewed too, or the first visitor after a quiet spell would find them expired."""
         demand = self.state.demand
         assert demand is not None
         with Session(self.state.engine) as session:
             asked = demand.merge(session, asked_within)
             session.commit()
-            if asked_within is not None:
-                return asked
             return _unique(asked + defaults(session, self.state, demand.clock()))[: demand.limit]
 
-    def _warm(self, key: Key, version: str, claimed: dict[str, bool]) -> bool:
-        left = remaining(self.state, key, version)
-        if left is not None and left > self._ttl() * RENEW_FRACTION:
-            return False
-        # Parts of a report's evidence are cut from its whole entry: whoever computes the
-        # whole also cuts the parts, so that no other worker computes the whole for them.
-        group = digest_of(whole(key), version)
-        if group not in claimed:
-            claimed[group] = self._claim(group)
-        if not claimed[group]:
-            return False
+    def _warm(self, group: list[Key], version: str) -> int:
+        """The keys of one report (itself, parts of its evidence) that are missing or near
+        their expiry, computed at once (the whole report once) by one worker; how many."""
+        threshold = self._ttl() * RENEW_FRACTION
+        due = [k for k in group if (remaining(self.state, k, version) or 0) <= threshold]
+        digest = digest_of(whole(group[0]), version)
+        if not due or not self._claim(digest):
+            return 0
+        state = self.state
         try:
-            with Session(self.state.engine) as session:
-                entry(self.state, session, key, version, fresh=True)
+            state.flights.run(
+                digest,
+                lambda: self._compute(due, version),
+                lambda: lookup(state, digest),
+                lambda: None,
+            )
         except Exception as exc:  # a key that no longer computes (a team deleted) is skipped
             log.info("report not warmed: %s: %s", type(exc).__name__, exc)
-            return False
-        self.warmed.inc()
-        return True
+            return 0
+        self.warmed.inc(len(due))
+        return len(due)
+
+    def _compute(self, keys: list[Key], version: str) -> bytes:
+        computed = self.computer(keys, self.state.clock())
+        for key, entry in computed:
+            store(self.state, digest_of(key, version), entry)
+        return computed[0][1]
 
     def _claim(self, group: str) -> bool:
         """Whether this process warms a report: with Redis, only the first worker to ask."""
@@ -194,15 +204,12 @@ def _team_page(settings: Settings, team: Scope, window: Window, previous: Window
     ]
 
 
-def _grouped(keys: list[Key]) -> list[Key]:
-    """The keys in their order, each report's parts right after the first of its group, the
-    whole report first."""
+def _grouped(keys: list[Key]) -> list[list[Key]]:
+    """The keys by report, in the order each report first appears."""
     groups: dict[str, list[Key]] = {}
     for key in keys:
         groups.setdefault(digest_of(whole(key), ""), []).append(key)
-    return [
-        key for group in groups.values() for key in sorted(group, key=lambda k: "evidence" in k)
-    ]
+    return list(groups.values())
 
 
 def _unique(keys: list[Key]) -> list[Key]:
