@@ -215,12 +215,20 @@ class Pass:
     passes: float  # the warmer's passes when it ended
     warmed: float  # reports computed ahead since the server started
     seconds: float  # from the start of the wait to the end of the pass
-    cpu: float  # CPU seconds of the server process meanwhile (PostgreSQL's not counted)
+    cpu: float  # CPU seconds of the server and its children meanwhile
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """Of the server and its children (the warmer's process), PostgreSQL's not counted."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a process that ended meanwhile
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def timed_pass(url: str, pid: int, passes: float) -> Pass:

@@ -168,29 +168,33 @@ class Warmer:
 
 
 def defaults(session: Session, state: ApiState, now: datetime) -> list[Key]:
-    """The reports of the dashboard's pages over their default window, per organisation, in
-    the order people reach them: the overview (the DORA report with its trend and previous
-    period, each team's report for the ranking) and the data quality; the deployments,
-    incidents and pull requests pages (parts of one explained report); then each team's page.
-    A sprint's burndown depends on which sprints the window holds: it is learnt when asked."""
+    """The reports of the dashboard's pages over their default window, per organisation and
+    for every organisation (what an instance administrator who names none sees), in the order
+    people reach them: the overview (the DORA report with its trend and previous period, each
+    team's report for the ranking) and the data quality; the deployments, incidents and pull
+    requests pages (parts of one explained report); then each team's page. A sprint's
+    burndown depends on which sprints the window holds: it is learnt when asked."""
     window = default_window(now)
     previous = Window(window.start - (window.end - window.start), window.start)
     settings = state.settings
     teams = session.execute(select(_TEAMS.c.organization_id, _TEAMS.c.name)).all()
+    organizations = session.execute(select(_ORGANIZATIONS.c.id, _ORGANIZATIONS.c.name)).all()
+    scopes = [
+        (Scope(org=org), [name for team_org, name in teams if team_org == org_id])
+        for org_id, org in organizations
+    ]
     first: list[Key] = []
     pages: list[Key] = []
-    for org_id, org in session.execute(select(_ORGANIZATIONS.c.id, _ORGANIZATIONS.c.name)):
-        scope = Scope(org=org)
-        names = [name for team_org, name in teams if team_org == org_id]
+    for scope, names in [*scopes, (Scope(), [])]:
         first += [
             dora_key(settings, scope, window, bucket="week"),
             dora_key(settings, scope, previous),
-            *(dora_key(settings, Scope(org=org, team=name), window) for name in names),
+            *(dora_key(settings, Scope(org=scope.org, team=name), window) for name in names),
             quality_key(settings, scope),
         ]
         pages += [dora_key(settings, scope, window, evidence=[part]) for part in EVIDENCE_PAGES]
         for name in names:
-            pages += _team_page(settings, Scope(org=org, team=name), window, previous)
+            pages += _team_page(settings, Scope(org=scope.org, team=name), window, previous)
     return first + pages
 
 
