@@ -4,7 +4,10 @@ uvicorn's own multi-worker mode binds one socket that every worker accepts from:
 wakes first takes every connection waiting, and a keep-alive connection stays where it landed
 (50 clients were seen split 46/4 to 21/29), so one worker is crowded while another idles. Here
 each worker listens on a socket of its own, all bound to the same address with SO_REUSEPORT:
-Linux hands each new connection to one of them by a hash of its addresses and ports.
+Linux hands each new connection to one of them by a hash of its addresses and ports: evenly
+on average, not exactly (50 connections on 2 workers: 25 each, give or take 3.5). The price:
+a new connection waits for the worker it was hashed to, even when that one is busy and
+another idle.
 
 The sockets are the supervisor's, one per worker, kept for the server's life: a worker that
 dies is replaced on its socket, and the connections that came meanwhile wait there for the new
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 
 from uvicorn.config import STARTUP_FAILURE, Config
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
@@ -101,6 +105,17 @@ class Supervisor(Multiprocess):
         finally:
             for listener in self.listeners:
                 listener.close()
+        if self.failed:
+            raise DiogenError("a worker failed to start (see its log above)")
+
+
+def supervisor(config: Config) -> Multiprocess:
+    """Ours on Linux, which spreads connections over sockets sharing a port; elsewhere uvicorn's
+    one shared socket (macOS and the BSDs give a port's connections to one of its
+    SO_REUSEPORT sockets, Windows has no such option)."""
+    if sys.platform == "linux":
+        return Supervisor(config)
+    return Multiprocess(config, sockets=[config.bind_socket()])
 
 
 def _check_free(host: str, port: int) -> None:

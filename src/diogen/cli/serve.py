@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 
 from diogen.cli.app import ConfigOption, DatabaseOption, app, database, info, settings_for
-from diogen.errors import DiogenError
 
 WORKER_HEALTHCHECK_SECONDS = 120
 
@@ -40,7 +39,7 @@ def serve(
         freeze_startup_heap,
     )
     from diogen.api.logs import configure_json_logging
-    from diogen.api.supervisor import Supervisor
+    from diogen.api.supervisor import supervisor
 
     settings = settings_for(database_url, config)
     # Migrate once here, before any worker starts, rather than racing in every worker.
@@ -71,10 +70,7 @@ def serve(
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
     with _metrics_directory():
-        supervisor = Supervisor(server_config)
-        supervisor.run()
-    if supervisor.failed:
-        raise DiogenError("a worker failed to start (see its log above)")
+        supervisor(server_config).run()
 
 
 @contextmanager
