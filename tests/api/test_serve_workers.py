@@ -173,14 +173,19 @@ def _holders(server: subprocess.Popen[str], port: int) -> list[int]:
     try:
         for client in clients:
             client.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
-        for client in clients:
-            assert client.recv(65536).startswith(b"HTTP/1.1 200")
-        accepted = dict(_tcp(port, ESTABLISHED))
-        owners = {inode: pid for pid in _workers(server.pid) for inode in _inodes(pid)}
-        return [owners[accepted[client.getsockname()[1]]] for client in clients]
+        return [_holder(server, port, client) for client in clients]
     finally:
         for client in clients:
             client.close()
+
+
+def _holder(server: subprocess.Popen[str], port: int, client: socket.socket) -> int:
+    """The worker holding `client`'s connection, looked up as soon as it answers: a worker
+    starting meanwhile can keep others waiting past their keep-alive time (then closed)."""
+    assert client.recv(65536).startswith(b"HTTP/1.1 200")
+    accepted = dict(_tcp(port, ESTABLISHED))[client.getsockname()[1]]
+    (worker,) = (pid for pid in _workers(server.pid) if accepted in _inodes(pid))
+    return worker
 
 
 @pytest.mark.slow
@@ -212,6 +217,9 @@ def test_a_killed_worker_is_replaced_on_its_socket(tmp_path: Path) -> None:
     server, _base = _serve_two_workers(tmp_path, port)
     try:
         before = _listening(server, port)
+        # Both serving: a worker killed while starting is seen dead only after the health
+        # ping that was waiting for it times out (uvicorn's supervisor: 120 s here).
+        assert set(_holders(server, port)) == set(before)
         killed = min(before)
         os.kill(killed, signal.SIGKILL)
         deadline = time.monotonic() + 60
@@ -220,10 +228,10 @@ def test_a_killed_worker_is_replaced_on_its_socket(tmp_path: Path) -> None:
         holders = set(_holders(server, port))
     finally:
         server.terminate()
-        server.communicate(timeout=30)
+        print(server.communicate(timeout=30)[1])  # the server's log, shown if this fails
 
     assert killed not in after
-    assert sorted(after.values()) == sorted(before.values()), "the same two sockets"
+    assert set().union(*after.values()) == set().union(*before.values()), "the same sockets"
     assert holders == set(after), "both workers answer"
 
 

@@ -10,8 +10,10 @@ a new connection waits for the worker it was hashed to, even when that one is bu
 another idle.
 
 The sockets are the supervisor's, one per worker, kept for the server's life: a worker that
-dies is replaced on its socket, and the connections that came meanwhile wait there for the new
-one instead of being reset. Otherwise this is uvicorn's supervisor: the health pings, a worker
+dies is replaced on its socket, and the connections hashed to it meanwhile wait there for the
+new one (the seconds a worker takes to start; up to the health ping's 120 s when it dies while
+a ping waits for it) instead of being reset, but no other worker serves them. Otherwise this
+is uvicorn's supervisor: the health pings, a worker
 failing to start stopping the server, SIGINT and SIGTERM, SIGHUP's rolling restart, SIGTTIN and
 SIGTTOU adding and removing a worker.
 """
