@@ -41,6 +41,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -51,6 +52,7 @@ from api_load_clients import (
     Outcome,
     Request,
     backends,
+    connections_by_process,
     cpu_seconds,
     have_wrk,
     process_tree,
@@ -192,10 +194,15 @@ def measure(database: str, key: str, args: argparse.Namespace, plan: dict[str, S
         for name, scenario in plan.items():
             server_before = cpu_seconds(process_tree(server.pid))
             database_before = cpu_seconds(backends(admin, APPLICATION_NAME))
+            # Halfway through, how the clients' connections are spread over the workers.
+            sampler, spread = _sample_spread(server.pid, port, args.seconds / 2)
             outcome = _run(base, key, args, scenario)
+            sampler.cancel()
             server_cpu = spent(server_before, cpu_seconds(process_tree(server.pid)))
             database_cpu = spent(database_before, cpu_seconds(backends(admin, APPLICATION_NAME)))
             report(name, outcome, server_cpu, database_cpu)
+            if args.workers > 1 and spread:
+                print(f"{'':<34} connections by worker: {'/'.join(map(str, spread[0]))}")
     finally:
         server.terminate()
         try:
@@ -206,6 +213,17 @@ def measure(database: str, key: str, args: argparse.Namespace, plan: dict[str, S
             server.wait()
         if admin is not None:
             admin.dispose()
+
+
+def _sample_spread(pid: int, port: int, after: float) -> tuple[threading.Timer, list[list[int]]]:
+    """The connections to `port` that each process of `pid`'s tree holds, counted once,
+    `after` seconds from now (in the list returned)."""
+    found: list[list[int]] = []
+    timer = threading.Timer(
+        after, lambda: found.append(connections_by_process(process_tree(pid), port))
+    )
+    timer.start()
+    return timer, found
 
 
 def _run(base: str, key: str, args: argparse.Namespace, scenario: Scenario) -> Outcome:

@@ -167,3 +167,22 @@ def backends(engine: Engine | None, application_name: str) -> list[int]:
 def spent(before: dict[int, float], after: dict[int, float]) -> float:
     """CPU spent between two readings; a process started in between counts from zero."""
     return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def connections_by_process(pids: Iterable[int], port: int) -> list[int]:
+    """How many connections to local `port` each of `pids` holds, most first (the server's
+    workers: how the clients' keep-alive connections were spread)."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                established.add(f"socket:[{fields[9]}]")
+    counts = []
+    for pid in pids:
+        try:
+            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        except FileNotFoundError:
+            continue
+        counts.append(sum(link in established for link in links))
+    return sorted((n for n in counts if n), reverse=True)

@@ -7,13 +7,14 @@ import gc
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from test_cli import DIOGEN, _wait_until_up, free_port
+from test_cli import DIOGEN, _wait_until_up, free_port, run
 
 from diogen.api import app as app_module
 
@@ -23,6 +24,8 @@ HEALTH_COUNT = re.compile(
     re.M,
 )
 MAX_REQUESTS = 400
+LISTEN, ESTABLISHED = "0A", "01"
+CONNECTIONS = 40
 
 
 def _pids(directory: Path) -> set[str]:
@@ -36,9 +39,11 @@ def _health_count(base: str) -> float:
     return float(found.group(1))
 
 
-def _serve_two_workers(tmp_path: Path, **env: str) -> tuple[subprocess.Popen[str], str]:
+def _serve_two_workers(
+    tmp_path: Path, port: int | None = None, **env: str
+) -> tuple[subprocess.Popen[str], str]:
     """`diogen serve --workers 2` on a fresh SQLite file, and its base URL once it is up."""
-    port = free_port()
+    port = port or free_port()
     database = f"sqlite:///{tmp_path / 'diogen.db'}"
     server = subprocess.Popen(
         [*DIOGEN, "serve", "--workers", "2", "--port", str(port), "--database", database],
@@ -82,7 +87,15 @@ def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
 def _workers(pid: int) -> set[int]:
     """The server's worker processes (not multiprocessing's resource tracker)."""
     children = {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
-    return {c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()}
+    return {c for c in children if b"spawn_main" in _read(Path(f"/proc/{c}/cmdline"))}
+
+
+def _read(path: Path) -> bytes:
+    """A file of /proc, empty when its process has gone."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""
 
 
 @pytest.mark.slow
@@ -119,3 +132,115 @@ def test_a_server_process_freezes_its_startup_heap_out_of_the_collector(
         gc.unfreeze()
 
     assert frozen > 10_000
+
+
+def _tcp(port: int, state: str) -> list[tuple[int, int]]:
+    """The IPv4 sockets of this machine on local `port` in `state`: each one's remote port and
+    inode (/proc/net/tcp: addresses as hex "address:port", the state in hex)."""
+    found = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == state:
+            found.append((int(fields[2].split(":")[1], 16), int(fields[9])))
+    return found
+
+
+def _inodes(pid: int) -> set[int]:
+    """The sockets `pid` holds open."""
+    try:
+        links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+    except FileNotFoundError:  # gone
+        return set()
+    return {int(link[8:-1]) for link in links if link.startswith("socket:[")}
+
+
+def _listening(server: subprocess.Popen[str], port: int) -> dict[int, set[int]]:
+    """Each worker's listening sockets on `port`, once both workers listen."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        listeners = {inode for _remote, inode in _tcp(port, LISTEN)}
+        held = {pid: _inodes(pid) & listeners for pid in _workers(server.pid)}
+        if len(held) == 2 and all(held.values()):
+            return held
+        time.sleep(0.2)
+    raise AssertionError("two workers did not listen within 60 s")
+
+
+def _holders(server: subprocess.Popen[str], port: int) -> list[int]:
+    """The worker that accepted each of CONNECTIONS keep-alive connections opened at once,
+    as a client like wrk opens them, each answered once."""
+    clients = [socket.create_connection(("127.0.0.1", port), 60) for _ in range(CONNECTIONS)]
+    try:
+        for client in clients:
+            client.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+        return [_holder(server, port, client) for client in clients]
+    finally:
+        for client in clients:
+            client.close()
+
+
+def _holder(server: subprocess.Popen[str], port: int, client: socket.socket) -> int:
+    """The worker holding `client`'s connection, looked up as soon as it answers: a worker
+    starting meanwhile can keep others waiting past their keep-alive time (then closed)."""
+    assert client.recv(65536).startswith(b"HTTP/1.1 200")
+    accepted = dict(_tcp(port, ESTABLISHED))[client.getsockname()[1]]
+    (worker,) = (pid for pid in _workers(server.pid) if accepted in _inodes(pid))
+    return worker
+
+
+@pytest.mark.slow
+def test_connections_are_spread_over_workers_each_on_a_socket_of_its_own(
+    tmp_path: Path,
+) -> None:
+    # With one socket shared by the workers, whichever woke first accepted the connections
+    # waiting, and a keep-alive connection stays where it landed: 46 of 50 on one worker.
+    port = free_port()
+    server, _base = _serve_two_workers(tmp_path, port)
+    try:
+        listening = _listening(server, port)
+        holders = _holders(server, port)
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+
+    first, second = listening.values()
+    assert len(first) == len(second) == 1 and first != second
+    # Linux hashes each connection to a socket: fewer than 6 of 40 on either of two has a
+    # probability of about 1.4e-6.
+    assert min(holders.count(pid) for pid in listening) >= 6, holders
+    assert server.returncode == 0, "SIGTERM stops the server cleanly"
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_replaced_on_its_socket(tmp_path: Path) -> None:
+    port = free_port()
+    server, _base = _serve_two_workers(tmp_path, port)
+    try:
+        before = _listening(server, port)
+        # Both serving: a worker killed while starting is seen dead only after the health
+        # ping that was waiting for it times out (uvicorn's supervisor: 120 s here).
+        assert set(_holders(server, port)) == set(before)
+        killed = min(before)
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while killed in (after := _listening(server, port)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        holders = set(_holders(server, port))
+    finally:
+        server.terminate()
+        print(server.communicate(timeout=30)[1])  # the server's log, shown if this fails
+
+    assert killed not in after
+    assert set().union(*after.values()) == set().union(*before.values()), "the same sockets"
+    assert holders == set(after), "both workers answer"
+
+
+def test_serve_fails_clearly_when_its_address_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = run("serve", "--workers", "2", "--port", port, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert f"error: cannot listen on 127.0.0.1:{port}" in result.stderr

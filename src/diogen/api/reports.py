@@ -26,6 +26,7 @@ from diogen.api.middleware import etag_of
 from diogen.api.recipes import Key, compute
 from diogen.api.state import ApiState
 from diogen.ingest.models import SyncRun
+from diogen.silver.base import table_of
 
 # Cache entries are "<ETag>\n<JSON>"; the format is part of the key, so that entries of
 # another format (another version of Diogen sharing the Redis) are never read as this one.
@@ -34,11 +35,14 @@ ENTRY_FORMAT = "etag+json"
 # pull requests only (a dashboard page of them needs no direct commits: half the document).
 EVIDENCE_PARTS = ("deployments", "changes", "pull_requests", "incidents", "excluded")
 
-# Built once: every analytics request reads it.
+# Built once: every analytics request reads it. Of the tables' columns, not the ORM classes':
+# a statement naming mapped attributes goes through the ORM's compile and execute path,
+# 0.1 ms of CPU per request more.
+_STATE, _RUNS = table_of(AppState).c, table_of(SyncRun).c
 _VERSIONS = select(
-    select(AppState.int_value).where(AppState.name == DATA_VERSION).scalar_subquery(),
-    select(func.count(SyncRun.id)).scalar_subquery(),
-    select(func.max(SyncRun.finished_at)).scalar_subquery(),
+    select(_STATE.int_value).where(_STATE.name == DATA_VERSION).scalar_subquery(),
+    select(func.count(_RUNS.id)).scalar_subquery(),
+    select(func.max(_RUNS.finished_at)).scalar_subquery(),
 )
 
 

@@ -39,6 +39,7 @@ def serve(
         freeze_startup_heap,
     )
     from diogen.api.logs import configure_json_logging
+    from diogen.api.supervisor import supervisor
 
     settings = settings_for(database_url, config)
     # Migrate once here, before any worker starts, rather than racing in every worker.
@@ -56,19 +57,20 @@ def serve(
     os.environ[LOG_LEVEL_VARIABLE] = log_level
     if config is not None:
         os.environ[CONFIG_FILE_VARIABLE] = str(config.resolve())
+    server_config = uvicorn.Config(
+        "diogen.api.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        # uvicorn kills a worker that does not answer its health ping within this time
+        # (default 5 s), dropping every request it holds; a worker starting, or computing
+        # reports, on a loaded machine can take longer than that to answer.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+    )
     with _metrics_directory():
-        uvicorn.run(
-            "diogen.api.app:app_from_environment",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_config=None,
-            # uvicorn kills a worker that does not answer its health ping within this time
-            # (default 5 s), dropping every request it holds; a worker starting, or computing
-            # reports, on a loaded machine can take longer than that to answer.
-            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-        )
+        supervisor(server_config).run()
 
 
 @contextmanager
