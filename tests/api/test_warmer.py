@@ -9,11 +9,15 @@ import json
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -320,3 +324,40 @@ def test_a_child_that_died_is_replaced(world: World, rows: Any, child: ChildComp
     with pytest.raises(BrokenProcessPool):
         child(group, NOW)
     assert child(group, NOW) == first
+
+
+def test_a_child_ends_when_its_server_is_killed(world: World, rows: Any) -> None:
+    """Killed (a hung worker), a server leaves no warmer behind holding its output open."""
+    script = (
+        "import json, multiprocessing, sys\n"
+        "from datetime import datetime\n"
+        "from diogen.api.warm_process import ChildComputer\n"
+        "url, keys, now = json.loads(sys.argv[1])\n"
+        "ChildComputer(url)(keys, datetime.fromisoformat(now))\n"
+        "print(*(p.pid for p in multiprocessing.active_children()), flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    url = world.engine.url.render_as_string(hide_password=False)
+    arguments = json.dumps([url, keys(world)[1], NOW.isoformat()])
+    server = subprocess.Popen(
+        [sys.executable, "-c", script, arguments],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    (child_pid,) = map(int, server.stdout.readline().split())
+    server.kill()
+    server.wait()
+    deadline = time.monotonic() + 30
+    while _running(child_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(child_pid)
+
+
+def _running(pid: int) -> bool:
+    """Neither gone nor a zombie (ended, not yet reaped by whoever adopted it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

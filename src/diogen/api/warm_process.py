@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -27,6 +29,7 @@ from diogen.db import make_engine
 
 log = logging.getLogger("diogen.api.warmer")
 NICENESS = 10
+PARENT_CHECK_SECONDS = 1.0
 _engine: Engine | None = None
 
 
@@ -64,7 +67,7 @@ class ChildComputer:
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_child,
-                initargs=(self.database_url,),
+                initargs=(self.database_url, os.getpid()),
             )
         try:
             return self.pool.submit(_child_entries, keys, now).result()
@@ -79,13 +82,23 @@ class ChildComputer:
             self.pool = None
 
 
-def _start_child(database_url: str) -> None:
+def _start_child(database_url: str, server: int) -> None:
     global _engine
     try:
         os.nice(NICENESS)
     except OSError as exc:
         log.info("report warmer's process at normal priority: %s", exc)
     _engine = make_engine(database_url)
+    threading.Thread(target=_exit_with, args=(server,), daemon=True).start()
+
+
+def _exit_with(server: int) -> None:
+    """Ends this process when the server's ends: killed (a worker that hung), the server's
+    process leaves this one waiting for work forever, holding the server's output open. The
+    server's pid comes from the server: it may have died while this process started."""
+    while os.getppid() == server:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _child_entries(keys: list[Key], now: datetime) -> list[tuple[Key, bytes]]:
