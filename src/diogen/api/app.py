@@ -81,7 +81,9 @@ LOG_LEVEL_VARIABLE = "DIOGEN_LOG_LEVEL"
 
 def create_app(settings: Settings, *, clock: Clock = utc_now, warm: bool = False) -> FastAPI:
     """The API on `settings.database_url` (reachable now; its schema checked by /ready);
-    `warm`: with a report warmer (`api.warmer`) if the settings allow (`diogen serve`)."""
+    `warm` (`diogen serve`): ready for its first visitors, with its OpenAPI document built (the
+    dashboard reads it on a team's page: 0.45 s to build on first request) and a report
+    warmer (`api.warmer`) if the settings allow."""
     state = _state(settings, clock)
     warmer = _warmer(state) if warm else None
 
@@ -128,6 +130,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, warm: bool = False
             expose_headers=["ETag", "Retry-After", "X-Request-ID"],
         )
     app.add_middleware(RequestContext, histogram=latency_histogram(state.registry))
+    if warm:
+        app.openapi()
     return app
 
 
