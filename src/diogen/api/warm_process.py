@@ -30,7 +30,7 @@ from diogen.db import make_engine
 log = logging.getLogger("diogen.api.warmer")
 NICENESS = 10
 PARENT_CHECK_SECONDS = 1.0
-_engine: Engine | None = None
+_computer: InProcessComputer | None = None
 
 
 class Computer(Protocol):
@@ -83,12 +83,12 @@ class ChildComputer:
 
 
 def _start_child(database_url: str, server: int) -> None:
-    global _engine
+    global _computer
     try:
         os.nice(NICENESS)
     except OSError as exc:
         log.info("report warmer's process at normal priority: %s", exc)
-    _engine = make_engine(database_url)
+    _computer = InProcessComputer(make_engine(database_url))
     threading.Thread(target=_exit_with, args=(server,), daemon=True).start()
 
 
@@ -102,6 +102,5 @@ def _exit_with(server: int) -> None:
 
 
 def _child_entries(keys: list[Key], now: datetime) -> list[tuple[Key, bytes]]:
-    assert _engine is not None, "the child process starts with _start_child"
-    with Session(_engine) as session:
-        return entries(session, keys, now)
+    assert _computer is not None, "the child process starts with _start_child"
+    return _computer(keys, now)
