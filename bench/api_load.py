@@ -191,6 +191,7 @@ def measure(database: str, key: str, args: argparse.Namespace, plan: dict[str, S
         for name, scenario in plan.items():
             if "warm" in name:
                 python_load(base, key, 1, 1, scenario.make)
+        wait_for_warmer(base, args.workers)
         for name, scenario in plan.items():
             server_before = cpu_seconds(process_tree(server.pid))
             database_before = cpu_seconds(backends(admin, APPLICATION_NAME))
@@ -213,6 +214,26 @@ def measure(database: str, key: str, args: argparse.Namespace, plan: dict[str, S
             server.wait()
         if admin is not None:
             admin.dispose()
+
+
+def wait_for_warmer(base: str, workers: int) -> None:
+    """Until each worker's report warmer finished its start-up pass: measured meanwhile, a
+    warm answer shares the CPU with the reports computed ahead (seconds of it)."""
+    started = time.monotonic()
+    while time.monotonic() - started < 600:
+        text = httpx.get(f"{base}/metrics", timeout=10).text
+        passes = [
+            float(line.split()[-1])
+            for line in text.splitlines()
+            if line.startswith("diogen_report_warm_passes_total")
+        ]
+        if not passes:
+            return  # no warmer (DIOGEN_WARM_REPORTS=false)
+        if sum(passes) >= workers:
+            print(f"report warmer's start-up pass: {time.monotonic() - started:.0f} s", flush=True)
+            return
+        time.sleep(0.5)
+    raise SystemExit("the report warmer did not finish a pass within 10 minutes")
 
 
 def _sample_spread(pid: int, port: int, after: float) -> tuple[threading.Timer, list[list[int]]]:

@@ -7,9 +7,10 @@ to the thread pool (the principal, then the route). Here such a request is match
 route's own path pattern, its parameters validated by FastAPI's own code against the route's
 own declarations, and the principal and the route run in one trip: the same functions
 (`deps.current_principal`, the route's endpoint), so authentication, rate limits, roles and
-the answers are those of the full path. Errors are answered by the app's own exception
-handlers; a request whose parameters do not validate, and every other request, goes through
-FastAPI unchanged (which answers its 422). The OpenAPI document still describes every route:
+the answers are those of the full path. They run a few at a time, in the order they came
+(`api.lane`). Errors are answered by the app's own exception handlers; a request whose
+parameters do not validate, and every other request, goes through FastAPI unchanged (which
+answers its 422). The OpenAPI document still describes every route:
 nothing is removed from the app.
 """
 
@@ -19,11 +20,10 @@ import inspect
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, get_type_hints
 
 from fastapi import FastAPI
-from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import request_params_to_args
 from fastapi.routing import APIRoute
@@ -158,8 +158,9 @@ class LeanReads:
             return
         credentials = await _bearer(request)
         try:
-            response = await run_in_threadpool(
-                _run, lean, request, self.api.state.diogen, credentials, {**values, **query}
+            state: ApiState = self.api.state.diogen
+            response = await state.lane.run(
+                partial(_run, lean, request, state, credentials, {**values, **query})
             )
         except Exception as exc:
             handler = _handler(self.api, exc)
@@ -190,7 +191,8 @@ def _run(
     credentials: HTTPAuthorizationCredentials | None,
     values: dict[str, Any],
 ) -> Response:
-    """The principal, then the route, in one worker thread, in a GET's session."""
+    """The principal, then the route, in one worker thread (in the worker's lane: see
+    `api.lane`), in a GET's session."""
     session = Session(state.reader, expire_on_commit=False)
     try:
         principal = current_principal(request, state, session, credentials)

@@ -115,6 +115,8 @@ def entry(state: ApiState, session: Session, key: Key, version: str) -> bytes:
     found = lookup(state, digest)
     if found is not None:
         return found
+    # Computing takes seconds: the quick answers queued behind this one go first.
+    state.lane.leave()
     # A waiting request has read nothing it needs again: its connection goes back to the
     # pool, so that waiters cannot exhaust it while reports are computed.
     return state.flights.run(

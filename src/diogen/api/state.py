@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from diogen.accounts.clock import Clock
 from diogen.accounts.tokens import signing_key
 from diogen.api.cache import Cache, SingleFlight
+from diogen.api.lane import Lane
 from diogen.api.ratelimit import Limiter
 from diogen.config import Settings
 from diogen.db import session_scope
@@ -34,6 +35,8 @@ class ApiState:
     registry: CollectorRegistry
     redis: Redis | None = None
     flights: SingleFlight = field(default_factory=SingleFlight)
+    # The lean reads' turns (`api.lane`).
+    lane: Lane = field(default_factory=Lane)
     # The reports asked for, counted for the warmer (`api.warmer`); None when it does not run.
     demand: Demand | None = None
     _key: str | None = None
