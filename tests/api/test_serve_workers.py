@@ -78,7 +78,8 @@ def test_metrics_add_up_every_worker(tmp_path: Path) -> None:
         counts = [_health_count(base) for _ in range(6)]
     finally:
         server.terminate()
-        server.communicate(timeout=30)
+        # A /metrics answered 500 once in CI, its cause not seen: the log shows it next time.
+        print(server.communicate(timeout=30)[1])
 
     assert len(_pids(directory)) == 2, "both workers answered requests"
     assert counts == [float(sent)] * 6
@@ -116,6 +117,34 @@ def test_a_worker_slow_to_answer_its_health_ping_is_not_killed(tmp_path: Path) -
     finally:
         server.terminate()
         server.communicate(timeout=30)
+
+
+@pytest.mark.slow
+def test_workers_end_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    # Killed with SIGKILL, the supervisor cannot stop its workers: they kept serving the port.
+    port = free_port()
+    server, base = _serve_two_workers(tmp_path, port)
+    workers = set(_listening(server, port))
+    try:
+        os.kill(server.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while (alive := {pid for pid in workers if _alive(pid)}) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        print(server.communicate(timeout=30)[1])  # the server's log, shown if this fails
+
+    assert not alive, "the workers outlived their supervisor"
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{base}/health", timeout=5)
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie left for a parent that does not reap it."""
+    stat = _read(Path(f"/proc/{pid}/stat"))
+    return bool(stat) and stat.rsplit(b")", 1)[1].split()[0] != b"Z"
 
 
 def test_a_server_process_freezes_its_startup_heap_out_of_the_collector(

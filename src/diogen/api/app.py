@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ from diogen.api.lean import LeanReads, lean_routes
 from diogen.api.logs import configure_json_logging
 from diogen.api.middleware import BodyLimit, ETags, RequestContext, latency_histogram
 from diogen.api.openapi import problem_content_types
+from diogen.api.parent import follow
 from diogen.api.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 from diogen.api.routes import (
     analytics,
@@ -77,6 +79,8 @@ API_ROUTERS: tuple[APIRouter, ...] = (
 # `diogen serve --workers N` starts each worker through `app_from_environment`.
 CONFIG_FILE_VARIABLE = "DIOGEN_SERVE_CONFIG_FILE"
 LOG_LEVEL_VARIABLE = "DIOGEN_LOG_LEVEL"
+# The pid of `diogen serve --workers N`'s supervisor: a worker ends when it is gone.
+SUPERVISOR_VARIABLE = "DIOGEN_SERVE_SUPERVISOR_PID"
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now, warm: bool = False) -> FastAPI:
@@ -189,6 +193,10 @@ def app_from_environment() -> FastAPI:
     configure_json_logging(os.environ.get(LOG_LEVEL_VARIABLE, "info"))
     config = os.environ.get(CONFIG_FILE_VARIABLE)
     app = create_app(load_settings(Path(config) if config else None), warm=True)
+    supervisor = os.environ.get(SUPERVISOR_VARIABLE)
+    if supervisor:
+        # Stopped as SIGTERM stops a worker: requests under way are answered first.
+        follow(int(supervisor), lambda: os.kill(os.getpid(), signal.SIGTERM))
     freeze_startup_heap()
     return app
 

@@ -15,7 +15,8 @@ new one (the seconds a worker takes to start; up to the health ping's 120 s when
 a ping waits for it) instead of being reset, but no other worker serves them. Otherwise this
 is uvicorn's supervisor: the health pings, a worker
 failing to start stopping the server, SIGINT and SIGTERM, SIGHUP's rolling restart, SIGTTIN and
-SIGTTOU adding and removing a worker.
+SIGTTOU adding and removing a worker. A worker ends by itself when the supervisor is gone
+(`app.app_from_environment`): killed with SIGKILL, it could not stop them.
 """
 
 from __future__ import annotations

@@ -13,8 +13,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import threading
-import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -23,13 +21,13 @@ from typing import Protocol
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from diogen.api.parent import follow
 from diogen.api.recipes import Key
 from diogen.api.reports import entries
 from diogen.db import make_engine
 
 log = logging.getLogger("diogen.api.warmer")
 NICENESS = 10
-PARENT_CHECK_SECONDS = 1.0
 _computer: InProcessComputer | None = None
 
 
@@ -89,16 +87,9 @@ def _start_child(database_url: str, server: int) -> None:
     except OSError as exc:
         log.info("report warmer's process at normal priority: %s", exc)
     _computer = InProcessComputer(make_engine(database_url))
-    threading.Thread(target=_exit_with, args=(server,), daemon=True).start()
-
-
-def _exit_with(server: int) -> None:
-    """Ends this process when the server's ends: killed (a worker that hung), the server's
-    process leaves this one waiting for work forever, holding the server's output open. The
-    server's pid comes from the server: it may have died while this process started."""
-    while os.getppid() == server:
-        time.sleep(PARENT_CHECK_SECONDS)
-    os._exit(0)
+    # Killed (a worker that hung), the server would leave this process waiting for work
+    # forever, holding the server's output open.
+    follow(server, lambda: os._exit(0))
 
 
 def _child_entries(keys: list[Key], now: datetime) -> list[tuple[Key, bytes]]:

@@ -35,6 +35,7 @@ def serve(
     from diogen.api.app import (
         CONFIG_FILE_VARIABLE,
         LOG_LEVEL_VARIABLE,
+        SUPERVISOR_VARIABLE,
         create_app,
         freeze_startup_heap,
     )
@@ -55,6 +56,7 @@ def serve(
     # Workers are new processes: they rebuild the settings from the same sources.
     os.environ["DIOGEN_DATABASE_URL"] = settings.database_url
     os.environ[LOG_LEVEL_VARIABLE] = log_level
+    os.environ[SUPERVISOR_VARIABLE] = str(os.getpid())
     if config is not None:
         os.environ[CONFIG_FILE_VARIABLE] = str(config.resolve())
     server_config = uvicorn.Config(
