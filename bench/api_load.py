@@ -38,6 +38,7 @@ import argparse
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,7 +61,8 @@ from api_load_clients import (
     spent,
     wrk_load,
 )
-from sqlalchemy import func, select
+from redis import Redis
+from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
 from diogen.accounts.api_keys import create_api_key
@@ -192,18 +194,22 @@ def measure(database: str, key: str, args: argparse.Namespace, plan: dict[str, S
             if "warm" in name:
                 python_load(base, key, 1, 1, scenario.make)
         wait_for_warmer(base, args.workers)
-        for name, scenario in plan.items():
-            server_before = cpu_seconds(process_tree(server.pid))
-            database_before = cpu_seconds(backends(admin, APPLICATION_NAME))
-            # Halfway through, how the clients' connections are spread over the workers.
-            sampler, spread = _sample_spread(server.pid, port, args.seconds / 2)
-            outcome = _run(base, key, args, scenario)
-            sampler.cancel()
-            server_cpu = spent(server_before, cpu_seconds(process_tree(server.pid)))
-            database_cpu = spent(database_before, cpu_seconds(backends(admin, APPLICATION_NAME)))
-            report(name, outcome, server_cpu, database_cpu)
-            if args.workers > 1 and spread:
-                print(f"{'':<34} connections by worker: {'/'.join(map(str, spread[0]))}")
+        rounds: dict[str, list[Measured]] = {}
+        for number in range(1, args.rounds + 1):
+            if args.rounds > 1:
+                print(f"round {number} of {args.rounds}", flush=True)
+            for name, scenario in plan.items():
+                if "cold" in name:
+                    if number > 1:
+                        continue  # its reports are cached now
+                    forget_reports(args.redis)
+                measured = _measure(server, port, admin, base, key, args, scenario)
+                report(name, measured)
+                rounds.setdefault(name, []).append(measured)
+        if args.rounds > 1:
+            print(f"medians of {args.rounds} rounds (cold: one)", flush=True)
+            for name, results in rounds.items():
+                report_medians(name, results)
     finally:
         server.terminate()
         try:
@@ -214,6 +220,46 @@ def measure(database: str, key: str, args: argparse.Namespace, plan: dict[str, S
             server.wait()
         if admin is not None:
             admin.dispose()
+
+
+@dataclass(frozen=True)
+class Measured:
+    outcome: Outcome
+    server_cpu: float
+    database_cpu: float
+    spread: list[int]  # connections held by each worker halfway through (empty: not sampled)
+
+
+def _measure(
+    server: subprocess.Popen[bytes],
+    port: int,
+    admin: Engine | None,
+    base: str,
+    key: str,
+    args: argparse.Namespace,
+    scenario: Scenario,
+) -> Measured:
+    server_before = cpu_seconds(process_tree(server.pid))
+    database_before = cpu_seconds(backends(admin, APPLICATION_NAME))
+    # Halfway through, how the clients' connections are spread over the workers.
+    sampler, spread = _sample_spread(server.pid, port, args.seconds / 2)
+    outcome = _run(base, key, args, scenario)
+    sampler.cancel()
+    server_cpu = spent(server_before, cpu_seconds(process_tree(server.pid)))
+    database_cpu = spent(database_before, cpu_seconds(backends(admin, APPLICATION_NAME)))
+    return Measured(outcome, server_cpu, database_cpu, spread[0] if spread else [])
+
+
+def forget_reports(redis: str | None) -> None:
+    """Empties the report cache in Redis (where it outlives the server), so that a cold
+    scenario finds none of its reports computed by an earlier run."""
+    if redis is None:
+        return
+    client = Redis.from_url(redis)
+    names = list(client.scan_iter(match="diogen:cache:*", count=1000))
+    if names:
+        client.delete(*names)
+    client.close()
 
 
 def wait_for_warmer(base: str, workers: int) -> None:
@@ -263,16 +309,46 @@ def _named(database: str) -> str:
     )
 
 
-def report(name: str, outcome: Outcome, server_cpu: float, database_cpu: float) -> None:
-    n = outcome.requests
+def report(name: str, measured: Measured) -> None:
+    outcome, n = measured.outcome, measured.outcome.requests
     if n == 0:
         print(f"{name:<34} no answer within the run (load {os.getloadavg()[0]:.1f})", flush=True)
         return
+    _line(
+        name,
+        [outcome.p50, outcome.p99, n / outcome.wall]
+        + [cpu / n for cpu in (measured.server_cpu, measured.database_cpu, outcome.client_cpu)],
+        f"load {os.getloadavg()[0]:.1f}",
+    )
+    if len(measured.spread) > 1:
+        print(f"{'':<34} connections by worker: {'/'.join(map(str, measured.spread))}")
+
+
+def report_medians(name: str, results: list[Measured]) -> None:
+    answered = [m for m in results if m.outcome.requests]
+    if not answered:
+        return
+    columns = [
+        [
+            m.outcome.p50,
+            m.outcome.p99,
+            m.outcome.requests / m.outcome.wall,
+            *(cpu / m.outcome.requests for cpu in (m.server_cpu, m.database_cpu)),
+            m.outcome.client_cpu / m.outcome.requests,
+        ]
+        for m in answered
+    ]
+    medians = [statistics.median(column) for column in zip(*columns, strict=True)]
+    p99s = ", ".join(f"{m.outcome.p99 * 1000:.0f}" for m in answered)
+    _line(name, medians, f"p99 of each round: {p99s} ms")
+
+
+def _line(name: str, figures: list[float], note: str) -> None:
+    p50, p99, rate, server, database, client = figures
     print(
-        f"{name:<34} p50 {outcome.p50 * 1000:7.1f} ms  p99 {outcome.p99 * 1000:7.1f} ms  "
-        f"{n / outcome.wall:7.1f} req/s  CPU/request: server {server_cpu / n * 1000:5.2f} ms, "
-        f"database {database_cpu / n * 1000:5.2f} ms, client {outcome.client_cpu / n * 1000:5.2f}"
-        f" ms  (load {os.getloadavg()[0]:.1f})",
+        f"{name:<34} p50 {p50 * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms  {rate:7.1f} req/s  "
+        f"CPU/request: server {server * 1000:5.2f} ms, database {database * 1000:5.2f} ms, "
+        f"client {client * 1000:5.2f} ms  ({note})",
         flush=True,
     )
 
@@ -372,6 +448,12 @@ def main() -> None:
         help="what sends the requests of one-URL scenarios (default: wrk when installed)",
     )
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every warm scenario this many times, then print the medians",
+    )
     parser.add_argument("--database")
     parser.add_argument("--org", metavar="URL", help="a database holding the synthetic org")
     parser.add_argument(
