@@ -10,8 +10,8 @@ own declarations, and the principal and the route run in one trip: the same func
 the answers are those of the full path. They run a few at a time, in the order they came
 (`api.lane`). Errors are answered by the app's own exception handlers; a request whose
 parameters do not validate, and every other request, goes through FastAPI unchanged (which
-answers its 422). The OpenAPI document still describes every route:
-nothing is removed from the app.
+answers its 422). The OpenAPI document still describes every route: nothing is removed from
+the app.
 """
 
 from __future__ import annotations
