@@ -229,7 +229,7 @@ def test_kill_9_mid_sync_then_resume(tmp_path: Path, sqlite_url: str) -> None:
         cwd=tmp_path,
     )
     engine = make_engine(sqlite_url)
-    _wait_for_first_batch(engine)
+    _pause_after_first_batch(engine, process.pid, 12_000)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     partial = _stored(engine)
@@ -255,8 +255,9 @@ def test_ctrl_c_is_recorded_and_exits_130(tmp_path: Path, sqlite_url: str) -> No
         cwd=tmp_path,
     )
     engine = make_engine(sqlite_url)
-    _wait_for_first_batch(engine)
-    process.send_signal(signal.SIGINT)
+    _pause_after_first_batch(engine, process.pid, 12_000)
+    process.send_signal(signal.SIGINT)  # delivered as the sync resumes, mid-sync
+    os.kill(process.pid, signal.SIGCONT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert stderr.strip().startswith("interrupted")
@@ -264,11 +265,15 @@ def test_ctrl_c_is_recorded_and_exits_130(tmp_path: Path, sqlite_url: str) -> No
         assert session.scalars(select(SyncRun.status)).one() == "interrupted"
 
 
-def _wait_for_first_batch(engine: Engine) -> None:
-    """Until the child sync has committed some commits (so that a signal lands mid-sync)."""
+def _pause_after_first_batch(engine: Engine, pid: int, commits: int) -> None:
+    """Stops the child sync (SIGSTOP) once it has committed some commits, and not all: the
+    signal sent next lands mid-sync. Sent while it ran on, a SIGINT once came after a loaded
+    machine's sync had finished the rest (exit 0 where 130 was expected)."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and _stored(engine) == 0:
         time.sleep(0.05)
+    os.kill(pid, signal.SIGSTOP)
+    assert 0 < _stored(engine) < commits, "the sync must be stopped mid-way"
 
 
 def _stored(engine: Engine) -> int:
