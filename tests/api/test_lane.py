@@ -18,8 +18,9 @@ from diogen.api.recipes import quality_key
 from diogen.metrics import Scope
 
 
-def test_two_at_a_time_in_the_order_they_came() -> None:
-    lane = Lane(width=2)
+def _run_six(lane: Lane) -> tuple[list[int], int]:
+    """Six requests arriving in turn, each 30 ms long: the order they started in and the most
+    that ran at once."""
     started: list[int] = []
     running, most = 0, 0
     lock = threading.Lock()
@@ -41,8 +42,21 @@ def test_two_at_a_time_in_the_order_they_came() -> None:
                 await anyio.sleep(0.001)  # arrivals in this order
 
     anyio.run(main)
+    return started, most
+
+
+def test_two_at_a_time() -> None:
+    _, most = _run_six(Lane(width=2))
 
     assert most == 2
+
+
+def test_in_the_order_they_came() -> None:
+    # One at a time: the order they start in is the order the lane let them in (with two,
+    # two threads let in together may start in either order).
+    started, most = _run_six(Lane(width=1))
+
+    assert most == 1
     assert started == list(range(6))
 
 
