@@ -62,12 +62,14 @@ from api_load_clients import (
     wrk_load,
 )
 from redis import Redis
+from server_metrics import metric
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
 from diogen.accounts.api_keys import create_api_key
 from diogen.accounts.models import User
 from diogen.accounts.users import create_user, grant_role
+from diogen.api.cache import REDIS_PREFIX
 from diogen.db import make_engine, session_scope
 from diogen.migrations import upgrade
 from diogen.silver import Commit, Deployment, Organization, PullRequest, Repository, Team
@@ -256,7 +258,7 @@ def forget_reports(redis: str | None) -> None:
     if redis is None:
         return
     client = Redis.from_url(redis)
-    names = list(client.scan_iter(match="diogen:cache:*", count=1000))
+    names = list(client.scan_iter(match=f"{REDIS_PREFIX}*", count=1000))
     if names:
         client.delete(*names)
     client.close()
@@ -267,15 +269,10 @@ def wait_for_warmer(base: str, workers: int) -> None:
     warm answer shares the CPU with the reports computed ahead (seconds of it)."""
     started = time.monotonic()
     while time.monotonic() - started < 600:
-        text = httpx.get(f"{base}/metrics", timeout=10).text
-        passes = [
-            float(line.split()[-1])
-            for line in text.splitlines()
-            if line.startswith("diogen_report_warm_passes_total")
-        ]
-        if not passes:
+        passes = metric(base, "diogen_report_warm_passes_total")
+        if passes is None:
             return  # no warmer (DIOGEN_WARM_REPORTS=false)
-        if sum(passes) >= workers:
+        if passes >= workers:
             print(f"report warmer's start-up pass: {time.monotonic() - started:.0f} s", flush=True)
             return
         time.sleep(0.5)
@@ -310,16 +307,10 @@ def _named(database: str) -> str:
 
 
 def report(name: str, measured: Measured) -> None:
-    outcome, n = measured.outcome, measured.outcome.requests
-    if n == 0:
+    if measured.outcome.requests == 0:
         print(f"{name:<34} no answer within the run (load {os.getloadavg()[0]:.1f})", flush=True)
         return
-    _line(
-        name,
-        [outcome.p50, outcome.p99, n / outcome.wall]
-        + [cpu / n for cpu in (measured.server_cpu, measured.database_cpu, outcome.client_cpu)],
-        f"load {os.getloadavg()[0]:.1f}",
-    )
+    _line(name, _figures(measured), f"load {os.getloadavg()[0]:.1f}")
     if len(measured.spread) > 1:
         print(f"{'':<34} connections by worker: {'/'.join(map(str, measured.spread))}")
 
@@ -328,19 +319,17 @@ def report_medians(name: str, results: list[Measured]) -> None:
     answered = [m for m in results if m.outcome.requests]
     if not answered:
         return
-    columns = [
-        [
-            m.outcome.p50,
-            m.outcome.p99,
-            m.outcome.requests / m.outcome.wall,
-            *(cpu / m.outcome.requests for cpu in (m.server_cpu, m.database_cpu)),
-            m.outcome.client_cpu / m.outcome.requests,
-        ]
-        for m in answered
-    ]
-    medians = [statistics.median(column) for column in zip(*columns, strict=True)]
+    columns = zip(*(_figures(m) for m in answered), strict=True)
+    medians = [statistics.median(column) for column in columns]
     p99s = ", ".join(f"{m.outcome.p99 * 1000:.0f}" for m in answered)
     _line(name, medians, f"p99 of each round: {p99s} ms")
+
+
+def _figures(measured: Measured) -> list[float]:
+    """p50, p99, requests/s, and CPU seconds per request of the server, database and client."""
+    outcome, n = measured.outcome, measured.outcome.requests
+    cpu = (measured.server_cpu, measured.database_cpu, outcome.client_cpu)
+    return [outcome.p50, outcome.p99, n / outcome.wall, *(c / n for c in cpu)]
 
 
 def _line(name: str, figures: list[float], note: str) -> None:

@@ -44,6 +44,7 @@ from urllib.parse import urlencode
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
+from server_metrics import metric
 from sqlalchemy import create_engine, text
 
 from diogen.api.demand import DEMAND_STATE
@@ -202,14 +203,6 @@ def start_server(
     raise SystemExit("error: diogen serve was not ready within 120 s")
 
 
-def metric(url: str, name: str) -> float:
-    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as answer:
-        for line in answer.read().decode().splitlines():
-            if line.startswith(f"{name} "):
-                return float(line.split()[1])
-    return 0.0
-
-
 @dataclass
 class Pass:
     passes: float  # the warmer's passes when it ended
@@ -241,9 +234,9 @@ def wait_for_pass(url: str, passes: float) -> tuple[float, float]:
     """Until the warmer finished a pass after its `passes`-th: its passes and reports warmed."""
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        done = metric(url, "diogen_report_warm_passes_total")
+        done = metric(url, "diogen_report_warm_passes_total") or 0.0
         if done > passes:
-            return done, metric(url, "diogen_reports_warmed_total")
+            return done, metric(url, "diogen_reports_warmed_total") or 0.0
         time.sleep(0.2)
     raise SystemExit("error: the report warmer did not finish a pass within 10 minutes")
 
