@@ -1,11 +1,11 @@
 """Report answers as cached: the JSON of a report, computed once per data version, and parts
 of a report's evidence, cut from the whole report's entry.
 
-The cache key holds every parameter, the resolved scope and the data version (API writes)
-with the count and latest end of sync runs (syncs), so any change is seen at once; entries
-also expire after `analytics_cache_seconds` for changes made some other way. A key names its
-report and all its inputs (`api.recipes`), so that the report warmer (`api.warmer`) stores,
-ahead of the request, exactly the entry the request would have.
+The cache key holds every parameter, the resolved scope and the data version (API writes,
+webhooks, the pipeline's batches) with the count and latest end of sync runs (syncs), so any
+change is seen at once; entries also expire after `analytics_cache_seconds` for changes made
+some other way. A key names its report and all its inputs (`api.recipes`), so that the report
+warmer (`api.warmer`) stores, ahead of the request, exactly the entry the request would have.
 """
 
 from __future__ import annotations

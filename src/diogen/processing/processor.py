@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from diogen.accounts.audit import bump_data_version
 from diogen.bus.base import Message
 from diogen.config import Settings
 from diogen.connectors.base import RawItem, SilverRow
@@ -210,6 +211,10 @@ class Processor:
         deadletters.record(session, self.group, [_failure(p) for p in failed], now)
         if retrying:
             deadletters.resolve(session, self.group, [p.message for p in good])
+        # Cached reports are keyed by the data version: it changes with the silver it versions.
+        # Last, so that the one row every writer updates is locked only until this commits.
+        if any(p.rows or p.finish for p in good):
+            bump_data_version(session)
         outcome.processed = sum(1 for p in good if p.event is not None and p.quarantine is None)
         outcome.rejected = sum(1 for p in good if p.quarantine is not None)
         outcome.skipped = sum(1 for p in good if p.event is None)
