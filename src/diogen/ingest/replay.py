@@ -13,9 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import blake2b
+from typing import Any
 
 from sqlalchemy import Engine, select
 
+from diogen.accounts.audit import bump_data_version
 from diogen.bus.base import Message
 from diogen.config import Settings
 from diogen.db import session_scope
@@ -63,9 +65,17 @@ def replay(
             progress(start + len(chunk))
     result.sources = sorted({row.source for row in records})
     for name in result.sources:
-        with session_scope(engine) as session:
-            result.outcome.summary.update(processor.normalisers.finish(session, name))
+        result.outcome.summary.update(_finish(engine, processor, name))
     return result
+
+
+def _finish(engine: Engine, processor: Processor, source: str) -> dict[str, Any]:
+    """The checkpoint steps of `source`; the silver they rewrite changes the data version in
+    their transaction, as a processor's batch does, so no cached report outlives it."""
+    with session_scope(engine) as session:
+        summary = processor.normalisers.finish(session, source)
+        bump_data_version(session)
+    return summary
 
 
 def _message(raw_id: str, source: str, stream: str, natural_key: str) -> Message:
