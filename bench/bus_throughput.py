@@ -41,6 +41,7 @@ from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
+from cpu_quota import confine, release, throttled_seconds
 from sqlalchemy import Engine, create_engine, event, text
 
 from diogen.bus import make_bus
@@ -225,6 +226,7 @@ def run(
     workers: int,
     seconds: float,
     broker_pid: int | None,
+    worker_cpu: float | None = None,
 ) -> dict[str, Any]:
     engine = make_engine(url)
     upgrade(engine)
@@ -240,6 +242,11 @@ def run(
     ]
     for p in procs:
         p.start()
+    groups = [
+        confine(p.pid, worker_cpu, f"diogen-bench-{os.getpid()}-w{n}")
+        for n, p in enumerate(procs)
+        if worker_cpu is not None and p.pid is not None
+    ]
     time.sleep(6 if settings.get("bus") == "kafka" else 1)  # Kafka assigns partitions
     produce(url, events, work_dir / "backlog.log")
     load = os.getloadavg()[0]
@@ -248,6 +255,7 @@ def run(
     go.set()
     capacity = _wait_capacity(work_dir, workers, events, released)
     broker_capacity = cpu_seconds(broker_pid) - broker_start if broker_pid else 0.0
+    throttled = sum(throttled_seconds(g) for g in groups)
     cpu.set()
     rate = capacity["events_per_s"] / 2
     paced = max(int(rate * seconds) // PRODUCER_BATCH * PRODUCER_BATCH, PRODUCER_BATCH)
@@ -257,11 +265,15 @@ def run(
     done.set()
     for p in procs:
         p.join()
+    for group in groups:
+        release(group)
     latency = summarise_latency(work_dir, workers, latency_started)
     cpu_use = summarise_cpu(work_dir, workers, events)
     return {
         "config": name,
         "workers": workers,
+        "worker_cpu": worker_cpu,
+        "throttled_s": round(throttled, 2) if groups else None,
         "load_average": round(load, 2),
         **capacity,
         **cpu_use,
@@ -387,6 +399,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="runs per configuration")
     parser.add_argument("--only", help="embedded-sqlite, embedded-postgresql or kafka-postgresql")
     parser.add_argument("--workers", default="1,2", help="worker counts, e.g. 1,2")
+    parser.add_argument(
+        "--worker-cpu",
+        type=float,
+        help="hold each worker to this share of one CPU (a cgroup each; Linux, root), so that "
+        "scale-out shows on a machine with fewer cores than processes",
+    )
     args = parser.parse_args()
     results = []
     for config in ("embedded-sqlite", "embedded-postgresql", "kafka-postgresql"):
@@ -394,12 +412,14 @@ def main() -> None:
             continue
         for workers in (int(w) for w in args.workers.split(",")):
             for _ in range(args.runs):
-                results.append(measure(config, workers, args.events, args.seconds))
+                results.append(measure(config, workers, args.events, args.seconds, args.worker_cpu))
                 print(json.dumps(results[-1]), flush=True)
     report(results)
 
 
-def measure(config: str, workers: int, events: int, seconds: float) -> dict[str, Any]:
+def measure(
+    config: str, workers: int, events: int, seconds: float, worker_cpu: float | None
+) -> dict[str, Any]:
     schema = broker = None
     settings: dict[str, Any] = {"bus_partitions": 8}
     if config == "embedded-sqlite":
@@ -411,7 +431,7 @@ def measure(config: str, workers: int, events: int, seconds: float) -> dict[str,
         settings.update(bus="kafka", kafka_bootstrap_servers=bootstrap)
     try:
         pid = broker.pid if broker is not None else None
-        return run(config, url, settings, events, workers, seconds, pid)
+        return run(config, url, settings, events, workers, seconds, pid, worker_cpu)
     finally:
         if broker is not None:
             broker.kill()
@@ -425,6 +445,7 @@ COLUMNS = (
     ("worker_us_per_event", "worker µs"),
     ("postgres_us_per_event", "pg µs"),
     ("broker_us_per_event", "broker µs"),
+    ("throttled_s", "held s"),
     ("paced_rate", "paced/s"),
     ("p50_ms", "p50 ms"),
     ("p95_ms", "p95 ms"),
