@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from api_support import NOW, World, clean_redis, make_world, redis_url, settings_for
@@ -16,7 +18,8 @@ from sqlalchemy import event, text
 from diogen.api import create_app
 from diogen.api.logs import JsonFormatter
 from diogen.api.ratelimit import Limit, RedisLimiter
-from diogen.db import POOL_CONNECTIONS
+from diogen.db import POOL_CONNECTIONS, session_scope
+from diogen.ingest.models import SyncRun
 
 V = "/api/v1"
 
@@ -25,14 +28,60 @@ def test_health_ready_and_metrics(world: World) -> None:
     assert world.client.get("/health").json() == {"status": "ok"}
     assert world.client.get("/ready").json()["checks"] == {
         "database": "ok",
+        "bus": "ok",
         "redis": "not configured",
     }
     world.get("alpha:viewer", f"{V}/teams/some-id")
+    with session_scope(world.engine) as session:
+        session.add_all(
+            SyncRun(
+                id=f"run{n}",
+                source="git:repo",
+                started_at=NOW + timedelta(hours=n),
+                finished_at=NOW + timedelta(hours=n),
+                status=status,
+                records=7,
+            )
+            for n, status in enumerate(["succeeded", "failed", "failed"])
+        )
 
     exposition = world.client.get("/metrics").text
 
     assert 'route="/api/v1/teams/{team_id}"' in exposition
     assert "diogen_http_request_duration_seconds_bucket" in exposition
+    # The pipeline's figures, as `diogen status --format prometheus` gives them.
+    assert 'diogen_sync_failures{source="git:repo"} 2.0' in exposition
+    assert 'diogen_sync_last_records{source="git:repo"} 7.0' in exposition
+    assert 'diogen_bus_lag_events{group="silver",topic="git.commits"} 0.0' in exposition
+    assert "diogen_stale_gold_windows 0.0" in exposition
+    assert "diogen_pipeline_figures_up 1" in exposition
+
+
+def test_an_unreachable_broker_fails_readiness_and_leaves_the_http_metrics(
+    database_url: str,
+) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    made = make_world(database_url, bus="kafka", kafka_bootstrap_servers=f"127.0.0.1:{port}")
+    try:
+        started = time.monotonic()
+        ready = made.client.get("/ready")
+        exposition = made.client.get("/metrics").text
+        elapsed = time.monotonic() - started
+    finally:
+        made.close()
+
+    assert ready.status_code == 503
+    assert ready.json()["checks"] == {
+        "database": "ok",
+        "bus": "unreachable: StorageError",
+        "redis": "not configured",
+    }
+    assert "diogen_http_request_duration_seconds_bucket" in exposition
+    assert "diogen_pipeline_figures_up 0" in exposition
+    assert "diogen_bus_lag_events" not in exposition
+    assert elapsed < 10  # each check waits a second for the broker, not the lag's own limits
 
 
 def test_ready_reports_an_old_schema(world: World) -> None:

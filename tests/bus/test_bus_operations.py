@@ -20,7 +20,8 @@ from diogen.bus.models import OutboxEvent
 from diogen.bus.topics import COMMITS
 from diogen.config import Settings
 from diogen.db import make_engine, session_scope
-from diogen.ingest.runner import utcnow
+from diogen.ingest.models import SyncRun
+from diogen.ingest.runner import ABANDONED, utcnow
 from diogen.processing import scheduler
 from diogen.processing.locks import FileLocks, Locks, PostgresLocks, RedisLocks
 from diogen.processing.status import pipeline_status, registry
@@ -127,6 +128,45 @@ def test_status_and_metrics_show_each_source(
         f'diogen_outbox_unpublished_events{{source="git:repo"}} {float(repo.unpublished)}' in text
     )
     assert 'diogen_bus_lag_events{group="silver",topic="git.commits"} 0.0' in text
+
+
+def test_status_takes_each_sources_last_run_and_its_failures_since_a_success(
+    engine: Engine, settings: Settings
+) -> None:
+    runs = {
+        "git:a": ["failed", "succeeded", "failed", ABANDONED],
+        "git:b": ["failed", "failed"],
+        "git:c": ["failed", "succeeded"],
+    }
+    with session_scope(engine) as session:
+        session.add_all(
+            SyncRun(
+                id=f"{source}-{n}",
+                source=source,
+                started_at=T0 + timedelta(hours=n),
+                finished_at=T0 + timedelta(hours=n, minutes=5),
+                status=status,
+                records=n,
+                error=None if status == "succeeded" else f"run {n}",
+            )
+            for source, statuses in runs.items()
+            for n, status in enumerate(statuses)
+        )
+    with session_scope(engine) as session:
+        found = {
+            s.source: s for s in pipeline_status(session, make_bus(settings, engine), GROUP).sources
+        }
+
+    seen = {
+        name: (s.last_status, s.last_records, s.last_error, s.failures_since_success)
+        for name, s in found.items()
+    }
+    assert seen == {
+        "git:a": (ABANDONED, 3, "run 3", 2),
+        "git:b": ("failed", 1, "run 1", 2),
+        "git:c": ("succeeded", 1, None, 0),
+    }
+    assert found["git:a"].last_started == T0 + timedelta(hours=3)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 from bus_support import T0, Broker, Snapshot, copy_bronze, drain, snapshot
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from diogen.api import create_app
 from diogen.bus.base import Record
 from diogen.bus.kafka import KafkaBus
 from diogen.bus.models import DeadLetter, OutboxEvent
 from diogen.bus.topics import ALL_TOPICS, COMMITS
-from diogen.config import Settings
+from diogen.config import Settings, load_settings
 from diogen.connectors.git import GitConfig, GitConnector
 from diogen.db import session_scope
 from diogen.ingest.runner import run_sync
@@ -143,3 +145,23 @@ def _wait_for(check: object, *, seconds: float) -> None:
         if check():  # type: ignore[operator]
             return
         time.sleep(0.5)
+
+
+def test_the_api_says_kafka_is_ready_and_exports_its_lag(
+    reference: tuple[Engine, Snapshot], broker: Broker, database_url: str
+) -> None:
+    bus = bus_of(broker)
+    bus.publish([Record(COMMITS, f"git:repo/{n}", "{}") for n in range(3)])
+    bus.close()
+    settings = load_settings(
+        None, database_url=database_url, bus="kafka", kafka_bootstrap_servers=broker.bootstrap
+    )
+
+    with TestClient(create_app(settings, warm=False)) as client:
+        ready = client.get("/ready")
+        exposition = client.get("/metrics").text
+
+    assert ready.status_code == 200 and ready.json()["checks"]["bus"] == "ok"
+    # Nothing consumed yet: the three records are the group's lag.
+    assert 'diogen_bus_lag_events{group="silver",topic="git.commits"} 3.0' in exposition
+    assert "diogen_pipeline_figures_up 1" in exposition

@@ -60,6 +60,10 @@ class Bus(Protocol):
         """Messages per topic that `group` has not committed yet."""
         ...
 
+    def check(self, timeout: float) -> None:
+        """Raise StorageError unless the bus answers within `timeout` seconds."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -14,11 +14,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from diogen.bus.base import Message, Record, partition_for
 from diogen.bus.models import BusEvent, BusOffset
 from diogen.db import session_scope, upsert
+from diogen.errors import StorageError
 from diogen.pgupsert import copy_rows
 from diogen.silver.base import table_of
 
@@ -62,6 +64,14 @@ class EmbeddedBus:
 
     def consumer(self, group: str, topics: Sequence[str]) -> EmbeddedConsumer:
         return EmbeddedConsumer(self.engine, group, topics, self.clock)
+
+    def check(self, timeout: float) -> None:
+        """The log's tables answer (the database's own time limits apply, not `timeout`)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(select(BusEvent.id).limit(1))
+        except SQLAlchemyError as exc:
+            raise StorageError(f"the embedded log cannot be read: {type(exc).__name__}") from exc
 
     def lag(self, group: str, topics: Sequence[str]) -> dict[str, int]:
         with session_scope(self.engine) as session:

@@ -104,8 +104,18 @@ class KafkaBus:
         client = _KafkaConsumer({"bootstrap.servers": self.bootstrap, "group.id": group})
         try:
             return {topic: _topic_lag(client, topic) for topic in topics}
+        except KafkaException as exc:
+            raise StorageError(f"cannot read the lag of {group} from Kafka: {exc}") from exc
         finally:
             client.close()
+
+    def check(self, timeout: float) -> None:
+        """A broker answers a metadata request."""
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        try:
+            admin.list_topics(timeout=timeout)
+        except KafkaException as exc:
+            raise StorageError(f"Kafka at {self.bootstrap} does not answer: {exc}") from exc
 
     def close(self) -> None:
         if self._producer is not None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from diogen.bus.base import Bus
@@ -70,9 +70,10 @@ def pipeline_status(
     def of(source: str) -> SourceStatus:
         return sources.setdefault(source, SourceStatus(source))
 
-    settled: set[str] = set()  # sources whose newest success has been met
-    for run in _runs_newest_first(session):
-        _add_run(of(run.source), run, settled)
+    for run in _last_runs(session):
+        _add_last_run(of(run.source), run)
+    for source, count in _failures_since_success(session):
+        of(source).failures_since_success = count
     for source, updated in session.execute(
         select(SyncCursor.source, func.max(SyncCursor.updated_at))
         .where(SyncCursor.stream != CONFIG_CURSOR)
@@ -101,24 +102,52 @@ def pipeline_status(
 FAILED = ("failed", ABANDONED)
 
 
-def _runs_newest_first(session: Session) -> list[SyncRun]:
+def _last_runs(session: Session) -> list[SyncRun]:
+    """Each source's newest run, chosen by the database: the runs of a year of hourly syncs are
+    not loaded to keep one per source (the API's /metrics asks this at every scrape)."""
+    newest = (
+        select(
+            SyncRun.id,
+            func.row_number()
+            .over(
+                partition_by=SyncRun.source,
+                order_by=(SyncRun.started_at.desc(), SyncRun.id.desc()),
+            )
+            .label("n"),
+        )
+    ).subquery()
     return list(
-        session.scalars(select(SyncRun).order_by(SyncRun.source, SyncRun.started_at.desc()))
+        session.scalars(
+            select(SyncRun).join(newest, newest.c.id == SyncRun.id).where(newest.c.n == 1)
+        )
     )
 
 
-def _add_run(source: SourceStatus, run: SyncRun, settled: set[str]) -> None:
-    """Runs come newest first: the first is the last run; failures count until a success."""
-    if source.last_started is None:
-        source.last_status = run.status
-        source.last_started = run.started_at
-        source.last_finished = run.finished_at
-        source.last_records = run.records
-        source.last_error = run.error
-    if run.status == "succeeded":
-        settled.add(source.source)
-    elif run.status in FAILED and source.source not in settled:
-        source.failures_since_success += 1
+def _failures_since_success(session: Session) -> list[tuple[str, int]]:
+    """Per source, the failed runs started after its newest success (all, if none)."""
+    success = (
+        select(SyncRun.source, func.max(SyncRun.started_at).label("at"))
+        .where(SyncRun.status == "succeeded")
+        .group_by(SyncRun.source)
+    ).subquery()
+    rows = session.execute(
+        select(SyncRun.source, func.count())
+        .outerjoin(success, success.c.source == SyncRun.source)
+        .where(
+            SyncRun.status.in_(FAILED),
+            or_(success.c.at.is_(None), SyncRun.started_at > success.c.at),
+        )
+        .group_by(SyncRun.source)
+    )
+    return [(source, count) for source, count in rows]
+
+
+def _add_last_run(source: SourceStatus, run: SyncRun) -> None:
+    source.last_status = run.status
+    source.last_started = run.started_at
+    source.last_finished = run.finished_at
+    source.last_records = run.records
+    source.last_error = run.error
 
 
 def registry(status: PipelineStatus) -> CollectorRegistry:
