@@ -14,6 +14,7 @@ from diogen.db import upsert, upsert_tuples
 from diogen.ingest import bronze, outbox
 from diogen.metrics.gold import log_new_whole
 from diogen.silver.base import Base
+from diogen.silver.orphans import PERSON_TABLE, drop_unclaimed_persons
 
 # Writing these can change which deployment shipped which commit.
 LINKED_TABLES = {"git_commit", "git_ref", "deployment"}
@@ -96,3 +97,13 @@ class Batch:
                 upsert_tuples(
                     session, table, row_set.columns, row_set.rows, update=columns, protect=protect
                 )
+        drop_unclaimed_persons(session, self._person_ids())
+
+    def _person_ids(self) -> set[str]:
+        ids = {i for (name, _, _), rows in self.rows.items() if name == PERSON_TABLE for i in rows}
+        for (name, _, _), row_sets in self.sets.items():
+            if name == PERSON_TABLE:
+                for row_set in row_sets:
+                    at = row_set.columns.index("id")
+                    ids.update(row[at] for row in row_set.rows)
+        return ids

@@ -21,6 +21,7 @@ from diogen.db import upsert
 from diogen.ingest.batch import TABLE_ORDER
 from diogen.ingest.bronze import LOOKUP_CHUNK
 from diogen.silver.base import Base
+from diogen.silver.orphans import PERSON_TABLE, drop_unclaimed_persons
 
 SHARED_TABLES = frozenset({"identity"})
 Group = tuple[str, tuple[str, ...] | None, str | None]
@@ -40,6 +41,8 @@ def write_rows(session: Session, rows: Iterable[SilverRow]) -> None:
         if name in SHARED_TABLES:
             values = changed(session, table, values, columns, protect)
         upsert(session, table, values, update=columns, protect=protect)
+    persons = [by_id for (name, _, _), by_id in groups.items() if name == PERSON_TABLE]
+    drop_unclaimed_persons(session, {i for by_id in persons for i in by_id})
 
 
 def changed(
