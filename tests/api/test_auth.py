@@ -147,7 +147,9 @@ def test_password_changes_are_audited_without_the_password(world: World) -> None
     user_id = world.user_ids["alpha:viewer"]
     new = "another long passphrase"
     changed = world.client.patch(
-        f"{V}/users/{user_id}", json={"password": new}, headers=world.headers("alpha:viewer")
+        f"{V}/users/{user_id}",
+        json={"password": new, "current_password": PASSWORD},
+        headers=world.headers("alpha:viewer"),
     )
 
     assert changed.status_code == 200
@@ -249,3 +251,175 @@ def test_a_read_by_api_key_is_two_statements(world: World) -> None:
     assert len(statements) == 2, statements
     assert "api_key" in statements[0] and "role_grant" in statements[0]
     assert "organization" in statements[1]
+
+
+def test_a_narrowed_key_cannot_change_its_users_password(world: World) -> None:
+    """The audit's finding: an organisation admin's viewer key set the admin's password, and
+    signing in with it gave an admin session (an instance administrator's key likewise).
+    No key changes a password, whatever its role, with or without the current one."""
+    keys = [
+        ("alpha:admin", _new_key(world, "alpha:admin", "viewer")),
+        ("root", _new_key(world, "root", "viewer", org=None)),
+        ("root", _new_key(world, "root", "admin", org=None)),  # the instance admin's full key
+    ]
+    answers = []
+    for who, key in keys:
+        for body in (
+            {"password": "attacker-chosen-pass"},
+            {"password": "attacker-chosen-pass", "current_password": PASSWORD},
+        ):
+            answers.append(
+                world.client.patch(f"{V}/users/{world.user_ids[who]}", json=body, headers=key)
+            )
+    other = world.client.patch(
+        f"{V}/users/{world.user_ids['alpha:viewer']}",
+        json={"password": "attacker-chosen-pass"},
+        headers=keys[2][1],
+    )
+
+    for answer in [*answers, other]:
+        assert answer.status_code == 403, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["detail"] == "API keys cannot change passwords; sign in"
+    for email in ("admin@alpha.example", "root@example.com", "viewer@alpha.example"):
+        assert sign_in(world, email, "attacker-chosen-pass").status_code == 401
+        assert sign_in(world, email).status_code == 200
+
+
+def test_a_key_cannot_make_an_administrator_or_enable_a_user(world: World) -> None:
+    """Even the instance administrator's full key: widening rights takes a signed-in person.
+    Narrowing (disabling a user, taking the flag away) stays possible."""
+    key = _new_key(world, "root", "admin", org=None)
+    viewer = f"{V}/users/{world.user_ids['alpha:viewer']}"
+
+    promote = world.client.patch(viewer, json={"is_superuser": True}, headers=key)
+    disable = world.client.patch(viewer, json={"is_active": False}, headers=key)
+    enable = world.client.patch(viewer, json={"is_active": True}, headers=key)
+    new_user = world.client.post(
+        f"{V}/users",
+        json={"email": "mallory@example.com", "password": "attacker-chosen-pass"},
+        headers=key,
+    )
+
+    assert [promote.status_code, disable.status_code, enable.status_code] == [403, 200, 403]
+    assert new_user.status_code == 403 and "sign in" in new_user.json()["detail"]
+    assert disable.json()["is_active"] is False and disable.json()["is_superuser"] is False
+
+
+def test_own_password_change_needs_the_current_password(world: World) -> None:
+    me = f"{V}/users/{world.user_ids['alpha:admin']}"
+    new = "another long passphrase"
+
+    missing = world.client.patch(me, json={"password": new}, headers=world.headers("alpha:admin"))
+    wrong = world.client.patch(
+        me,
+        json={"password": new, "current_password": "not the password"},
+        headers=world.headers("alpha:admin"),
+    )
+    alone = world.client.patch(
+        me, json={"current_password": PASSWORD}, headers=world.headers("alpha:admin")
+    )
+    # An instance administrator too, for their own password.
+    root_missing = world.client.patch(
+        f"{V}/users/{world.user_ids['root']}", json={"password": new}, headers=world.headers("root")
+    )
+
+    assert [missing.status_code, wrong.status_code, alone.status_code] == [400, 403, 400]
+    assert root_missing.status_code == 400
+    for answer in (missing, wrong, alone, root_missing):
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert "current_password" in answer.json()["detail"]
+    assert sign_in(world, "admin@alpha.example", new).status_code == 401
+
+    right = world.client.patch(
+        me,
+        json={"password": new, "current_password": PASSWORD},
+        headers=world.headers("alpha:admin"),
+    )
+    assert right.status_code == 200, right.text
+    assert sign_in(world, "admin@alpha.example", new).status_code == 200
+    assert sign_in(world, "admin@alpha.example").status_code == 401
+
+
+def test_an_administrator_resets_another_users_password_without_theirs(world: World) -> None:
+    target = f"{V}/users/{world.user_ids['alpha:viewer']}"
+    new = "another long passphrase"
+
+    reset = world.client.patch(target, json={"password": new}, headers=world.headers("root"))
+    with_current = world.client.patch(
+        target, json={"password": new, "current_password": PASSWORD}, headers=world.headers("root")
+    )
+    # An organisation admin resets nobody's password, not even a member's.
+    by_org_admin = world.client.patch(
+        target, json={"password": "yet another passphrase"}, headers=world.headers("alpha:admin")
+    )
+
+    assert reset.status_code == 200
+    assert with_current.status_code == 400  # current_password is for one's own password
+    assert by_org_admin.status_code == 404
+    assert sign_in(world, "viewer@alpha.example", new).status_code == 200
+
+
+def test_a_password_change_ends_the_users_refresh_tokens(world: World) -> None:
+    """Sessions signed in with the old password cannot refresh (their access tokens expire
+    within minutes); a reset by an administrator and disabling a user end them likewise."""
+    new = "another long passphrase"
+
+    def refreshes(token: str) -> int:
+        answer = world.client.post(f"{V}/auth/refresh", json={"refresh_token": token})
+        return int(answer.status_code)
+
+    own = [sign_in(world, "admin@alpha.example").json()["refresh_token"] for _ in range(2)]
+    world.client.patch(
+        f"{V}/users/{world.user_ids['alpha:admin']}",
+        json={"password": new, "current_password": PASSWORD},
+        headers=world.headers("alpha:admin"),
+    )
+    reset = sign_in(world, "viewer@alpha.example").json()["refresh_token"]
+    world.client.patch(
+        f"{V}/users/{world.user_ids['alpha:viewer']}",
+        json={"password": new},
+        headers=world.headers("root"),
+    )
+    disabled = sign_in(world, "maintainer@alpha.example").json()["refresh_token"]
+    maintainer = f"{V}/users/{world.user_ids['alpha:maintainer']}"
+    world.client.patch(maintainer, json={"is_active": False}, headers=world.headers("root"))
+    world.client.patch(maintainer, json={"is_active": True}, headers=world.headers("root"))
+    untouched = sign_in(world, "admin@beta.example").json()["refresh_token"]
+
+    assert [refreshes(t) for t in (*own, reset, disabled)] == [401, 401, 401, 401]
+    assert refreshes(untouched) == 200
+    fresh = sign_in(world, "admin@alpha.example", new).json()["refresh_token"]
+    assert refreshes(fresh) == 200
+
+
+def test_a_key_cannot_create_keys_and_revokes_only_itself(world: World) -> None:
+    """A leaked key must not outlive its revocation or expiry through keys it made, nor
+    revoke the keys its user's other machines depend on."""
+    alpha = world.org_ids["alpha"]
+    key = _new_key(world, "alpha:admin", "admin")
+    sibling = world.client.post(
+        f"{V}/api-keys",
+        json={"name": "deploy", "organization_id": alpha, "role": "maintainer"},
+        headers=world.headers("alpha:admin"),
+    ).json()["id"]
+    own_id = world.client.get(f"{V}/me", headers=key).json()["api_key_id"]
+
+    minted = [
+        world.client.post(
+            f"{V}/api-keys",
+            json={"name": "x", "organization_id": alpha, "role": role},
+            headers=key,
+        )
+        for role in ("viewer", "admin")
+    ]
+    revoke_sibling = world.client.delete(f"{V}/api-keys/{sibling}", headers=key)
+    revoke_self = world.client.delete(f"{V}/api-keys/{own_id}", headers=key)
+
+    assert [m.status_code for m in minted] == [403, 403]
+    assert minted[0].json()["detail"] == "API keys cannot create API keys; sign in"
+    assert revoke_sibling.status_code == 403
+    assert revoke_self.status_code == 204
+    assert world.client.get(f"{V}/me", headers=key).status_code == 401
+    listed = world.get("alpha:admin", f"{V}/api-keys").json()
+    assert [k["revoked_at"] is None for k in listed] == [False, True]

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from diogen.accounts.errors import AuthenticationError, ConflictError
+from diogen.accounts.errors import AuthenticationError, ConflictError, PermissionDenied
 from diogen.accounts.models import RoleGrant, User
 from diogen.accounts.passwords import dummy_hash, hash_password, verify_password
 from diogen.accounts.roles import ROLES, Role
+from diogen.accounts.tokens import revoke_all_refresh_tokens
 from diogen.errors import InputError, NotFoundError
 from diogen.ids import stable_id
 from diogen.silver import Organization
@@ -83,6 +84,32 @@ def authenticate(session: Session, email: str, password: str) -> User:
 
 def set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
+
+
+def reset_password(session: Session, user: User, password: str, *, now: datetime) -> None:
+    """Set `user`'s password and end their sessions: every refresh token of theirs is revoked
+    (an access token issued before lives on until it expires, within minutes)."""
+    set_password(user, password)
+    revoke_all_refresh_tokens(session, user.id, now=now)
+
+
+def change_own_password(
+    session: Session, user: User, current: str | None, password: str, *, now: datetime
+) -> None:
+    """A user's change of their own password, which takes the current one: a stolen access
+    token alone must not be enough to take the account over."""
+    if current is None:
+        raise InputError("give current_password to change your own password")
+    if not verify_password(user.password_hash, current):
+        raise PermissionDenied("current_password is wrong")
+    reset_password(session, user, password, now=now)
+
+
+def disable_user(session: Session, user: User, *, now: datetime) -> None:
+    """Disable `user`: refused at once, and their refresh tokens revoked, so enabling them
+    again does not bring old sessions back."""
+    user.is_active = False
+    revoke_all_refresh_tokens(session, user.id, now=now)
 
 
 def check_role(role: str) -> Role:

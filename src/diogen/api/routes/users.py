@@ -1,4 +1,9 @@
-"""Users (instance administrators manage them), API keys (everyone, for themselves), audit log."""
+"""Users (instance administrators manage them), API keys (everyone, for themselves), audit log.
+
+An API key acts for its user, narrowed, and must not be a way out of its narrowing: a key
+changes no password, creates no user and no key, makes nobody an instance administrator and
+enables no user; for these its holder signs in. A key revokes itself, not its siblings.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +20,18 @@ from diogen.accounts.errors import PermissionDenied
 from diogen.accounts.models import ApiKey, AuditEntry, User
 from diogen.accounts.passwords import MAX_LENGTH, MIN_LENGTH
 from diogen.accounts.roles import Role
-from diogen.accounts.users import create_user, get_user, set_password
+from diogen.accounts.users import (
+    change_own_password,
+    create_user,
+    disable_user,
+    get_user,
+    reset_password,
+)
+from diogen.api.access import Principal
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
 from diogen.api.pagination import Page, paginate, sort_choices
 from diogen.api.routes.common import DEFAULT_PAGE, Cursor, Limit, answer, api_router, audit, missing
+from diogen.errors import InputError
 
 router = api_router("users and keys")
 USER_SORTS = {"email": User.email, "created_at": User.created_at}
@@ -58,6 +71,11 @@ class UserPatch(BaseModel):
     is_active: bool | None = None
     is_superuser: bool | None = None
     password: str | None = Field(None, min_length=MIN_LENGTH, max_length=MAX_LENGTH)
+    current_password: str | None = Field(
+        None,
+        max_length=MAX_LENGTH,
+        description="Your password now: required to change your own password.",
+    )
 
 
 class ApiKeyIn(BaseModel):
@@ -164,8 +182,11 @@ def list_users(
 def add_user(
     body: UserIn, session: SessionDep, principal: PrincipalDep, state: StateDep
 ) -> UserOut:
-    """Create a user (instance administrators only); give them roles through an organisation."""
+    """Create a user (instance administrators only, signed in: not with an API key); give them
+    roles through an organisation."""
     principal.require_superuser()
+    if principal.api_key_id is not None:
+        raise PermissionDenied("API keys cannot create users; sign in")
     user = create_user(
         session, body.email, body.password, now=state.clock(), superuser=body.is_superuser
     )
@@ -181,22 +202,49 @@ def add_user(
     return UserOut.model_validate(user)
 
 
+def _refuse_widening_by_key(principal: Principal, body: UserPatch) -> None:
+    """A key may narrow an account (disable it, take its instance administration away), never
+    widen one: with a password it set, a key of any role would sign in as its full user."""
+    if principal.api_key_id is None:
+        return
+    if body.password is not None or body.current_password is not None:
+        raise PermissionDenied("API keys cannot change passwords; sign in")
+    if body.is_superuser or body.is_active:
+        raise PermissionDenied(
+            "API keys cannot make instance administrators or enable users; sign in"
+        )
+
+
 @router.patch("/users/{user_id}", response_model=UserOut)
 def update_user(
     user_id: str, body: UserPatch, session: SessionDep, principal: PrincipalDep, state: StateDep
 ) -> UserOut:
-    """Disable, promote or reset the password of a user (instance administrators, or a user
-    changing their own password)."""
-    changes = body.model_dump(exclude_unset=True)
-    own_password = user_id == principal.user_id and set(changes) <= {"password"}
-    if not principal.is_superuser and not own_password:
-        if user_id != principal.user_id:
+    """Disable, promote or reset the password of a user (instance administrators), or change
+    your own password (with `current_password`). Not with an API key: a key changes no
+    password, makes no administrator and enables no user. A password change ends the user's
+    sessions (their refresh tokens); so does disabling them."""
+    _refuse_widening_by_key(principal, body)
+    changes = body.model_dump(exclude_unset=True, exclude={"current_password"})
+    own = user_id == principal.user_id
+    if not principal.is_superuser and not (own and set(changes) <= {"password"}):
+        if not own:
             raise missing("user", user_id)
         raise PermissionDenied("only an instance administrator may change this")
+    if body.current_password is not None and (body.password is None or not own):
+        raise InputError(
+            "current_password goes with password, when changing your own password: "
+            "an instance administrator resets another user's without it"
+        )
     user = get_user(session, user_id)
+    now = state.clock()
     if body.password is not None:
-        set_password(user, body.password)
-    if body.is_active is not None:
+        if own:
+            change_own_password(session, user, body.current_password, body.password, now=now)
+        else:
+            reset_password(session, user, body.password, now=now)
+    if body.is_active is False:
+        disable_user(session, user, now=now)
+    elif body.is_active is not None:
         user.is_active = body.is_active
     if body.is_superuser is not None:
         user.is_superuser = body.is_superuser
@@ -218,13 +266,14 @@ def add_api_key(
     body: ApiKeyIn, session: SessionDep, principal: PrincipalDep, state: StateDep
 ) -> NewApiKeyOut:
     """Create an API key acting as you, limited to one organisation (or all of yours) and a
-    role. The key is in this answer only: store it now."""
+    role. The key is in this answer only: store it now. Signed in only: a key creates no key
+    (one it made would outlive its own revocation or expiry)."""
+    if principal.api_key_id is not None:
+        raise PermissionDenied("API keys cannot create API keys; sign in")
     if body.organization_id is not None:
         principal.require(
             body.organization_id, body.role, missing("organization", body.organization_id)
         )
-    elif principal.api_key_id is not None:
-        raise PermissionDenied("an API key may only create keys limited to one organisation")
     user = get_user(session, principal.user_id)
     key, text = create_api_key(
         session,
@@ -251,10 +300,13 @@ def add_api_key(
 def revoke_key(
     key_id: str, session: SessionDep, principal: PrincipalDep, state: StateDep
 ) -> Response:
-    """Revoke one of your API keys (instance administrators: anyone's) at once."""
+    """Revoke one of your API keys (instance administrators: anyone's) at once. With an API
+    key: that key itself (an instance administrator's admin key of every organisation: any)."""
     key = session.get(ApiKey, key_id)
     if key is None or (key.user_id != principal.user_id and not principal.is_superuser):
         raise missing("API key", key_id)
+    if principal.api_key_id not in (None, key.id) and not principal.is_superuser:
+        raise PermissionDenied("an API key revokes only itself; sign in to revoke others")
     revoke_api_key(key, now=state.clock())
     audit(session, state, principal, "api_key.revoke", key.id, key.organization_id)
     return Response(status_code=204)
