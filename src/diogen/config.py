@@ -56,8 +56,9 @@ class Settings(BaseSettings):
     hotfix_pattern: str = HOTFIX_PATTERN
     # Verifies POST /api/v1/webhooks/github (DIOGEN_GITHUB_WEBHOOK_SECRET); unset: refused.
     github_webhook_secret: SecretStr | None = None
-    # Verify POST /api/v1/webhooks/{jira,linear,asana} (docs/trackers.md); unset: refused
-    # (Asana: unless the webhook's handshake gave one).
+    # Verify POST /api/v1/webhooks/{jira,linear,asana} (docs/trackers.md); unset: refused.
+    # Asana's is a key of your own: each hook's URL carries a token derived from it, and
+    # deliveries are verified with the secret that hook's handshake gave.
     jira_webhook_secret: SecretStr | None = None
     linear_webhook_secret: SecretStr | None = None
     asana_webhook_secret: SecretStr | None = None

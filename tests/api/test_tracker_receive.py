@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from api_support import NOW, World, make_world
 from sqlalchemy import func, select
 
 from diogen.ingest.models import QuarantinedRecord, RawRecord, WebhookSecret
+from diogen.ingest.tracker_webhooks import asana_hook_token, verify_asana_token
+from diogen.ingest.webhooks import WebhookSignatureError
 from diogen.silver import Issue, IssueStatusTransition, Sprint
 
 V = "/api/v1"
@@ -126,32 +129,123 @@ def test_linear_deliveries(world: World, shared_data: Path) -> None:
     assert counts(world) == (4, 0)
 
 
-def test_asana_handshake_then_deliveries(world: World, shared_data: Path) -> None:
-    url = f"{V}/webhooks/asana?hook=tasks"
+def asana_url(hook: str, token: str | None = "") -> str:
+    """The target URL an Asana webhook is created with: its hook and that hook's token, the
+    hex HMAC-SHA256 of the hook's name keyed by DIOGEN_ASANA_WEBHOOK_SECRET."""
+    if token == "":
+        token = digest(ASANA, hook.encode())
+    return f"{V}/webhooks/asana?hook={hook}" + (f"&token={token}" if token is not None else "")
+
+
+def asana_events(shared_data: Path) -> bytes:
+    event = json.loads(
+        (shared_data / "asana-openapi/schema-examples/EventResponse.json").read_text()
+    )
+    return json.dumps({"events": [event]}).encode()
+
+
+def stored_secrets(world: World) -> list[tuple[str, str]]:
+    with world.session() as session:
+        rows = session.execute(select(WebhookSecret.hook, WebhookSecret.secret))
+        return sorted((hook, secret) for hook, secret in rows)
+
+
+def test_asana_handshake_then_deliveries(
+    world: World, shared_data: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="diogen")
+    url = asana_url("tasks")
     hello = world.client.post(url, headers={"X-Hook-Secret": "from-asana"})
     assert hello.status_code == 200 and hello.headers["x-hook-secret"] == "from-asana"
     swap = world.client.post(url, headers={"X-Hook-Secret": "someone-else"})
     assert swap.status_code == 401  # the first secret stays
-    with world.session() as session:
-        assert session.scalars(select(WebhookSecret.secret)).all() == ["from-asana"]
-    event = json.loads(
-        (shared_data / "asana-openapi/schema-examples/EventResponse.json").read_text()
-    )
-    body = json.dumps({"events": [event]}).encode()
-    delivered = world.client.post(
-        url, content=body, headers={"X-Hook-Signature": digest("from-asana", body)}
-    )
+    assert swap.headers["content-type"].startswith("application/problem+json")
+    assert "x-hook-secret" not in swap.headers
+    assert stored_secrets(world) == [("tasks", "from-asana")]
+    body = asana_events(shared_data)
+    signed = {"X-Hook-Signature": digest("from-asana", body)}
+    delivered = world.client.post(url, content=body, headers=signed)
     assert delivered.status_code == 202, delivered.text
+    again = world.client.post(url, content=body, headers=signed)
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
     wrong = world.client.post(url, content=body, headers={"X-Hook-Signature": digest(ASANA, body)})
     assert wrong.status_code == 401  # this hook's secret is the handshake's
-    # A hook without a handshake falls back to DIOGEN_ASANA_WEBHOOK_SECRET.
-    other = world.client.post(
-        f"{V}/webhooks/asana?hook=other",
-        content=body,
-        headers={"X-Hook-Signature": digest(ASANA, body)},
-    )
-    assert other.status_code == 200 and other.json()["status"] == "duplicate"
+    # Deliveries come to the URL the webhook was created with: its token is checked too.
+    for bad in (asana_url("tasks", None), asana_url("tasks", "0" * 64)):
+        assert world.client.post(bad, content=body, headers=signed).status_code == 401
+    # A hook without a handshake has no secret: nothing verifies its deliveries.
+    for key in (ASANA, "from-asana"):
+        other = world.client.post(
+            asana_url("other"), content=body, headers={"X-Hook-Signature": digest(key, body)}
+        )
+        assert other.status_code == 401, other.text
+        assert "handshake was not received" in other.json()["detail"]
     assert counts(world) == (1, 0)
+    logged = [r for r in caplog.records if r.name.startswith("diogen")]
+    assert logged  # each request is logged: never with the secrets nor the URL's token
+    for secret in ("from-asana", "someone-else", digest(ASANA, b"tasks")):
+        assert not any(secret in f"{r.getMessage()} {vars(r)}" for r in logged)
+
+
+def test_asana_handshake_needs_the_hooks_token(world: World, shared_data: Path) -> None:
+    """Asana makes up the secret and sends it in the handshake: only the URL's token, which
+    only the operator can derive, tells Asana's handshake from anyone else's."""
+    for url in (
+        asana_url("tasks", None),  # no token
+        asana_url("tasks", "0" * 64),  # a guess
+        asana_url("tasks", digest(ASANA, b"other")),  # another hook's token
+        asana_url("tasks", digest("not-the-key", b"tasks")),
+        f"{V}/webhooks/asana",  # the default hook, no token
+    ):
+        answer = world.client.post(url, headers={"X-Hook-Secret": "attacker"})
+        assert answer.status_code == 401, (url, answer.text)
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert "token" in answer.json()["detail"]
+        assert "x-hook-secret" not in answer.headers
+    assert stored_secrets(world) == []
+    # The default hook (no ?hook=) has a token of its own too.
+    default = world.client.post(
+        f"{V}/webhooks/asana?token={digest(ASANA, b'default')}", headers={"X-Hook-Secret": "s"}
+    )
+    assert default.status_code == 200 and default.headers["x-hook-secret"] == "s"
+    assert stored_secrets(world) == [("default", "s")]
+    assert counts(world) == (0, 0)
+
+
+def test_asana_hook_tokens() -> None:
+    """A hook's token is what `printf %s tasks | openssl dgst -sha256 -hmac s3cret` prints
+    (docs/trackers.md); any other token, or none, is refused."""
+    token = "a394a45eeb72e1a0b223b32b797de11d9b14ee3845988784c10da893cac4a2f9"
+    assert asana_hook_token("s3cret", "tasks") == token
+    verify_asana_token("s3cret", "tasks", token)
+    verify_asana_token("s3cret", "tasks", token.upper())
+    for wrong in (None, "", token[:-1], asana_hook_token("s3cret", "other"), "é" * 64):
+        with pytest.raises(WebhookSignatureError, match="no token or a wrong one"):
+            verify_asana_token("s3cret", "tasks", wrong)
+    with pytest.raises(WebhookSignatureError):
+        verify_asana_token("another-key", "tasks", token)
+
+
+def test_asana_webhooks_are_off_without_their_secret(database_url: str, shared_data: Path) -> None:
+    """Without DIOGEN_ASANA_WEBHOOK_SECRET nobody registers a hook, and nothing is stored."""
+    world = make_world(database_url)
+    try:
+        for url in (f"{V}/webhooks/asana?hook=evil", asana_url("evil")):
+            hello = world.client.post(url, headers={"X-Hook-Secret": "attacker"})
+            assert hello.status_code == 401, hello.text
+            assert hello.headers["content-type"].startswith("application/problem+json")
+            assert "DIOGEN_ASANA_WEBHOOK_SECRET" in hello.json()["detail"]
+            assert "x-hook-secret" not in hello.headers
+        body = asana_events(shared_data)
+        signed = world.client.post(
+            f"{V}/webhooks/asana?hook=evil",
+            content=body,
+            headers={"X-Hook-Signature": digest("attacker", body)},
+        )
+        assert signed.status_code == 401
+        assert stored_secrets(world) == [] and counts(world) == (0, 0)
+    finally:
+        world.close()
 
 
 def test_tracker_webhooks_are_off_without_secrets(database_url: str, shared_data: Path) -> None:

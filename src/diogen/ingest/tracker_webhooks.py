@@ -13,6 +13,8 @@ missing signature, or a Linear delivery older than `LINEAR_TOLERANCE`, raises
 - Linear: `Linear-Signature` (hex HMAC-SHA256 of the body) and `webhookTimestamp` (ms).
 - Asana: a request with `X-Hook-Secret` is the handshake (the route stores the secret and
   echoes the header); deliveries carry `X-Hook-Signature` (hex HMAC-SHA256 of the body).
+  Asana makes the secret up, so the handshake proves nothing: the route takes one only at a
+  URL whose `token` is `asana_hook_token` of its hook, which only the operator can derive.
 """
 
 from __future__ import annotations
@@ -403,6 +405,22 @@ def _cycle_ends(session: Session, source: str, cycles: set[str]) -> dict[str, di
         }
         for cycle, ends, done in rows
     }
+
+
+def asana_hook_token(key: str, hook: str) -> str:
+    """The `token` of Asana hook `hook`'s URL: the hex HMAC-SHA256 of the hook's name keyed
+    by the instance's `asana_webhook_secret`."""
+    return _hmac(key, hook.encode())
+
+
+def verify_asana_token(key: str, hook: str, token: str | None) -> None:
+    """Refuse a request to an Asana hook URL whose token is not that hook's (in constant time)."""
+    if not _same((token or "").lower(), asana_hook_token(key, hook)):
+        raise WebhookSignatureError(
+            f"Asana webhook URL for hook {hook!r} has no token or a wrong one: create the "
+            "webhook with ?hook=NAME&token=<hex HMAC-SHA256 of NAME keyed by "
+            "DIOGEN_ASANA_WEBHOOK_SECRET> (docs/trackers.md)"
+        )
 
 
 def receive_asana(

@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from diogen.accounts.audit import bump_data_version
@@ -29,6 +30,7 @@ from diogen.ingest.tracker_webhooks import (
     receive_asana,
     receive_jira,
     receive_linear,
+    verify_asana_token,
 )
 from diogen.ingest.webhooks import WebhookPayloadError, WebhookSignatureError
 
@@ -154,7 +156,7 @@ async def linear_webhook(request: Request, state: StateDep) -> JSONResponse:
 @router.post(
     "/webhooks/asana",
     summary="An Asana webhook handshake or delivery",
-    responses=_responses("Asana", "events", "X-Hook-Signature"),
+    responses=_responses("Asana", "events", "?token= or X-Hook-Signature"),
 )
 async def asana_webhook(
     request: Request,
@@ -167,14 +169,31 @@ async def asana_webhook(
             description="Which of your Asana webhooks this URL is for (its handshake secret).",
         ),
     ] = "default",
+    token: Annotated[
+        str | None,
+        Query(
+            max_length=128,
+            description="This hook's token: the hex HMAC-SHA256 of the hook's name keyed by "
+            "`asana_webhook_secret`.",
+        ),
+    ] = None,
 ) -> JSONResponse:
-    """The handshake (`X-Hook-Secret`) is answered with the same header and its secret kept
-    for this `hook`; a hook that has one refuses another. Deliveries are verified against it
-    (else `DIOGEN_ASANA_WEBHOOK_SECRET`) by `X-Hook-Signature`, and kept in bronze."""
+    """Off unless `asana_webhook_secret` (`DIOGEN_ASANA_WEBHOOK_SECRET`) is set; every
+    request's `token` must then be its `hook`'s (docs/trackers.md). The handshake
+    (`X-Hook-Secret`) is answered with the same header and its secret kept for this `hook`;
+    a hook that has one refuses another. Deliveries are verified against it by
+    `X-Hook-Signature` and kept in bronze; a hook without a handshake takes none."""
+    key = state.settings.asana_webhook_secret
+    if key is None:
+        raise WebhookSignatureError(
+            "Asana webhooks are off: set DIOGEN_ASANA_WEBHOOK_SECRET to a secret of your own "
+            "and create each webhook with its hook's token (docs/trackers.md)"
+        )
+    verify_asana_token(key.get_secret_value(), hook, token)
     body = await request.body()
     headers = dict(request.headers)
-    fallback = state.settings.asana_webhook_secret
     now = state.clock()
+    taken = f"Asana webhook {hook!r} has its secret already"
 
     def receive(session: Session) -> TrackerWebhookResult:
         stored = session.scalar(
@@ -185,7 +204,7 @@ async def asana_webhook(
         offered = {k.lower(): v for k, v in headers.items()}.get("x-hook-secret")
         if offered is not None:
             if stored is not None:
-                raise WebhookSignatureError(f"Asana webhook {hook!r} has its secret already")
+                raise WebhookSignatureError(taken)
             if not offered or len(offered) > MAX_SECRET:
                 raise WebhookSignatureError("Asana handshake secret is empty or too long")
             row_id = stable_id("webhook_secret", "asana", hook)
@@ -194,13 +213,15 @@ async def asana_webhook(
                     id=row_id, provider="asana", hook=hook, secret=offered, created_at=now
                 )
             )
+            try:
+                session.flush()
+            except IntegrityError:  # a handshake for the same hook committed meanwhile
+                raise WebhookSignatureError(taken) from None
             return receive_asana(session, headers, body, None)
-        key = stored or (fallback.get_secret_value() if fallback is not None else None)
-        if key is None:
+        if stored is None:
             raise WebhookSignatureError(
-                f"Asana webhook {hook!r} has no secret: no handshake was received and "
-                "DIOGEN_ASANA_WEBHOOK_SECRET is not set"
+                f"Asana webhook {hook!r} has no secret: its handshake was not received"
             )
-        return receive_asana(session, headers, body, key)
+        return receive_asana(session, headers, body, stored)
 
     return _answer(await run_in_threadpool(_run, state.engine, receive))
