@@ -191,3 +191,39 @@ def test_command_line(database_url: str, tmp_path: Any) -> None:
     broken.write_text("{nope")
     bad = runner.invoke(app, ["ingest", "ci", str(broken), "--database", database_url])
     assert isinstance(bad.exception, InputError) and "is not JSON" in str(bad.exception)
+
+
+def test_command_line_bumps_the_data_version(database_url: str, tmp_path: Any) -> None:
+    """The API's cached reports are keyed by the data version: `diogen ingest` changes it in
+    the transaction that stores the events, so no report stays stale."""
+    import json
+
+    from typer.testing import CliRunner
+
+    import diogen.cli.ingest  # noqa: F401 - registers `ingest`
+    from diogen.accounts.audit import DATA_VERSION
+    from diogen.accounts.models import AppState
+    from diogen.cli.app import app
+    from diogen.db import make_engine
+    from diogen.migrations import upgrade
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+
+    def version() -> int | None:
+        with Session(engine) as session:
+            return session.scalar(select(AppState.int_value).where(AppState.name == DATA_VERSION))
+
+    try:
+        with Session(engine) as session:
+            Silver(session).repo("api")
+            session.commit()
+        before = version()
+        events = tmp_path / "events.json"
+        events.write_text(json.dumps({"events": EVENTS[:1]}))
+        result = CliRunner().invoke(app, ["ingest", "ci", str(events), "--database", database_url])
+        assert result.exit_code == 0, result.output
+        after = version()
+        assert after is not None and after != before
+    finally:
+        engine.dispose()

@@ -103,6 +103,36 @@ def test_ingest_takes_the_maintainer_role(world: World) -> None:
     assert _push(world, "root").status_code == 400  # no events
 
 
+def _pushes(world: World, who: str, organization: str | None = None) -> list[dict[str, Any]]:
+    query = f"?organization_id={organization}" if organization else ""
+    answer = world.get(who, f"{V}/audit{query}")
+    assert answer.status_code == 200, answer.text
+    return [e for e in answer.json()["items"] if e["action"] == "ingest.push"]
+
+
+def test_a_push_is_audited_with_its_counts(world: World) -> None:
+    """Who pushed to which source, and how many events were taken: never the events."""
+    with world.session() as session:
+        alpha = seed(session, world.org_ids["alpha"])
+    event = {"type": "incident", "id": "pd-1", "started_at": "2024-01-05T00:00:00Z"}
+    bad = {"type": "incident", "id": "pd-2", "title": "secret outage"}
+    assert _push(world, "root", event, bad, source="pagerduty").json()["accepted"] == 1
+    (entry,) = _pushes(world, "root")
+    assert (entry["target_type"], entry["target_id"]) == ("ingest", "pagerduty")
+    assert entry["changes"] == {"accepted": 1, "rejected": 1}
+    assert entry["user_id"] == world.user_ids["root"] and entry["organization_id"] is None
+    assert "secret outage" not in json.dumps(entry)
+    # A maintainer of one organisation pushes into it: its admins see the entry.
+    ours = {"type": "deployment", "id": "d-1", "repository": alpha.repo_name, "sha": "ab" * 20}
+    assert _errors(_push(world, "alpha:maintainer", ours)) == []
+    (theirs,) = _pushes(world, "alpha:admin", world.org_ids["alpha"])
+    assert theirs["user_id"] == world.user_ids["alpha:maintainer"]
+    assert (theirs["target_id"], theirs["changes"]) == ("ci", {"accepted": 1, "rejected": 0})
+    # A refused push (no events) writes no entry.
+    assert _push(world, "root").status_code == 400
+    assert len(_pushes(world, "root")) == 2
+
+
 def test_an_organisations_maintainer_pushes_only_into_that_organisation(world: World) -> None:
     with world.session() as session:
         alpha, beta = seed(session, world.org_ids["alpha"]), seed(session, world.org_ids["beta"])

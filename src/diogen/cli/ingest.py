@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from diogen.accounts.audit import bump_data_version
 from diogen.cli.app import ConfigOption, DatabaseOption, app, database, info, settings_for
 from diogen.db import session_scope
 from diogen.errors import InputError
@@ -44,6 +45,9 @@ def ingest_command(
             with session_scope(engine) as session:
                 now = datetime.now(UTC)
                 result = ingest_events(session, source, events[start : start + MAX_EVENTS], now)
+                # The API's cached reports are keyed by the data version: change it with the
+                # events, so a running `diogen serve` answers from them at once.
+                bump_data_version(session)
             accepted += result.accepted
             rejected += len(result.rejected)
             for row in result.rejected:

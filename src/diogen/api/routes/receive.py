@@ -18,7 +18,7 @@ from diogen.accounts.errors import PermissionDenied
 from diogen.accounts.roles import at_least
 from diogen.api.access import Principal
 from diogen.api.deps import PrincipalDep, SessionDep, StateDep
-from diogen.api.routes.common import api_router
+from diogen.api.routes.common import api_router, audit
 from diogen.api.state import ApiState
 from diogen.db import session_scope
 from diogen.ingest.event_schema import MAX_EVENTS
@@ -131,12 +131,17 @@ def ingest(
     some organisations (or their key) only theirs: events naming anything else, or updating
     another organisation's events of the same source, are rejected as unknown. Rejected events
     are listed with their reason and kept in quarantine; the others are stored
-    (docs/ingest.md)."""
+    (docs/ingest.md). Each push is in the audit log (`ingest.push`: the source and how many
+    events were accepted and rejected)."""
     organizations = _ingest_organizations(principal)
-    result = ingest_events(session, source, events, state.clock(), organizations).to_json()
-    # Cached analytics answers are keyed by the data version: new events must change it.
-    bump_data_version(session)
-    return result
+    result = ingest_events(session, source, events, state.clock(), organizations)
+    # Counts only, never the events. The entry bumps the data version that cached analytics
+    # answers are keyed by. A sender of one organisation: that organisation's admins see it.
+    only = sorted(organizations) if organizations is not None else []
+    organization = only[0] if len(only) == 1 else None
+    counts = {"accepted": result.accepted, "rejected": len(result.rejected)}
+    audit(session, state, principal, "ingest.push", source, organization, counts)
+    return result.to_json()
 
 
 def _receive_github(
