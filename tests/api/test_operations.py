@@ -16,10 +16,10 @@ from redis import Redis
 from sqlalchemy import event, text
 
 from diogen.api import create_app
-from diogen.api.logs import JsonFormatter
 from diogen.api.ratelimit import Limit, RedisLimiter
 from diogen.db import POOL_CONNECTIONS, session_scope
 from diogen.ingest.models import SyncRun
+from diogen.logs import JsonFormatter
 
 V = "/api/v1"
 

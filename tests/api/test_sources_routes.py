@@ -3,12 +3,16 @@ real GitHub sync against the fake server; and the service ↔ repository links."
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from api_support import NOW, World, seed
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from diogen.bus import make_bus
 from diogen.connectors.base import RawItem
@@ -17,8 +21,10 @@ from diogen.connectors.github import GitHubConfig, GitHubConnector
 from diogen.db import session_scope
 from diogen.ingest.bronze import quarantine_row, write_quarantine
 from diogen.ingest.runner import run_sync
+from diogen.logs import JsonFormatter
 from diogen.processing import scheduler
 from diogen.processing.locks import FileLocks
+from diogen.processing.models import SyncRequest
 from diogen.processing.status import pipeline_status
 from diogen.processing.worker import GROUP
 from diogen.testing.fake_github import FakeGitHub
@@ -226,3 +232,42 @@ def test_a_requested_github_sync_is_run_by_the_next_scheduler_tick(
     (after,) = world.get("root", f"{V}/sources").json()["items"]
     assert after["sync_requested_at"] is None
     assert (after["last_status"], after["last_started"]) == ("succeeded", "2024-03-01T12:01:00Z")
+
+
+def test_the_sync_an_api_request_asked_for_logs_that_requests_id(
+    world: World, tmp_path: Path
+) -> None:
+    origin = GitRepo(tmp_path / "shop")
+    origin.commit("a", NOW - timedelta(days=2))
+    config = GitConfig(location=str(origin.path), name="shop", cache_dir=tmp_path / "cache")
+    run_sync(world.engine, GitConnector(config), clock=lambda: NOW - timedelta(minutes=5))
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(JsonFormatter())  # formats as it is emitted, in the sync's context
+    logger = logging.getLogger("diogen.processing.scheduler")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+    asked = world.client.post(
+        f"{V}/sources/git:shop/sync",
+        headers={**world.headers("root"), "X-Request-ID": "ask-42"},
+    )
+    try:
+        scheduler.run_due(
+            world.engine,
+            world.state.settings,
+            FileLocks(tmp_path / "locks"),
+            lambda: NOW + timedelta(minutes=1),
+            lambda: False,
+        )
+    finally:
+        logger.removeHandler(handler)
+
+    assert asked.status_code == 202 and asked.headers["x-request-id"] == "ask-42"
+    logged = [json.loads(line) for line in lines.getvalue().splitlines()]
+    assert [(entry["message"], entry.get("request_id")) for entry in logged] == [
+        ("sync of git:shop started as asked", "ask-42"),
+        ("sync of git:shop finished: 0 records", "ask-42"),
+    ]
+    with session_scope(world.engine) as session:
+        assert session.scalar(select(SyncRequest.request_id)) == "ask-42"

@@ -26,7 +26,6 @@ from diogen.api.cache import Cache, MemoryCache, RedisCache
 from diogen.api.demand import Demand
 from diogen.api.deps import limit_by_address
 from diogen.api.lean import LeanReads, lean_routes
-from diogen.api.logs import configure_json_logging
 from diogen.api.middleware import BodyLimit, ETags, RequestContext, latency_histogram
 from diogen.api.openapi import problem_content_types
 from diogen.api.parent import follow
@@ -55,6 +54,7 @@ from diogen.api.warm_process import ChildComputer
 from diogen.api.warmer import Warmer
 from diogen.config import Settings, load_settings
 from diogen.db import make_engine
+from diogen.logs import configure_json_logging
 from diogen.web import mount_dashboard
 
 API_ROUTERS: tuple[APIRouter, ...] = (

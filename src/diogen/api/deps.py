@@ -21,9 +21,9 @@ from diogen.accounts.roles import weaker
 from diogen.accounts.tokens import decode_access_token
 from diogen.accounts.users import Holder, active_user
 from diogen.api.access import Principal
-from diogen.api.logs import request_id
 from diogen.api.ratelimit import Limit, enforce
 from diogen.api.state import ApiState
+from diogen.logs import request_id
 from diogen.metrics.gold import refresh_gold
 
 READS = ("GET", "HEAD")

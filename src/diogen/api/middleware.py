@@ -12,8 +12,9 @@ from prometheus_client import CollectorRegistry, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from diogen.api.logs import accept_request_id, request_id
+from diogen.api.logs import accept_request_id
 from diogen.api.problems import PayloadTooLarge, from_error
+from diogen.logs import request_id
 
 log = logging.getLogger("diogen.api.access")
 UNMATCHED = "<unmatched>"

@@ -39,8 +39,8 @@ def serve(
         create_app,
         freeze_startup_heap,
     )
-    from diogen.api.logs import configure_json_logging
     from diogen.api.supervisor import supervisor
+    from diogen.logs import configure_json_logging
 
     settings = settings_for(database_url, config)
     # Migrate once here, before any worker starts, rather than racing in every worker.

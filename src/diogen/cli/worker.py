@@ -15,6 +15,7 @@ import typer
 
 from diogen.bus import make_bus
 from diogen.cli.app import ConfigOption, DatabaseOption, app, database, info, settings_for
+from diogen.logs import configure_json_logging
 from diogen.processing.locks import make_locks
 from diogen.processing.worker import BATCH_SIZE, Worker, collect_garbage_less_often
 
@@ -46,11 +47,16 @@ def worker(
         bool, typer.Option("--drain", help="Exit once the outbox and the bus are empty.")
     ] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Events per batch.")] = BATCH_SIZE,
+    log_level: Annotated[
+        str, typer.Option(help="debug, info, warning or error; logs are JSON lines on stderr.")
+    ] = "info",
     db: DatabaseOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Process events into silver and run scheduled syncs, until SIGTERM or Ctrl-C."""
     settings = settings_for(db, config, bus=bus, kafka_bootstrap_servers=kafka)
+    # As `diogen serve` logs: a sync asked through the API logs that request's id.
+    configure_json_logging(log_level)
     collect_garbage_less_often()
     with database(settings) as engine:
         events = make_bus(settings, engine)

@@ -23,7 +23,7 @@ from diogen.errors import StorageError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD = "0016"
+HEAD = "0017"
 """The newest revision in versions/. Bump it with every new migration; a test checks it."""
 
 VERSION_TABLE = "alembic_version"

@@ -20,3 +20,5 @@ class SyncRequest(Base):
     source: Mapped[str] = mapped_column(String(255), index=True)
     requested_at: Mapped[datetime]
     requested_by: Mapped[str | None] = mapped_column(String(64))
+    # The API request that asked (its X-Request-ID), which the sync's logs then carry.
+    request_id: Mapped[str | None] = mapped_column(String(128))

@@ -32,10 +32,11 @@ from diogen.db import session_scope
 from diogen.errors import DiogenError
 from diogen.ingest.models import SyncRun
 from diogen.ingest.runner import RUNNING, SyncResult, abandon_running, run_sync
+from diogen.logs import request_id
 from diogen.processing.hosted_jobs import CannotSchedule, rebuild, stored_configs
 from diogen.processing.locks import Locks, sync_lock_name
 from diogen.processing.registry import kind_of
-from diogen.processing.sync_requests import pending_requests
+from diogen.processing.sync_requests import asking_request_id, pending_requests
 from diogen.silver import Repository
 from diogen.sources.models import SourceConnection
 from diogen.sources.service import all_connections, connector_for
@@ -214,14 +215,31 @@ def run_due(
             continue
         try:
             with session_scope(engine) as session:
-                if not is_due(session, job, clock()):
-                    continue
-            results.append(run_sync(engine, job.connector(), clock=clock))
-        except Exception:  # one source's failure is in its sync_run; the others go on
-            log.exception("scheduled sync of %s failed", job.source)
+                due = is_due(session, job, clock())
+                asked_in = asking_request_id(session, job.source) if due else None
+            if due:
+                results += _run(engine, job, clock, asked_in)
         finally:
             locks.release(name)
     return results
+
+
+def _run(
+    engine: Engine, job: Job, clock: Callable[[], datetime], asked_in: str | None
+) -> list[SyncResult]:
+    """The sync, logged under the id of the API request that asked for it, if one did; a
+    failure is logged and kept in its sync_run, and the other sources go on."""
+    token = request_id.set(asked_in)
+    try:
+        log.info("sync of %s started%s", job.source, " as asked" if asked_in else "")
+        result = run_sync(engine, job.connector(), clock=clock)
+        log.info("sync of %s finished: %d records", job.source, result.records)
+        return [result]
+    except Exception:
+        log.exception("scheduled sync of %s failed", job.source)
+        return []
+    finally:
+        request_id.reset(token)
 
 
 def abandon_dead_runs(engine: Engine, locks: Locks, clock: Callable[[], datetime]) -> int:

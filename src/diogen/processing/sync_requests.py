@@ -16,8 +16,11 @@ from diogen.ingest.models import SyncRun
 from diogen.processing.models import SyncRequest
 
 
-def request_sync(session: Session, source: str, now: datetime, by: str | None) -> SyncRequest:
-    """Record that `source` should be synced; the same instant asked twice is one request."""
+def request_sync(
+    session: Session, source: str, now: datetime, by: str | None, request_id: str | None = None
+) -> SyncRequest:
+    """Record that `source` should be synced (asked by user `by` in API request `request_id`);
+    the same instant asked twice is one request."""
     request = session.get(SyncRequest, stable_id("worker", "sync_request", source, now))
     if request is None:
         request = SyncRequest(
@@ -25,6 +28,7 @@ def request_sync(session: Session, source: str, now: datetime, by: str | None) -
             source=source,
             requested_at=now,
             requested_by=by,
+            request_id=request_id,
         )
         session.add(request)
         session.flush()
@@ -54,3 +58,15 @@ def pending_requests(session: Session) -> dict[str, datetime]:
 def _after(asked: datetime, ran: datetime) -> bool:
     # SQLite hands back naive UTC times; compare like with like.
     return asked.replace(tzinfo=None) >= ran.replace(tzinfo=None)
+
+
+def asking_request_id(session: Session, source: str) -> str | None:
+    """The API request id of the newest request of `source` that no run has answered yet."""
+    asked = pending_requests(session).get(source)
+    if asked is None:
+        return None
+    return session.scalar(
+        select(SyncRequest.request_id)
+        .where(SyncRequest.source == source, SyncRequest.requested_at == asked)
+        .limit(1)
+    )

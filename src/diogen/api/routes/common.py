@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from diogen.accounts.audit import record_write
 from diogen.api.access import Principal
-from diogen.api.logs import request_id
 from diogen.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from diogen.api.state import ApiState
 from diogen.errors import InputError, NotFoundError
+from diogen.logs import request_id
 from diogen.silver.base import Base
 
 M = TypeVar("M", bound=Base)

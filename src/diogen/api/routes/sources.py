@@ -22,6 +22,7 @@ from diogen.api.routes.common import DEFAULT_PAGE, Cursor, Limit, answer, api_ro
 from diogen.api.routes.connections import connection_names
 from diogen.bus import make_bus
 from diogen.ingest.models import QuarantinedRecord, SyncCursor, SyncRun
+from diogen.logs import request_id
 from diogen.processing.scheduler import describe, plan
 from diogen.processing.status import pipeline_status
 from diogen.processing.sync_requests import pending_requests, request_sync
@@ -233,7 +234,7 @@ def request_source_sync(
             reason = f"{source} cannot be scheduled: {planned.refused[source]}"
             raise ConflictError(reason, source=source)
         raise ConflictError(NOT_SCHEDULED.format(source=source), source=source)
-    request = request_sync(session, source, state.clock(), principal.user_id)
+    request = request_sync(session, source, state.clock(), principal.user_id, request_id.get())
     audit(session, state, principal, "source.sync", request.id, None, {"source": source})
     return SyncRequestOut(source=source, requested_at=request.requested_at, detail=QUEUED)
 
