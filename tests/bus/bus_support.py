@@ -1,4 +1,4 @@
-"""Helpers of the pipeline tests: silver snapshots, copying bronze, draining a worker."""
+"""Helpers of the pipeline tests: silver and gold snapshots, copying bronze, draining a worker."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
+from diogen.bus import make_bus
 from diogen.bus.base import Bus
+from diogen.bus.kafka import KafkaBus
 from diogen.config import Settings
 from diogen.db import session_scope
 from diogen.ingest import outbox
 from diogen.ingest.models import RawRecord, SyncCursor
-from diogen.processing.locks import Locks
+from diogen.processing.locks import Locks, make_locks
 from diogen.processing.worker import Worker
+from diogen.testing.gold_tables import Gold, gold_snapshot, stale_days
 from diogen.testing.silver_rows import Snapshot as Snapshot
 from diogen.testing.silver_rows import snapshot as snapshot
 
@@ -58,10 +61,49 @@ def drain(engine: Engine, settings: Settings, bus: Bus, locks: Locks, **options:
     return worker
 
 
+def undisturbed_gold(reference: Engine) -> tuple[Gold, set[tuple[str, datetime]]]:
+    """The reference's gold, and the windows an undisturbed worker marks stale: a worker on
+    the embedded log drains the events its inline syncs announced (they leave silver as it
+    is, and mark the windows of their rows)."""
+    settings = Settings()
+    locks = make_locks(settings, reference)
+    try:
+        drain(reference, settings, make_bus(settings, reference), locks)
+    finally:
+        locks.close()
+    return gold_snapshot(reference), stale_days(reference)
+
+
+def assert_gold_as_undisturbed(target: Engine, reference: Engine) -> None:
+    """`target`'s gold (tables and the reports it serves) and stale windows equal the
+    reference's, and the pipeline left no gold to refresh: each batch refreshed what it wrote
+    in its own transaction, even those cut short."""
+    want, windows = undisturbed_gold(reference)
+    got = gold_snapshot(target)
+    assert got.pending == 0, f"{got.pending} gold log rows left stale"
+    assert any(got.tables.values()), "no gold rows: the comparison proves nothing"
+    assert got.tables == want.tables
+    assert got.reports == want.reports
+    assert stale_days(target) == windows
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+PARTITIONS = 4
+
+
+def kafka_settings(broker: Broker) -> Settings:
+    return Settings(
+        bus="kafka", kafka_bootstrap_servers=broker.bootstrap, bus_partitions=PARTITIONS
+    )
+
+
+def bus_of(broker: Broker) -> KafkaBus:
+    return KafkaBus(broker.bootstrap, partitions=PARTITIONS, retention_hours=24)
 
 
 class Broker:

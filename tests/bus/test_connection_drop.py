@@ -1,13 +1,13 @@
 """The database drops a worker's connections mid-batch (a failover, a restart, a killed
 backend): the batch rolls back, the worker reconnects, takes its locks again and goes on, and
-silver ends as an undisturbed run left it, with nothing in the dead letters."""
+silver and gold end as an undisturbed run left them, with nothing in the dead letters."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from bus_support import Snapshot, copy_bronze, snapshot
+from bus_support import Snapshot, assert_gold_as_undisturbed, copy_bronze, snapshot
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
@@ -73,5 +73,6 @@ def test_dropped_connections_lose_nothing(
 
     assert stats.errors >= 2 and processor.writes > 6
     assert snapshot(target) == expected
+    assert_gold_as_undisturbed(target, engine)
     with session_scope(target) as session:
         assert session.scalar(select(func.count()).select_from(DeadLetter)) == 0

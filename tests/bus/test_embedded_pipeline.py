@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from bus_support import Snapshot, copy_bronze, drain, snapshot
+from bus_support import Snapshot, assert_gold_as_undisturbed, copy_bronze, drain, snapshot
 from sqlalchemy import Engine, func, insert, select
 
 from diogen.bus import make_bus
@@ -82,6 +82,8 @@ def test_processors_build_what_the_inline_sync_built(
     # So did the inline sync (the runner) of the reference.
     agrees, known = gold_agrees_with_silver(reference[0])
     assert agrees and known.fresh and not known.stale
+    # And the two golds are the same rows.
+    assert_gold_as_undisturbed(target, reference[0])
 
 
 def test_replay_rebuilds_silver_from_bronze_alone(
@@ -184,6 +186,7 @@ def test_poison_goes_to_the_dead_letters_and_the_rest_goes_on(
     run_worker(target, settings)
 
     assert snapshot(target) == expected
+    assert_gold_as_undisturbed(target, reference[0])
     with session_scope(target) as session:
         letters = deadletters.listing(session)
         errors = sorted(letter.error.split(":")[0] for letter in letters)
@@ -197,3 +200,6 @@ def test_poison_goes_to_the_dead_letters_and_the_rest_goes_on(
     assert outcome.dead == 2
     with session_scope(target) as session:
         assert [letter.attempts for letter in deadletters.listing(session)] == [2, 2]
+    # Failing again changed nothing else.
+    assert snapshot(target) == expected
+    assert_gold_as_undisturbed(target, reference[0])

@@ -1,6 +1,6 @@
 """The pipeline on Kafka (a real Kafka-protocol broker, tansu) with PostgreSQL and SQLite:
 one worker or two sharing a consumer group, a broker restart, and poison in a partition all
-end in the silver an undisturbed inline sync built."""
+end in the silver an undisturbed inline sync built, and in its gold."""
 
 from __future__ import annotations
 
@@ -9,16 +9,25 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from bus_support import T0, Broker, Snapshot, copy_bronze, drain, snapshot
+from bus_support import (
+    T0,
+    Broker,
+    Snapshot,
+    assert_gold_as_undisturbed,
+    bus_of,
+    copy_bronze,
+    drain,
+    kafka_settings,
+    snapshot,
+)
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from diogen.api import create_app
 from diogen.bus.base import Record
-from diogen.bus.kafka import KafkaBus
 from diogen.bus.models import DeadLetter, OutboxEvent
 from diogen.bus.topics import ALL_TOPICS, COMMITS
-from diogen.config import Settings, load_settings
+from diogen.config import load_settings
 from diogen.connectors.git import GitConfig, GitConnector
 from diogen.db import session_scope
 from diogen.ingest.runner import run_sync
@@ -26,19 +35,8 @@ from diogen.processing.locks import make_locks
 from diogen.processing.worker import Worker
 from diogen.testing.gitrepo import GitRepo
 
-PARTITIONS = 4
 # Its key ('git:other') and 'git:repo' fall in different partitions of 4 (murmur2).
 OTHER = "other"
-
-
-def kafka_settings(broker: Broker) -> Settings:
-    return Settings(
-        bus="kafka", kafka_bootstrap_servers=broker.bootstrap, bus_partitions=PARTITIONS
-    )
-
-
-def bus_of(broker: Broker) -> KafkaBus:
-    return KafkaBus(broker.bootstrap, partitions=PARTITIONS, retention_hours=24)
 
 
 def count(engine: Engine, model: type) -> int:
@@ -64,6 +62,7 @@ def test_one_worker_builds_what_the_inline_sync_built(
         bus.close()
 
     assert snapshot(target) == expected
+    assert_gold_as_undisturbed(target, engine)
     assert count(target, DeadLetter) == 1
     assert count(target, OutboxEvent) == 0
     assert sum(lag.values()) == 0
@@ -108,6 +107,7 @@ def test_two_workers_split_partitions_and_agree_with_one(
             w.bus.close()
 
     assert snapshot(target) == expected
+    assert_gold_as_undisturbed(target, engine)
     # Each repository's partition went to a different worker, never to both.
     first, second = (w.stats.partitions for w in workers)
     assert first and second and not first & second, (first, second)
@@ -134,6 +134,7 @@ def test_broker_restart_loses_nothing(
         locks.close()
 
     assert snapshot(target) == expected
+    assert_gold_as_undisturbed(target, engine)
     assert count(target, OutboxEvent) == 0
 
 

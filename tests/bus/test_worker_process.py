@@ -1,5 +1,5 @@
 """`diogen worker` as a process: killed with SIGKILL mid-work it loses nothing (the next run
-ends in the silver of an undisturbed run); SIGTERM stops it cleanly."""
+ends in the silver and gold of an undisturbed run); SIGTERM stops it cleanly."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from bus_support import CLI, Snapshot, copy_bronze, snapshot
+from bus_support import CLI, Snapshot, assert_gold_as_undisturbed, copy_bronze, snapshot
 from sqlalchemy import Engine, func, select
 
 from diogen.bus.models import OutboxEvent
@@ -53,6 +53,7 @@ def test_a_killed_worker_resumes_to_the_undisturbed_result(
     assert interrupted != expected, "the first worker finished before it was killed"
     assert second.returncode == 0, errors
     assert snapshot(target) == expected
+    assert_gold_as_undisturbed(target, engine)
     assert rows(target, OutboxEvent) == 0
 
 
@@ -76,3 +77,4 @@ def test_sigterm_finishes_the_batch_and_exits_cleanly(
     again = start_worker(url, "--drain")
     again.communicate(timeout=120)
     assert snapshot(target) == expected
+    assert_gold_as_undisturbed(target, engine)

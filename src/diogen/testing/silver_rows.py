@@ -22,7 +22,7 @@ NOT_SILVER = frozenset(
         "dead_letter",
         "outbox_event",
         "stale_window",
-        # Gold: derived from silver, with the log that says what is stale.
+        # Gold: derived from silver, with the log that says what is stale (`gold_tables`).
         "gold_pull_request_commit",
         "gold_change",
         "gold_change_log",
