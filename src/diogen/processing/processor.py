@@ -201,7 +201,13 @@ class Processor:
         bronze.write_quarantine(session, [p.quarantine for p in good if p.quarantine])
         for repository in sorted(_with_deployments(session, _linked_repositories(good))):
             outcome.summary.update(link_deployed_commits(session, repository))
-        for source in dict.fromkeys(p.finish for p in good if p.finish):
+        finishing = [p.finish for p in good if p.finish]
+        if retrying:
+            # A dead letter applied after its sync's checkpoint: the checkpoint's steps ran
+            # without its rows (git: the reachability walk over the parents in silver stopped
+            # at the missing commit). They run again, now with them.
+            finishing += [p.event.source for p in good if p.rows and p.event is not None]
+        for source in dict.fromkeys(finishing):
             outcome.summary.update(self.normalisers.finish(session, source))
         # In the batch's transaction, after everything it wrote (finishing steps included), so
         # gold is fresh when its silver rows become visible.

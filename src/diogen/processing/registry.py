@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import false, select, update
 from sqlalchemy.orm import Session
 
 from diogen.config import Settings
@@ -34,7 +34,7 @@ from diogen.ingest.models import RawRecord
 from diogen.processing import hosted
 from diogen.silver import Commit
 from diogen.silver.deployments import link_deployed_commits, sync_release_deployments
-from diogen.silver.history import mark_reachable_exactly, remove_stale_refs
+from diogen.silver.history import CHUNK, mark_reachable_exactly, remove_stale_refs
 from diogen.silver.keys import ref_id, repository_id
 
 WEBHOOKS = "webhooks"
@@ -119,9 +119,26 @@ def git_finish(session: Session, source: str) -> dict[str, Any]:
     summary: dict[str, Any] = {"refs_removed": remove_stale_refs(session, repo, current)}
     reachable = _ancestors(session, repo, cursor["tips"])
     summary["unreachable"] = mark_reachable_exactly(session, repo, reachable)
+    _reachable_again(session, repo, reachable)
     summary.update(sync_release_deployments(session, repo, cursor["release_pattern"]))
     summary.update(link_deployed_commits(session, repo))
     return summary
+
+
+def _reachable_again(session: Session, repository: str, reachable: set[str]) -> None:
+    """Mark reachable the stored commits marked unreachable that the tips reach: an earlier
+    walk stopped short of them at a commit missing from silver then (its event in the dead
+    letters), which a retry has since applied."""
+    marked = session.scalars(
+        select(Commit.sha).where(Commit.repository_id == repository, Commit.reachable == false())
+    )
+    found = sorted(sha for sha in marked if sha in reachable)
+    for start in range(0, len(found), CHUNK):
+        session.execute(
+            update(Commit)
+            .where(Commit.repository_id == repository, Commit.sha.in_(found[start : start + CHUNK]))
+            .values(reachable=True)
+        )
 
 
 def _ancestors(session: Session, repository: str, tips: list[str]) -> set[str]:
