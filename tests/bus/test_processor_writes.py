@@ -19,10 +19,11 @@ from diogen.connectors.base import SilverRow
 from diogen.db import session_scope
 from diogen.processing import deadletters
 from diogen.processing.processor import Event, Outcome, Planned, Processor
-from diogen.silver import Person
+from diogen.silver import Organization
 from diogen.silver.base import table_of
 
-PERSON = table_of(Person)
+# A table no write prunes (persons no identity claims are dropped: `silver.orphans`).
+ORGANIZATION = table_of(Organization)
 
 
 class CountingProcessor(Processor):
@@ -33,10 +34,10 @@ class CountingProcessor(Processor):
         return super()._write(session, plans, retrying)
 
 
-def planned(offset: int, person_id: str | None) -> Planned:
+def planned(offset: int, row_id: str | None) -> Planned:
     message = Message("commits", 0, offset, "git:repo", b"{}")
     event = Event(f"raw{offset}", "git:repo", "commits", f"c{offset}", normalized=False)
-    row = SilverRow(PERSON, {"id": person_id, "display_name": f"P{offset}", "is_bot": False})
+    row = SilverRow(ORGANIZATION, {"id": row_id, "name": f"O{offset}", "source": "git:repo"})
     return Planned(message, event, rows=[row])
 
 
@@ -51,7 +52,7 @@ def test_a_failed_batch_is_split_until_the_poison_is_alone(
 
     assert (outcome.processed, outcome.dead) == (63, 1)
     with session_scope(engine) as session:
-        stored = set(session.scalars(select(Person.id)))
+        stored = set(session.scalars(select(Organization.id)))
         letters = deadletters.listing(session)
     assert stored == {f"p{n:02}" for n in range(64) if n != 41}
     assert [(letter.offset, letter.error.split(":")[0]) for letter in letters] == [
