@@ -45,8 +45,8 @@ from diogen.db import session_scope, upsert
 from diogen.ingest import bronze
 from diogen.ingest.batch import TABLE_ORDER
 from diogen.ingest.models import RawRecord
-from diogen.ingest.runner import REJECTIONS, utcnow
-from diogen.ingest.webhooks import WebhookPayloadError, WebhookSignatureError
+from diogen.ingest.runner import utcnow
+from diogen.ingest.webhooks import UNREADABLE, WebhookPayloadError, WebhookSignatureError
 from diogen.silver import Sprint
 from diogen.silver.base import Base
 from diogen.silver.work_links import link_work
@@ -179,7 +179,7 @@ def _store(
             bronze.write_raw(session, [bronze.raw_row(delivery.source, item, delivery.clock())])
             try:
                 rows = rows_of(session, data)
-            except REJECTIONS as exc:
+            except UNREADABLE as exc:
                 reason = f"{exc.__class__.__name__}: {exc}"
                 raise delivery.reject(f"cannot read {delivery.event}: {reason}", data) from exc
             if rows is None:
@@ -253,7 +253,8 @@ def _quarantined(
 
 
 def _jira_source(payload: Mapping[str, Any]) -> str:
-    thing = payload.get("issue") or payload.get("sprint") or {}
+    thing = payload.get("issue") or payload.get("sprint")
+    thing = thing if isinstance(thing, dict) else {}
     host = urlsplit(str(thing.get("self") or "")).netloc.lower()
     return f"jira@{host}" if host else "jira"
 

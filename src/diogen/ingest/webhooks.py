@@ -37,6 +37,9 @@ from diogen.silver.deployments import link_deployed_commits
 from diogen.silver.keys import ref_id
 
 STREAM = "webhooks"
+# What a payload of unexpected shape raises when read (a string where an object belongs: the
+# AttributeError of its `.get`): the delivery is rejected into quarantine, never a 500.
+UNREADABLE = (*REJECTIONS, AttributeError)
 LINKED = {"deployment", "git_ref", "git_commit"}
 
 
@@ -148,13 +151,16 @@ class Delivery:
             return WebhookResult("accepted", self.event, self.id)
         event = Event(self.event, payload, rules.deployments, bot_pattern, rules.incidents)
         try:
-            rows = event_rows(event, lambda ctx, tag: _tag_sha(session, ctx, tag))
-        except REJECTIONS as exc:
+            # A savepoint: an event `apply_event` cannot read (a `delete` without its `ref`)
+            # leaves no row of it in silver, only its quarantine row and bronze.
+            with session.begin_nested():
+                rows = event_rows(event, lambda ctx, tag: _tag_sha(session, ctx, tag))
+                _write(session, rows)
+                apply_event(session, event, received)
+        except UNREADABLE as exc:
             reason = f"{exc.__class__.__name__}: {exc}"
             row = bronze.quarantine_row(source, item, reason, self.clock())
             raise _Rejected(f"cannot read {self.event} event: {reason}", row) from exc
-        _write(session, rows)
-        apply_event(session, event, received)
         for repository in sorted({r.values["repository_id"] for r in rows if _linked(r)}):
             link_deployed_commits(session, repository)
         refresh_gold(
@@ -203,9 +209,13 @@ def _session(target: Engine | Session) -> Iterator[Session]:
 
 def _source(payload: dict[str, Any]) -> str:
     """The instance, from the repository or else (an organisation's event) the sender."""
-    url = (payload.get("repository") or {}).get("html_url")
-    url = url or (payload.get("sender") or {}).get("html_url")
+    url = _object(payload.get("repository")).get("html_url")
+    url = url or _object(payload.get("sender")).get("html_url")
     return source_of(url) if isinstance(url, str) else "github"
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _tag_sha(session: Session, ctx: RepoContext, tag: str) -> str | None:
