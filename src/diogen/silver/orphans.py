@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import String, and_, any_, bindparam, delete, exists
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import and_, delete, exists
 from sqlalchemy.orm import Session
 
+from diogen.db import among
 from diogen.silver.base import table_of
 from diogen.silver.people import Identity, Person, TeamMembership
 
-# SQLite's default limit of bound parameters is far above this.
-CHUNK = 500
 _PERSON, _IDENTITY, _MEMBERSHIP = table_of(Person), table_of(Identity), table_of(TeamMembership)
 _UNCLAIMED = and_(
     ~exists().where(_IDENTITY.c.person_id == _PERSON.c.id),
@@ -31,14 +29,8 @@ def drop_unclaimed_persons(session: Session, person_ids: Collection[str]) -> Non
     """Delete those of `person_ids` that no identity and no team membership refer to."""
     if not person_ids:
         return
-    ids = sorted(person_ids)
-    if session.get_bind().dialect.name == "postgresql":
-        among = _PERSON.c.id == any_(bindparam("ids", ids, type_=postgresql.ARRAY(String)))
-        session.execute(delete(_PERSON).where(among, _UNCLAIMED))
-        return
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        session.execute(delete(_PERSON).where(_PERSON.c.id.in_(chunk), _UNCLAIMED))
+    ids = sorted(person_ids)  # a batch's persons: a few hundred at most
+    session.execute(delete(_PERSON).where(among(session, _PERSON.c.id, ids), _UNCLAIMED))
 
 
 PERSON_TABLE = _PERSON.name
